@@ -1,0 +1,144 @@
+//! Binding the listeners and running them: UDP worker threads plus TCP tasks.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::watch;
+
+use crate::answer::Answerer;
+use crate::snapshot::Snapshot;
+
+/// Listener settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Addresses to answer on, UDP and TCP (port 0 picks a free port, the same for both).
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads per address (one `SO_REUSEPORT` socket each).
+    pub workers: usize,
+    /// Largest UDP response advertised and sent (default 1232).
+    pub max_udp_payload: u16,
+    /// TCP connections idle longer than this are closed (default 10 s).
+    pub tcp_idle_timeout: Duration,
+    /// TCP connections served at once (default 1024).
+    pub max_tcp_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_udp_payload: 1232,
+            tcp_idle_timeout: Duration::from_secs(10),
+            max_tcp_connections: 1024,
+        }
+    }
+}
+
+/// A running DNS server; stops on [`DnsServer::shutdown`] or when dropped.
+pub struct DnsServer {
+    local: Vec<SocketAddr>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    tcp_stop: watch::Sender<bool>,
+}
+
+impl DnsServer {
+    /// Binds every address and starts answering from `snapshot`. Must run inside a tokio runtime
+    /// (TCP is served on it).
+    pub fn start(config: &ServerConfig, snapshot: Arc<ArcSwap<Snapshot>>) -> io::Result<Self> {
+        let answerer = Answerer::new(snapshot, config.max_udp_payload);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tcp_stop, tcp_rx) = watch::channel(false);
+        let mut local = Vec::new();
+        let mut threads = Vec::new();
+        for addr in &config.listen {
+            let first = udp_socket(*addr)?;
+            let bound = first.local_addr()?;
+            let tcp = tcp_listener(bound)?;
+            let mut sockets = vec![first];
+            for _ in 1..config.workers.max(1) {
+                sockets.push(udp_socket(bound)?);
+            }
+            for (i, socket) in sockets.into_iter().enumerate() {
+                let answerer = answerer.clone();
+                let stop = stop.clone();
+                threads.push(
+                    std::thread::Builder::new()
+                        .name(format!("dns-udp-{i}"))
+                        .spawn(move || crate::udp::serve(socket, answerer, stop))?,
+                );
+            }
+            tokio::spawn(crate::tcp::serve(
+                tcp,
+                answerer.clone(),
+                config.tcp_idle_timeout,
+                config.max_tcp_connections,
+                tcp_rx.clone(),
+            ));
+            tracing::info!(%bound, workers = config.workers, "answering DNS over UDP and TCP");
+            local.push(bound);
+        }
+        Ok(Self {
+            local,
+            stop,
+            threads,
+            tcp_stop,
+        })
+    }
+
+    /// The bound addresses (with the ports picked for port 0), in `listen` order.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Stops the listeners and waits for the UDP workers to finish.
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.tcp_stop.send(true);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    // Wake up now and then to notice shutdown.
+    socket.set_read_timeout(Some(Duration::from_millis(250)))?;
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+fn tcp_listener(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    tokio::net::TcpListener::from_std(socket.into())
+}

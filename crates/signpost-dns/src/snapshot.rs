@@ -1,0 +1,282 @@
+//! The immutable snapshot the hot path reads: routing tables plus everything pre-encoded.
+//!
+//! Built off the hot path whenever configuration or health changes, then swapped in whole through
+//! an `ArcSwap`. Every record a response can carry is encoded here once, in wire form without its
+//! owner name (queries supply the owner as a compression pointer to the question), so answering is
+//! copying bytes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use domain::base::Name;
+use domain::base::iana::Rtype;
+use signpost_routing::{EndpointAnswer, ProfileId, RoutingTable};
+
+/// SOA timers of a zone (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoaTimers {
+    /// TTL of the SOA and NS records themselves.
+    pub ttl: u32,
+    /// SOA refresh.
+    pub refresh: u32,
+    /// SOA retry.
+    pub retry: u32,
+    /// SOA expire.
+    pub expire: u32,
+    /// SOA minimum: the negative-caching TTL (RFC 2308).
+    pub minimum: u32,
+}
+
+impl Default for SoaTimers {
+    fn default() -> Self {
+        Self {
+            ttl: 3600,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: 30,
+        }
+    }
+}
+
+/// A name server of a zone; addresses are served (and given as glue) when the name is in the zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameServer {
+    /// Host name, without the trailing dot.
+    pub name: String,
+    /// Its addresses.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// One traffic-manager zone. Every profile is served in every zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// The apex, e.g. `tm.example.net`.
+    pub apex: String,
+    /// NS records at the apex (the first is the SOA MNAME).
+    pub nameservers: Vec<NameServer>,
+    /// SOA RNAME as a name (default `hostmaster.<apex>`).
+    pub hostmaster: Option<String>,
+    /// SOA timers.
+    pub soa: SoaTimers,
+}
+
+impl ZoneConfig {
+    /// A zone with the default SOA and one name server `ns1.<apex>` at `addresses`.
+    pub fn new(apex: &str, addresses: Vec<IpAddr>) -> Self {
+        let apex = apex.trim_end_matches('.').to_ascii_lowercase();
+        Self {
+            nameservers: vec![NameServer {
+                name: format!("ns1.{apex}"),
+                addresses,
+            }],
+            apex,
+            hostmaster: None,
+            soa: SoaTimers::default(),
+        }
+    }
+}
+
+/// Why a snapshot could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// A configured name is not a valid DNS name.
+    #[error("{what}: {name:?} is not a valid DNS name")]
+    BadName {
+        /// Which setting.
+        what: &'static str,
+        /// The value.
+        name: String,
+    },
+    /// A profile's full name would be longer than 255 octets.
+    #[error("profile {profile:?}: {relative}.{apex} is longer than a DNS name may be")]
+    NameTooLong {
+        /// Profile name.
+        profile: String,
+        /// Its relative name.
+        relative: String,
+        /// The zone.
+        apex: String,
+    },
+}
+
+/// What a name inside a zone is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameEntry {
+    /// A profile.
+    Profile(ProfileId),
+    /// A name server host of the zone (index into `Zone::hosts`).
+    Host(usize),
+    /// An empty non-terminal (an ancestor of a dotted profile name): NODATA, not NXDOMAIN.
+    Empty,
+}
+
+/// A zone, compiled.
+#[derive(Debug)]
+pub(crate) struct Zone {
+    /// Lower-case wire name of the apex (with the root label).
+    pub(crate) apex: Vec<u8>,
+    /// SOA record tail (type, class, TTL, rdlength, rdata).
+    pub(crate) soa: Vec<u8>,
+    /// TTL of negative answers: min(SOA TTL, SOA minimum), RFC 2308.
+    pub(crate) negative_ttl: u32,
+    /// NS record tails.
+    pub(crate) ns: Vec<Vec<u8>>,
+    /// Glue for in-zone name servers: (full wire name, A/AAAA tails).
+    pub(crate) glue: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    /// In-zone name server hosts: A/AAAA tails of each.
+    pub(crate) hosts: Vec<Vec<Vec<u8>>>,
+    /// Names below the apex, keyed by lower-case relative wire name (labels without the root).
+    pub(crate) names: HashMap<Vec<u8>, NameEntry>,
+}
+
+/// Everything a query needs, immutable.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Serial, also the SOA serial; grows with every rebuild.
+    pub serial: u32,
+    /// The routing tables.
+    pub routing: RoutingTable,
+    pub(crate) zones: Vec<Zone>,
+    /// Record tail per profile per endpoint (`None` for nested endpoints).
+    pub(crate) records: Vec<Vec<Option<Vec<u8>>>>,
+}
+
+impl Snapshot {
+    /// Encodes a snapshot of `routing` served in `zones`.
+    pub fn build(zones: &[ZoneConfig], routing: RoutingTable, serial: u32) -> Result<Self, SnapshotError> {
+        let mut records = Vec::with_capacity(routing.profiles().len());
+        for p in routing.profiles() {
+            let mut tails = Vec::with_capacity(p.endpoints.len());
+            for e in &p.endpoints {
+                tails.push(match &e.answer {
+                    EndpointAnswer::Name(n) => Some(rr_tail(Rtype::CNAME, p.ttl, &wire_name("endpoint target", n)?)),
+                    EndpointAnswer::Ipv4(a) => Some(rr_tail(Rtype::A, p.ttl, &a.octets())),
+                    EndpointAnswer::Ipv6(a) => Some(rr_tail(Rtype::AAAA, p.ttl, &a.octets())),
+                    EndpointAnswer::Nested(_) => None,
+                });
+            }
+            records.push(tails);
+        }
+        let zones = zones
+            .iter()
+            .map(|z| compile_zone(z, &routing, serial))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            serial,
+            routing,
+            zones,
+            records,
+        })
+    }
+
+    /// The zone containing `name` (lower-case wire) and the offset where its apex starts in `name`.
+    pub(crate) fn find_zone(&self, name: &[u8]) -> Option<(&Zone, usize)> {
+        self.zones.iter().find_map(|z| {
+            let off = name.len().checked_sub(z.apex.len())?;
+            (name[off..] == z.apex[..] && is_label_start(name, off)).then_some((z, off))
+        })
+    }
+}
+
+/// Whether `off` is the start of a label of `name`.
+fn is_label_start(name: &[u8], off: usize) -> bool {
+    let mut at = 0;
+    while at < off {
+        at += 1 + name[at] as usize;
+    }
+    at == off
+}
+
+/// Lower-case wire form of a presentation name (with the root label).
+fn wire_name(what: &'static str, name: &str) -> Result<Vec<u8>, SnapshotError> {
+    let text = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    let bad = || SnapshotError::BadName {
+        what,
+        name: name.to_string(),
+    };
+    let parsed: Name<Vec<u8>> = Name::from_str(&text).map_err(|_| bad())?;
+    Ok(parsed.as_slice().to_vec())
+}
+
+/// Encodes a record without its owner: type, class IN, TTL, rdlength, rdata.
+pub(crate) fn rr_tail(rtype: Rtype, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(10 + rdata.len());
+    v.extend_from_slice(&rtype.to_int().to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&ttl.to_be_bytes());
+    v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    v.extend_from_slice(rdata);
+    v
+}
+
+fn address_tails(addresses: &[IpAddr], ttl: u32) -> Vec<Vec<u8>> {
+    addresses
+        .iter()
+        .map(|a| match a {
+            IpAddr::V4(a) => rr_tail(Rtype::A, ttl, &a.octets()),
+            IpAddr::V6(a) => rr_tail(Rtype::AAAA, ttl, &a.octets()),
+        })
+        .collect()
+}
+
+fn compile_zone(z: &ZoneConfig, routing: &RoutingTable, serial: u32) -> Result<Zone, SnapshotError> {
+    let apex = wire_name("zone", &z.apex)?;
+    let mname = match z.nameservers.first() {
+        Some(ns) => wire_name("name server", &ns.name)?,
+        None => wire_name("zone", &format!("ns1.{}", z.apex))?,
+    };
+    let rname = wire_name(
+        "hostmaster",
+        z.hostmaster.as_deref().unwrap_or(&format!("hostmaster.{}", z.apex)),
+    )?;
+    let mut soa_rdata = [mname, rname].concat();
+    for v in [serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum] {
+        soa_rdata.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut names = HashMap::new();
+    for (id, p) in routing.profiles().iter().enumerate() {
+        let rel = wire_name("profile", &p.relative_name)?;
+        let rel = rel[..rel.len() - 1].to_vec();
+        if rel.len() + apex.len() > 255 {
+            return Err(SnapshotError::NameTooLong {
+                profile: p.name.clone(),
+                relative: p.relative_name.clone(),
+                apex: z.apex.clone(),
+            });
+        }
+        // Ancestors of a dotted relative name exist as empty non-terminals.
+        let mut at = rel[0] as usize + 1;
+        while at < rel.len() {
+            names.entry(rel[at..].to_vec()).or_insert(NameEntry::Empty);
+            at += rel[at] as usize + 1;
+        }
+        names.insert(rel, NameEntry::Profile(id as ProfileId));
+    }
+    let mut ns = Vec::new();
+    let mut glue = Vec::new();
+    let mut hosts = Vec::new();
+    for server in &z.nameservers {
+        let wire = wire_name("name server", &server.name)?;
+        ns.push(rr_tail(Rtype::NS, z.soa.ttl, &wire));
+        let in_zone = wire.len() > apex.len() && wire.ends_with(&apex) && is_label_start(&wire, wire.len() - apex.len());
+        if in_zone && !server.addresses.is_empty() {
+            let tails = address_tails(&server.addresses, z.soa.ttl);
+            let rel = wire[..wire.len() - apex.len()].to_vec();
+            names.entry(rel).or_insert(NameEntry::Host(hosts.len()));
+            hosts.push(tails.clone());
+            glue.push((wire, tails));
+        }
+    }
+    Ok(Zone {
+        soa: rr_tail(Rtype::SOA, z.soa.ttl, &soa_rdata),
+        negative_ttl: z.soa.ttl.min(z.soa.minimum),
+        apex,
+        ns,
+        glue,
+        hosts,
+        names,
+    })
+}

@@ -1,0 +1,224 @@
+//! Borrowed parsing of a query: header, question and OPT, with NLnet Labs' `domain`.
+//!
+//! Nothing here allocates. The question is kept as the exact bytes the client sent, so the response
+//! echoes it byte for byte (0x20 case randomisation survives) and answers can point at it with
+//! compression pointers.
+
+use std::net::IpAddr;
+
+use domain::base::iana::{Class, Opcode, Rcode, Rtype};
+use domain::base::opt::{ClientSubnet, Opt, OptRecord};
+use domain::base::Message;
+
+/// DNS header length.
+pub const HEADER_LEN: usize = 12;
+
+/// The EDNS(0) part of a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edns {
+    /// The requester's UDP payload size (values below 512 read as 512).
+    pub udp_payload: u16,
+    /// EDNS version (only 0 is supported; others get BADVERS).
+    pub version: u8,
+    /// The DO bit, copied into the response (RFC 3225).
+    pub dnssec_ok: bool,
+    /// The EDNS Client Subnet option, if sent.
+    pub client_subnet: Option<ClientSubnetQuery>,
+}
+
+/// An ECS option of a query (RFC 7871).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSubnetQuery {
+    /// The client network (host bits zero).
+    pub addr: IpAddr,
+    /// Significant bits of `addr`.
+    pub source_prefix: u8,
+}
+
+/// A well-formed query.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// The whole message.
+    pub message: &'a [u8],
+    /// End of the question section (offset of the first byte after it).
+    pub question_end: usize,
+    /// The question name as sent (uncompressed wire format, ending with the root label).
+    pub qname: &'a [u8],
+    /// Query type.
+    pub qtype: Rtype,
+    /// EDNS, if the query had an OPT record.
+    pub edns: Option<Edns>,
+}
+
+/// What to do with an incoming message.
+#[derive(Debug, Clone, Copy)]
+pub enum Parsed<'a> {
+    /// Answer it.
+    Query(Query<'a>),
+    /// Reply with this RCODE and no question (the question could not be read).
+    Reject(Rcode),
+    /// Reply with this RCODE, echoing the (readable) question.
+    RejectWithQuestion(Query<'a>, Rcode),
+    /// Send nothing: too short to hold a header, or a response (answering it could loop).
+    Drop,
+}
+
+/// Parses a message received from a client.
+pub fn parse(message: &[u8]) -> Parsed<'_> {
+    let Ok(msg) = Message::from_octets(message) else {
+        return Parsed::Drop;
+    };
+    let header = msg.header();
+    if header.qr() {
+        return Parsed::Drop;
+    }
+    let mut questions = msg.question();
+    let question = match msg.header_counts().qdcount() {
+        1 => match questions.next() {
+            Some(Ok(q)) => q,
+            _ => return Parsed::Reject(Rcode::FORMERR),
+        },
+        _ => return Parsed::Reject(Rcode::FORMERR),
+    };
+    let question_end = questions.pos();
+    let qname = &message[HEADER_LEN..question_end - 4];
+    if is_compressed(qname) {
+        return Parsed::Reject(Rcode::FORMERR);
+    }
+    let mut query = Query {
+        message,
+        question_end,
+        qname,
+        qtype: question.qtype(),
+        edns: None,
+    };
+    if header.opcode() != Opcode::QUERY {
+        return Parsed::RejectWithQuestion(query, Rcode::NOTIMP);
+    }
+    match edns(&msg) {
+        Ok(e) => query.edns = e,
+        Err(()) => return Parsed::RejectWithQuestion(query, Rcode::FORMERR),
+    }
+    if query.qtype == Rtype::OPT || (question.qclass() != Class::IN && question.qclass() != Class::ANY) {
+        return Parsed::RejectWithQuestion(query, Rcode::REFUSED);
+    }
+    Parsed::Query(query)
+}
+
+/// Whether a question name uses a compression pointer (nothing precedes the question for a
+/// pointer to refer to, so such a name is malformed).
+fn is_compressed(name: &[u8]) -> bool {
+    let mut at = 0;
+    while at < name.len() {
+        let len = name[at];
+        if len & 0xC0 != 0 {
+            return true;
+        }
+        at += 1 + len as usize;
+    }
+    false
+}
+
+/// The OPT record, if any. More than one OPT, or a malformed ECS option, is a format error
+/// (RFC 6891 6.1.1, RFC 7871 7.1.1).
+fn edns(msg: &Message<&[u8]>) -> Result<Option<Edns>, ()> {
+    if msg.header_counts().arcount() == 0 {
+        return Ok(None);
+    }
+    let additional = msg.additional().map_err(|_| ())?;
+    let mut found = None;
+    for rr in additional.limit_to::<Opt<_>>() {
+        let rr = rr.map_err(|_| ())?;
+        if found.is_some() {
+            return Err(());
+        }
+        found = Some(OptRecord::from(rr));
+    }
+    let Some(opt) = found else { return Ok(None) };
+    let mut client_subnet = None;
+    for option in opt.opt().iter::<ClientSubnet>() {
+        let ecs = option.map_err(|_| ())?;
+        // A query's scope must be zero (RFC 7871 6).
+        if ecs.scope_prefix_len() != 0 || client_subnet.is_some() {
+            return Err(());
+        }
+        client_subnet = Some(ClientSubnetQuery {
+            addr: ecs.addr(),
+            source_prefix: ecs.source_prefix_len(),
+        });
+    }
+    Ok(Some(Edns {
+        udp_payload: opt.udp_payload_size().max(512),
+        version: opt.version(),
+        dnssec_ok: opt.dnssec_ok(),
+        client_subnet,
+    }))
+}
+
+/// Lower-cases a wire-format name into `buf`, returning the used part.
+pub fn lower_name<'b>(name: &[u8], buf: &'b mut [u8; 255]) -> &'b [u8] {
+    let n = name.len().min(255);
+    for (d, s) in buf[..n].iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    &buf[..n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &[u8], qtype: u16, additional: &[u8], arcount: u16) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(&arcount.to_be_bytes());
+        m.extend_from_slice(name);
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m.extend_from_slice(additional);
+        m
+    }
+
+    const NAME: &[u8] = b"\x07Contoso\x02tm\x07example\x00";
+
+    #[test]
+    fn keeps_the_question_bytes_and_reads_ecs() {
+        // OPT: root, type 41, payload 1232, ttl 0, rdlen 11, ECS family 1 /24 scope 0 192.0.2
+        let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2];
+        let m = query(NAME, 1, &opt, 1);
+        let Parsed::Query(q) = parse(&m) else { panic!("not a query") };
+        assert_eq!(q.qname, NAME);
+        assert_eq!(q.question_end, 12 + NAME.len() + 4);
+        let e = q.edns.unwrap();
+        assert_eq!(e.udp_payload, 1232);
+        let ecs = e.client_subnet.unwrap();
+        assert_eq!(ecs.addr, "192.0.2.0".parse::<IpAddr>().unwrap());
+        assert_eq!(ecs.source_prefix, 24);
+    }
+
+    #[test]
+    fn a_nonzero_query_scope_is_a_format_error() {
+        let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2];
+        assert!(matches!(parse(&query(NAME, 1, &opt, 1)), Parsed::RejectWithQuestion(_, r) if r == Rcode::FORMERR));
+    }
+
+    #[test]
+    fn two_opt_records_are_a_format_error() {
+        let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0];
+        let both = [opt, opt].concat();
+        assert!(matches!(parse(&query(NAME, 1, &both, 2)), Parsed::RejectWithQuestion(..)));
+    }
+
+    #[test]
+    fn responses_and_runts_are_dropped() {
+        let mut m = query(NAME, 1, &[], 0);
+        m[2] |= 0x80;
+        assert!(matches!(parse(&m), Parsed::Drop));
+        assert!(matches!(parse(&m[..5]), Parsed::Drop));
+    }
+
+    #[test]
+    fn a_truncated_question_is_a_format_error() {
+        let m = query(NAME, 1, &[], 0);
+        assert!(matches!(parse(&m[..20]), Parsed::Reject(_)));
+    }
+}

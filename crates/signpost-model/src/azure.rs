@@ -1,0 +1,191 @@
+//! Wire types: Azure's `trafficManagerProfiles` JSON, field for field.
+//!
+//! Every field is optional (`null` reads as absent, as in Azure's exports) and typed loosely enough
+//! (`i64` for integers, `String` for enums) that validation, not serde, reports a bad value with its
+//! field path. Fields Signpost does not know are kept in `extra` so they can be reported as warnings
+//! rather than misread. Read-only fields (`fqdn`, monitor statuses) are accepted and ignored on input.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A profile document: `{ "name": .., "properties": { .. } }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileDoc {
+    /// ARM resource id (accepted, ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Profile name, unique in the server.
+    pub name: Option<String>,
+    /// ARM resource type (accepted, checked when present).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// ARM location, always `global` in Azure (accepted, ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// ARM tags (accepted, ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Value>,
+    /// The profile's settings.
+    #[serde(default)]
+    pub properties: Option<ProfilePropertiesDoc>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `properties` of a profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilePropertiesDoc {
+    /// `Enabled` (default) or `Disabled`.
+    pub profile_status: Option<String>,
+    /// `Priority`, `Weighted`, `Performance`, `Geographic`, `MultiValue` or `Subnet`.
+    pub traffic_routing_method: Option<String>,
+    /// DNS name and TTL.
+    pub dns_config: Option<DnsConfigDoc>,
+    /// Health probe settings.
+    pub monitor_config: Option<MonitorConfigDoc>,
+    /// The endpoints.
+    pub endpoints: Option<Vec<EndpointDoc>>,
+    /// `Enabled` or `Disabled` (default).
+    pub traffic_view_enrollment_status: Option<String>,
+    /// MultiValue: how many addresses an answer carries, 1..=10 (default 2).
+    pub max_return: Option<i64>,
+    /// Which endpoint target kinds the profile accepts.
+    pub allowed_endpoint_record_types: Option<Vec<String>>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `dnsConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsConfigDoc {
+    /// The profile's label(s) in the traffic-manager zone.
+    pub relative_name: Option<String>,
+    /// Read-only: the full name (ignored on input).
+    pub fqdn: Option<String>,
+    /// Answer TTL in seconds, 0..=2147483647.
+    pub ttl: Option<i64>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `monitorConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonitorConfigDoc {
+    /// Read-only profile monitor status (ignored on input).
+    pub profile_monitor_status: Option<String>,
+    /// `HTTP`, `HTTPS` or `TCP`.
+    pub protocol: Option<String>,
+    /// Probe port, 1..=65535.
+    pub port: Option<i64>,
+    /// Probe path (HTTP and HTTPS), starting with `/`.
+    pub path: Option<String>,
+    /// Seconds between probes, 1..=3600.
+    pub interval_in_seconds: Option<i64>,
+    /// Seconds a probe may take.
+    pub timeout_in_seconds: Option<i64>,
+    /// Failures tolerated before an endpoint is Degraded, 0..=9.
+    pub tolerated_number_of_failures: Option<i64>,
+    /// Headers sent with HTTP(S) probes (at most 8).
+    pub custom_headers: Option<Vec<HeaderDoc>>,
+    /// Status codes counted as healthy (at most 8 ranges).
+    pub expected_status_code_ranges: Option<Vec<StatusCodeRangeDoc>>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A custom header `{name, value}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeaderDoc {
+    /// Header name.
+    pub name: Option<String>,
+    /// Header value.
+    pub value: Option<String>,
+}
+
+/// A status code range `{min, max}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusCodeRangeDoc {
+    /// Lowest healthy status code.
+    pub min: Option<i64>,
+    /// Highest healthy status code.
+    pub max: Option<i64>,
+}
+
+/// An endpoint document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointDoc {
+    /// ARM resource id (accepted, ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Endpoint name, unique in its profile.
+    pub name: Option<String>,
+    /// `externalEndpoints`, `nestedEndpoints`, `azureEndpoints`, or Azure's full type string.
+    #[serde(rename = "type")]
+    pub endpoint_type: Option<String>,
+    /// The endpoint's settings.
+    pub properties: Option<EndpointPropertiesDoc>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `properties` of an endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointPropertiesDoc {
+    /// Nested: the child profile (a name or an ARM id ending in `/trafficManagerProfiles/{name}`).
+    pub target_resource_id: Option<String>,
+    /// External and Azure: the FQDN, IPv4 or IPv6 address answered.
+    pub target: Option<String>,
+    /// `Enabled` (default) or `Disabled`.
+    pub endpoint_status: Option<String>,
+    /// Weighted: 1..=1000 (default 1).
+    pub weight: Option<i64>,
+    /// Priority: 1..=1000, unique in the profile (assigned in order when absent).
+    pub priority: Option<i64>,
+    /// Performance: the region the endpoint runs in.
+    pub endpoint_location: Option<String>,
+    /// Read-only monitor status (ignored on input).
+    pub endpoint_monitor_status: Option<String>,
+    /// Nested: healthy child endpoints needed (default 1).
+    pub min_child_endpoints: Option<i64>,
+    /// Nested: healthy IPv4 child endpoints needed.
+    #[serde(rename = "minChildEndpointsIPv4")]
+    pub min_child_endpoints_ipv4: Option<i64>,
+    /// Nested: healthy IPv6 child endpoints needed.
+    #[serde(rename = "minChildEndpointsIPv6")]
+    pub min_child_endpoints_ipv6: Option<i64>,
+    /// Geographic: location codes mapped to this endpoint.
+    pub geo_mapping: Option<Vec<String>>,
+    /// Subnet routing or overrides: address ranges mapped to this endpoint.
+    pub subnets: Option<Vec<SubnetDoc>>,
+    /// Probe headers overriding the profile's.
+    pub custom_headers: Option<Vec<HeaderDoc>>,
+    /// `Enabled`: never probed, always served (`Unmonitored`).
+    pub always_serve: Option<String>,
+    /// Fields Signpost does not know.
+    #[serde(flatten, skip_serializing)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A subnet item: `{first, last?, scope?}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubnetDoc {
+    /// First address (for a CIDR, the network address).
+    pub first: Option<String>,
+    /// Last address of a range.
+    pub last: Option<String>,
+    /// Prefix length of a CIDR block.
+    pub scope: Option<i64>,
+}

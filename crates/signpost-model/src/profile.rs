@@ -1,0 +1,232 @@
+//! Validated profiles and endpoints: the types routing and DNS consume.
+//!
+//! Values of these types only come out of [`crate::validate`], so they always satisfy the spec's
+//! rules (ranges, uniqueness, addressing). Structs are `#[non_exhaustive]`: readable everywhere,
+//! constructible only here.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// How a profile picks among its endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoutingMethod {
+    /// The healthy endpoint with the lowest priority number.
+    Priority,
+    /// A random healthy endpoint, with probability weight / sum of healthy weights.
+    Weighted,
+    /// The healthy endpoint closest to the client's network.
+    Performance,
+    /// The endpoint mapped to the client's location (health is not considered).
+    Geographic,
+    /// Every healthy address of the queried family, up to `maxReturn`.
+    MultiValue,
+    /// The endpoint whose address range contains the client.
+    Subnet,
+}
+
+impl RoutingMethod {
+    /// Azure's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Priority => "Priority",
+            Self::Weighted => "Weighted",
+            Self::Performance => "Performance",
+            Self::Geographic => "Geographic",
+            Self::MultiValue => "MultiValue",
+            Self::Subnet => "Subnet",
+        }
+    }
+}
+
+/// Probe protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MonitorProtocol {
+    /// HTTP GET.
+    Http,
+    /// HTTPS GET.
+    Https,
+    /// TCP connect.
+    Tcp,
+}
+
+/// An inclusive range of HTTP status codes counted as healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatusCodeRange {
+    /// Lowest healthy code (100..=999).
+    pub min: u16,
+    /// Highest healthy code (min..=999).
+    pub max: u16,
+}
+
+/// Profile-wide probe settings (`monitorConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct MonitorConfig {
+    /// Probe protocol (default HTTP).
+    pub protocol: MonitorProtocol,
+    /// Probe port (default 80 for HTTP and TCP, 443 for HTTPS).
+    pub port: u16,
+    /// Probe path for HTTP(S), starting with `/` (default `/`); `None` for TCP.
+    pub path: Option<String>,
+    /// Seconds between probes, 1..=3600 (default 30).
+    pub interval_secs: u32,
+    /// Seconds a probe may take, 1..=interval (default 10, or interval - 1 when shorter).
+    pub timeout_secs: u32,
+    /// Consecutive failures tolerated before Degraded, 0..=9 (default 3).
+    pub tolerated_failures: u8,
+    /// Headers sent with HTTP(S) probes.
+    pub custom_headers: Vec<(String, String)>,
+    /// Healthy status codes (default 200..=200).
+    pub expected_status: Vec<StatusCodeRange>,
+}
+
+/// Which endpoint target kinds a profile accepts (`allowedEndpointRecordTypes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AllowedRecordTypes {
+    /// DNS names (answered with CNAME).
+    pub domain_name: bool,
+    /// IPv4 addresses (answered with A).
+    pub ipv4: bool,
+    /// IPv6 addresses (answered with AAAA).
+    pub ipv6: bool,
+}
+
+impl AllowedRecordTypes {
+    /// Every kind (`Any`, the default).
+    pub const ANY: Self = Self {
+        domain_name: true,
+        ipv4: true,
+        ipv6: true,
+    };
+}
+
+/// A validated profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Profile {
+    /// Resource name, unique in the server.
+    pub name: String,
+    /// Lower-case relative DNS name (one or more labels) in the traffic-manager zone.
+    pub relative_name: String,
+    /// `profileStatus == Enabled`.
+    pub enabled: bool,
+    /// The routing method.
+    pub routing_method: RoutingMethod,
+    /// Answer TTL in seconds.
+    pub ttl: u32,
+    /// Probe settings.
+    pub monitor: MonitorConfig,
+    /// Endpoints in document order.
+    pub endpoints: Vec<Endpoint>,
+    /// MultiValue: addresses per answer, 1..=10 (default 2).
+    pub max_return: u8,
+    /// Accepted endpoint target kinds.
+    pub allowed_record_types: AllowedRecordTypes,
+    /// Traffic View enrolment (accepted and reported; Traffic View itself is a later feature).
+    pub traffic_view: bool,
+}
+
+/// Azure's endpoint types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointKind {
+    /// Any DNS name or address (`externalEndpoints`).
+    External,
+    /// Another profile (`nestedEndpoints`).
+    Nested,
+    /// An Azure resource, served as an external endpoint through its `target` (`azureEndpoints`).
+    Azure,
+}
+
+impl EndpointKind {
+    /// The short type name used in paths and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::External => "externalEndpoints",
+            Self::Nested => "nestedEndpoints",
+            Self::Azure => "azureEndpoints",
+        }
+    }
+}
+
+/// What an endpoint's answer points at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EndpointTarget {
+    /// A DNS name, lower-case, without the trailing dot: answered with a CNAME.
+    Name(String),
+    /// An IPv4 address: answered with an A record.
+    Ipv4(Ipv4Addr),
+    /// An IPv6 address: answered with an AAAA record.
+    Ipv6(Ipv6Addr),
+    /// A child profile, by name: answered with the child's answer.
+    Profile(String),
+}
+
+/// Address family of a target or a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// An inclusive address range of one family (a CIDR block, a first-last range, or one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpRange {
+    /// First address.
+    pub first: IpAddr,
+    /// Last address (same family, `>= first`).
+    pub last: IpAddr,
+}
+
+impl IpRange {
+    /// Whether `addr` lies in the range (addresses of the other family never do).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.first, self.last, addr) {
+            (IpAddr::V4(f), IpAddr::V4(l), IpAddr::V4(a)) => f <= a && a <= l,
+            (IpAddr::V6(f), IpAddr::V6(l), IpAddr::V6(a)) => f <= a && a <= l,
+            _ => false,
+        }
+    }
+
+    /// Whether two ranges share an address.
+    pub fn overlaps(&self, other: &IpRange) -> bool {
+        self.contains(other.first)
+            || self.contains(other.last)
+            || other.contains(self.first)
+            || other.contains(self.last)
+    }
+}
+
+/// A validated endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// Name, unique in its profile.
+    pub name: String,
+    /// Azure endpoint type.
+    pub kind: EndpointKind,
+    /// What the answer points at.
+    pub target: EndpointTarget,
+    /// `endpointStatus == Enabled`.
+    pub enabled: bool,
+    /// Weighted: 1..=1000.
+    pub weight: u16,
+    /// Priority: 1..=1000, unique in the profile.
+    pub priority: u16,
+    /// Performance: the endpoint's region.
+    pub location: Option<String>,
+    /// Geographic: location codes (upper-case).
+    pub geo_mapping: Vec<String>,
+    /// Subnet routing or overrides.
+    pub subnets: Vec<IpRange>,
+    /// Probe headers overriding the profile's.
+    pub custom_headers: Vec<(String, String)>,
+    /// Nested: healthy child endpoints needed (default 1).
+    pub min_child_endpoints: u32,
+    /// Nested: healthy IPv4 child endpoints needed (0 = no requirement).
+    pub min_child_endpoints_v4: u32,
+    /// Nested: healthy IPv6 child endpoints needed (0 = no requirement).
+    pub min_child_endpoints_v6: u32,
+    /// Never probed and always served (`Unmonitored`).
+    pub always_serve: bool,
+}

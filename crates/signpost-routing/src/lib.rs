@@ -1,0 +1,21 @@
+//! Signpost's routing engine: which endpoint answers a query.
+//!
+//! Pure code: no I/O, no clock, no global randomness (the caller passes the RNG), so the DNS hot path,
+//! `explain` and the tests all run the very same functions.
+//!
+//! - [`health`]: the health view routing takes as input (probes plug in behind [`HealthView`]);
+//! - [`table`]: [`RoutingTable::compile`] turns validated profiles plus health into per-profile
+//!   selection tables (eligible endpoints, weight tables, address ranges, nested links), off the
+//!   hot path;
+//! - [`ranges`]: sorted, non-overlapping address ranges with longest-block (ECS scope) lookup;
+//! - [`route`]: [`route()`] walks those tables for one query and returns a [`Decision`], recording
+//!   its reasoning through a [`Trace`] that costs nothing when it is `()`.
+
+pub mod health;
+pub mod ranges;
+pub mod route;
+pub mod table;
+
+pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
+pub use route::{Decision, Outcome, Picks, Query, QueryFamily, Steps, Trace, explain, route};
+pub use table::{CompiledEndpoint, CompiledProfile, EndpointAnswer, ProfileId, RoutingTable};

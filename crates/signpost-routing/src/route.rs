@@ -1,0 +1,333 @@
+//! One query through the routing tables: the decision, and (for `explain`) why.
+//!
+//! The order for a profile: NXDOMAIN when it is disabled or has no enabled endpoint; then the
+//! subnet ranges (Subnet routing, or subnet overrides on the other methods); then the method's rule
+//! over eligible endpoints; a nested endpoint hands the query to its child profile, whose answer is
+//! returned as the parent's (Azure returns the leaf's record, no CNAME chain).
+
+use std::net::IpAddr;
+
+use signpost_model::{AddressFamily, RoutingMethod};
+
+use crate::health::MonitorStatus;
+use crate::table::{CompiledProfile, EndpointAnswer, ProfileId, RoutingTable, Selection};
+
+/// Levels a query may descend through nested profiles (the model allows 10 below the top).
+const MAX_DEPTH: usize = 11;
+/// Most endpoints one answer can carry (MultiValue: `maxReturn` of each family).
+const MAX_PICKS: usize = 20;
+
+/// Which address records the query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryFamily {
+    /// A.
+    V4,
+    /// AAAA.
+    V6,
+    /// ANY: both families.
+    Both,
+    /// Any other type (CNAME, TXT, ...): no address records.
+    Neither,
+}
+
+impl QueryFamily {
+    fn wants(self, f: AddressFamily) -> bool {
+        matches!(
+            (self, f),
+            (Self::Both, _) | (Self::V4, AddressFamily::V4) | (Self::V6, AddressFamily::V6)
+        )
+    }
+}
+
+/// What routing needs to know about a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    /// The client: the ECS address when the query carries one, else the resolver's address.
+    pub client: IpAddr,
+    /// The record family asked for.
+    pub family: QueryFamily,
+}
+
+/// The endpoints chosen for an answer (indices into the leaf profile's endpoints). No allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Picks {
+    len: u8,
+    items: [u16; MAX_PICKS],
+}
+
+impl Picks {
+    fn one(i: u16) -> Self {
+        let mut p = Self::empty();
+        p.push(i);
+        p
+    }
+
+    fn empty() -> Self {
+        Self {
+            len: 0,
+            items: [0; MAX_PICKS],
+        }
+    }
+
+    fn push(&mut self, i: u16) {
+        if (self.len as usize) < MAX_PICKS {
+            self.items[self.len as usize] = i;
+            self.len += 1;
+        }
+    }
+
+    /// The chosen endpoint indices.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.items[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for Picks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+/// What the name answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Records of these endpoints of `profile` (the leaf profile when nested).
+    Answer {
+        /// The profile whose endpoints answer.
+        profile: ProfileId,
+        /// The chosen endpoints.
+        picks: Picks,
+    },
+    /// The name exists but has nothing for this client or type.
+    NoData,
+    /// The profile is disabled or has no enabled endpoint.
+    NxDomain,
+}
+
+/// A routing decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The answer.
+    pub outcome: Outcome,
+    /// ECS scope prefix: how many leading bits of the client address the decision depended on.
+    pub scope: u8,
+}
+
+/// Receives the reasoning of a decision. `()` discards it at no cost (the DNS hot path).
+pub trait Trace {
+    /// Records one step; `describe` is only called when the step is kept.
+    fn step(&mut self, describe: impl FnOnce() -> String);
+}
+
+impl Trace for () {
+    #[inline(always)]
+    fn step(&mut self, _describe: impl FnOnce() -> String) {}
+}
+
+/// Keeps every step, for `explain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Steps(pub Vec<String>);
+
+impl Trace for Steps {
+    fn step(&mut self, describe: impl FnOnce() -> String) {
+        self.0.push(describe());
+    }
+}
+
+/// Decides the answer of profile `id` for `query`.
+pub fn route(
+    table: &RoutingTable,
+    id: ProfileId,
+    query: &Query,
+    rng: &mut fastrand::Rng,
+    trace: &mut impl Trace,
+) -> Decision {
+    let mut scope = 0u8;
+    let outcome = walk(table, id, query, rng, trace, &mut scope, 0);
+    Decision { outcome, scope }
+}
+
+/// [`route`] with every step recorded: what the API's and CLI's `explain` show.
+pub fn explain(table: &RoutingTable, id: ProfileId, query: &Query, rng: &mut fastrand::Rng) -> (Decision, Vec<String>) {
+    let mut steps = Steps::default();
+    let d = route(table, id, query, rng, &mut steps);
+    (d, steps.0)
+}
+
+fn walk(
+    table: &RoutingTable,
+    id: ProfileId,
+    q: &Query,
+    rng: &mut fastrand::Rng,
+    trace: &mut impl Trace,
+    scope: &mut u8,
+    depth: usize,
+) -> Outcome {
+    let p = table.profile(id);
+    trace.step(|| format!("profile {:?}: {} routing, status {}", p.name, p.method.as_str(), p.monitor_status.as_str()));
+    if p.nxdomain {
+        trace.step(|| "profile is disabled or has no enabled endpoint".to_string());
+        // At the top this is NXDOMAIN (Azure); below a parent the child is Stopped: NODATA.
+        return if depth == 0 { Outcome::NxDomain } else { Outcome::NoData };
+    }
+    if depth >= MAX_DEPTH {
+        trace.step(|| "nesting too deep".to_string());
+        return Outcome::NoData;
+    }
+    if p.fail_open {
+        trace.step(|| "every enabled endpoint is Degraded: fail-open, all are served as if healthy".to_string());
+    }
+    if p.method == RoutingMethod::MultiValue {
+        return multi_value(p, id, q, rng, trace);
+    }
+    let Some(i) = choose(p, q, rng, trace, scope) else {
+        trace.step(|| "no endpoint for this client: NODATA".to_string());
+        return Outcome::NoData;
+    };
+    let ep = &p.endpoints[i as usize];
+    match &ep.answer {
+        EndpointAnswer::Nested(child) => {
+            if ep.status == MonitorStatus::Stopped {
+                trace.step(|| format!("endpoint {:?} is Stopped (its child profile serves nothing): NODATA", ep.name));
+                return Outcome::NoData;
+            }
+            trace.step(|| format!("endpoint {:?} is nested: asking its child profile", ep.name));
+            walk(table, *child, q, rng, trace, scope, depth + 1)
+        }
+        answer => {
+            trace.step(|| format!("answer: endpoint {:?} ({})", ep.name, describe(answer)));
+            Outcome::Answer {
+                profile: id,
+                picks: Picks::one(i),
+            }
+        }
+    }
+}
+
+fn describe(a: &EndpointAnswer) -> String {
+    match a {
+        EndpointAnswer::Name(n) => format!("CNAME {n}"),
+        EndpointAnswer::Ipv4(a) => format!("A {a}"),
+        EndpointAnswer::Ipv6(a) => format!("AAAA {a}"),
+        EndpointAnswer::Nested(_) => "nested".to_string(),
+    }
+}
+
+/// Applies the subnet ranges, then the method's own rule; returns the chosen endpoint.
+fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut impl Trace, scope: &mut u8) -> Option<u16> {
+    let ranged = if p.ranges.is_empty() {
+        None
+    } else {
+        let m = p.ranges.lookup(q.client);
+        *scope = (*scope).max(m.scope);
+        trace.step(|| match m.endpoint {
+            Some(i) => format!("client {} is in a range of endpoint {:?} (scope /{})", q.client, p.endpoints[i as usize].name, m.scope),
+            None => format!("client {} is in no endpoint's range (scope /{})", q.client, m.scope),
+        });
+        m.endpoint
+    };
+    let eligible = |i: u16| p.endpoints[i as usize].eligible;
+    let status = |i: u16| p.endpoints[i as usize].status.as_str();
+    match &p.selection {
+        Selection::Subnet { fallback } => {
+            if let Some(i) = ranged {
+                if eligible(i) {
+                    return Some(i);
+                }
+                trace.step(|| format!("matched endpoint is {}: trying the fallback endpoint", status(i)));
+            }
+            match fallback {
+                Some(f) if eligible(*f) => {
+                    trace.step(|| format!("fallback endpoint {:?} (no ranges)", p.endpoints[*f as usize].name));
+                    Some(*f)
+                }
+                Some(f) => {
+                    trace.step(|| format!("fallback endpoint is {}", status(*f)));
+                    None
+                }
+                None => None,
+            }
+        }
+        Selection::Geographic { world } => {
+            // The geo-fence is never crossed: the mapped endpoint is returned whatever its health.
+            if let Some(i) = ranged {
+                trace.step(|| "subnet override wins (Geographic: regardless of health)".to_string());
+                return Some(i);
+            }
+            trace.step(|| "no GeoIP location for the client: only WORLD mappings apply".to_string());
+            if world.is_none() {
+                trace.step(|| "no enabled endpoint maps WORLD".to_string());
+            }
+            *world
+        }
+        _ if ranged.is_some_and(eligible) => {
+            trace.step(|| "subnet override wins".to_string());
+            ranged
+        }
+        Selection::Priority { order } => {
+            let pick = order.iter().copied().find(|&i| eligible(i));
+            for &i in order.iter().take_while(|&&i| Some(i) != pick) {
+                trace.step(|| format!("priority {} endpoint {:?} skipped: {}", p.endpoints[i as usize].priority, p.endpoints[i as usize].name, status(i)));
+            }
+            pick
+        }
+        Selection::Weighted { indices, cumulative } => {
+            let total = *cumulative.last()?;
+            let draw = rng.u32(0..total);
+            let at = cumulative.partition_point(|&c| c <= draw);
+            trace.step(|| format!("weighted draw {draw} of {total} over {} eligible endpoints", indices.len()));
+            Some(indices[at])
+        }
+        Selection::Performance { regions } => {
+            trace.step(|| "no latency data for the client yet: regions ranked in configuration order".to_string());
+            for (region, members) in regions {
+                let n = members.iter().filter(|&&i| eligible(i)).count();
+                if n == 0 {
+                    trace.step(|| format!("region {region:?} has no eligible endpoint"));
+                    continue;
+                }
+                let k = rng.usize(0..n);
+                return members.iter().copied().filter(|&i| eligible(i)).nth(k);
+            }
+            None
+        }
+        Selection::MultiValue { .. } => unreachable!("MultiValue is answered by multi_value"),
+    }
+}
+
+fn multi_value(p: &CompiledProfile, id: ProfileId, q: &Query, rng: &mut fastrand::Rng, trace: &mut impl Trace) -> Outcome {
+    let Selection::MultiValue { v4, v6 } = &p.selection else {
+        unreachable!("MultiValue profiles compile to a MultiValue selection")
+    };
+    let mut picks = Picks::empty();
+    for (family, list) in [(AddressFamily::V4, v4), (AddressFamily::V6, v6)] {
+        if q.family.wants(family) {
+            sample(list, p.max_return as usize, rng, &mut picks);
+        }
+    }
+    trace.step(|| format!("MultiValue: {} of {} eligible addresses (maxReturn {})", picks.len, v4.len() + v6.len(), p.max_return));
+    if picks.len == 0 {
+        Outcome::NoData
+    } else {
+        Outcome::Answer { profile: id, picks }
+    }
+}
+
+/// Appends `k` of `list` chosen uniformly at random, in list order (Knuth's selection sampling).
+fn sample(list: &[u16], k: usize, rng: &mut fastrand::Rng, out: &mut Picks) {
+    let n = list.len();
+    if n <= k {
+        list.iter().for_each(|&i| out.push(i));
+        return;
+    }
+    let mut needed = k;
+    for (seen, &i) in list.iter().enumerate() {
+        if needed == 0 {
+            break;
+        }
+        if rng.usize(0..n - seen) < needed {
+            out.push(i);
+            needed -= 1;
+        }
+    }
+}

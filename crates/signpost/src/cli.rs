@@ -1,0 +1,57 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Signpost: a self-hosted DNS traffic manager.
+#[derive(Debug, Parser)]
+#[command(name = "signpost", version, about)]
+pub struct Cli {
+    /// Log filter (`info`, `debug`, `signpost_dns=debug`, ...); defaults to RUST_LOG or `info`.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the authoritative DNS server.
+    Serve(ServeArgs),
+    /// Check a profiles file and exit (0 when valid, 1 with every error otherwise).
+    Validate(ValidateArgs),
+}
+
+/// `signpost serve`: every flag overrides the same setting of `--config`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML settings file (flags override its values).
+    #[arg(long, short = 'c', env = "SIGNPOST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Traffic-manager zone to be authoritative for (repeat for several; every profile is served in
+    /// each). Default: trafficmanager.example.
+    #[arg(long = "zone")]
+    pub zones: Vec<String>,
+    /// Address to answer DNS on, UDP and TCP (repeat for several, IPv4 or IPv6). Default:
+    /// 127.0.0.1:5353.
+    #[arg(long = "dns-listen")]
+    pub dns_listen: Vec<SocketAddr>,
+    /// Profiles file (YAML or JSON, `profiles: [...]`), watched for changes. Default:
+    /// examples/profiles.yaml, or the built-in example when that file does not exist.
+    #[arg(long)]
+    pub profiles: Option<PathBuf>,
+    /// UDP worker threads per address. Default: one per core.
+    #[arg(long)]
+    pub dns_workers: Option<usize>,
+}
+
+/// `signpost validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// The profiles file to check.
+    pub file: PathBuf,
+}

@@ -1,0 +1,18 @@
+//! The `signpost` binary's library: command line, settings, and the wiring of `signpost serve`.
+//!
+//! - [`cli`]: the command line (clap);
+//! - [`settings`]: server settings from a TOML file, overridden by flags, with defaults that let
+//!   `signpost serve` alone start on the shipped example;
+//! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
+//!   file changes;
+//! - [`validate`]: `signpost validate FILE`, the check-only command.
+
+pub mod cli;
+pub mod logging;
+pub mod publish;
+pub mod serve;
+pub mod settings;
+pub mod validate;
+
+/// The example profiles shipped with Signpost, used when no profiles file is given or found.
+pub const EXAMPLE_PROFILES: &str = include_str!("../../../examples/profiles.yaml");

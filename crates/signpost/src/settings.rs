@@ -1,0 +1,204 @@
+//! Server settings: defaults, then the TOML file (`--config`), then flags.
+//!
+//! ```toml
+//! zones = ["tm.example.net"]
+//! dns_listen = ["127.0.0.1:5353", "[::1]:5353"]
+//! profiles = "profiles.yaml"
+//! dns_workers = 2
+//! max_endpoints = 200
+//! max_udp_payload = 1232
+//! tcp_idle_timeout_secs = 10
+//!
+//! [[nameservers]]            # NS records at every zone apex; in-zone names get A/AAAA + glue
+//! name = "ns1.tm.example.net"
+//! addresses = ["127.0.0.1"]
+//!
+//! [soa]
+//! hostmaster = "hostmaster.example.net"
+//! ttl = 3600
+//! refresh = 3600
+//! retry = 600
+//! expire = 86400
+//! minimum = 30
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use signpost_dns::{NameServer, ServerConfig, SoaTimers, ZoneConfig};
+use signpost_model::Limits;
+
+use crate::cli::ServeArgs;
+
+/// The zone served when none is configured.
+pub const DEFAULT_ZONE: &str = "trafficmanager.example";
+/// The profiles file used when none is configured (if it exists).
+pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
+
+/// The settings file, every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// Zones.
+    pub zones: Option<Vec<String>>,
+    /// DNS listen addresses.
+    pub dns_listen: Option<Vec<SocketAddr>>,
+    /// Profiles file, relative to the settings file.
+    pub profiles: Option<PathBuf>,
+    /// UDP workers per address.
+    pub dns_workers: Option<usize>,
+    /// Endpoints allowed per profile.
+    pub max_endpoints: Option<usize>,
+    /// Largest UDP response.
+    pub max_udp_payload: Option<u16>,
+    /// TCP idle timeout.
+    pub tcp_idle_timeout_secs: Option<u64>,
+    /// TCP connection cap.
+    pub max_tcp_connections: Option<usize>,
+    /// NS records.
+    pub nameservers: Option<Vec<NameServerSetting>>,
+    /// SOA fields.
+    pub soa: Option<SoaSetting>,
+}
+
+/// A `[[nameservers]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameServerSetting {
+    /// Host name.
+    pub name: String,
+    /// Addresses (served as glue when the name is inside a zone).
+    #[serde(default)]
+    pub addresses: Vec<IpAddr>,
+}
+
+/// The `[soa]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoaSetting {
+    /// RNAME as a name.
+    pub hostmaster: Option<String>,
+    /// SOA/NS TTL.
+    pub ttl: Option<u32>,
+    /// Refresh.
+    pub refresh: Option<u32>,
+    /// Retry.
+    pub retry: Option<u32>,
+    /// Expire.
+    pub expire: Option<u32>,
+    /// Minimum (negative TTL).
+    pub minimum: Option<u32>,
+}
+
+/// Where the profiles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfilesSource {
+    /// A file, watched for changes.
+    File(PathBuf),
+    /// The built-in example.
+    BuiltInExample,
+}
+
+/// Resolved settings for `serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// DNS listeners.
+    pub server: ServerConfig,
+    /// Zones.
+    pub zones: Vec<ZoneConfig>,
+    /// Profiles.
+    pub profiles: ProfilesSource,
+    /// Validation limits.
+    pub limits: Limits,
+}
+
+impl Settings {
+    /// Defaults, overridden by the file named by `--config`, overridden by flags.
+    pub fn resolve(args: &ServeArgs) -> Result<Self> {
+        let (file, base) = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let file: SettingsFile = toml::from_str(&text).with_context(|| format!("{}: invalid settings", path.display()))?;
+                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => (SettingsFile::default(), PathBuf::new()),
+        };
+        let mut server = ServerConfig::default();
+        if !args.dns_listen.is_empty() {
+            server.listen = args.dns_listen.clone();
+        } else if let Some(l) = file.dns_listen {
+            server.listen = l;
+        }
+        if let Some(w) = args.dns_workers.or(file.dns_workers) {
+            if w == 0 {
+                bail!("dns_workers: must be at least 1");
+            }
+            server.workers = w;
+        }
+        if let Some(p) = file.max_udp_payload {
+            if !(512..=4096).contains(&p) {
+                bail!("max_udp_payload: must be 512..=4096, got {p}");
+            }
+            server.max_udp_payload = p;
+        }
+        if let Some(t) = file.tcp_idle_timeout_secs {
+            server.tcp_idle_timeout = Duration::from_secs(t);
+        }
+        if let Some(c) = file.max_tcp_connections {
+            server.max_tcp_connections = c;
+        }
+        let zone_names = if !args.zones.is_empty() {
+            args.zones.clone()
+        } else {
+            file.zones.unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()])
+        };
+        let soa = file.soa.unwrap_or_default();
+        let defaults = SoaTimers::default();
+        let timers = SoaTimers {
+            ttl: soa.ttl.unwrap_or(defaults.ttl),
+            refresh: soa.refresh.unwrap_or(defaults.refresh),
+            retry: soa.retry.unwrap_or(defaults.retry),
+            expire: soa.expire.unwrap_or(defaults.expire),
+            minimum: soa.minimum.unwrap_or(defaults.minimum),
+        };
+        // Default name server: ns1.<zone> at the first specific listen address.
+        let default_addr: Vec<IpAddr> = server.listen.iter().map(|a| a.ip()).filter(|ip| !ip.is_unspecified()).take(1).collect();
+        let zones = zone_names
+            .iter()
+            .map(|z| {
+                let mut zone = ZoneConfig::new(z, default_addr.clone());
+                if let Some(ns) = &file.nameservers {
+                    zone.nameservers = ns
+                        .iter()
+                        .map(|n| NameServer {
+                            name: n.name.trim_end_matches('.').to_ascii_lowercase(),
+                            addresses: n.addresses.clone(),
+                        })
+                        .collect();
+                }
+                zone.hostmaster = soa.hostmaster.clone();
+                zone.soa = timers;
+                zone
+            })
+            .collect();
+        let profiles = match (&args.profiles, file.profiles) {
+            (Some(p), _) => ProfilesSource::File(p.clone()),
+            (None, Some(p)) => ProfilesSource::File(base.join(p)),
+            (None, None) if Path::new(DEFAULT_PROFILES).exists() => ProfilesSource::File(DEFAULT_PROFILES.into()),
+            (None, None) => ProfilesSource::BuiltInExample,
+        };
+        let mut limits = Limits::default();
+        if let Some(m) = file.max_endpoints {
+            limits.max_endpoints = m;
+        }
+        Ok(Self {
+            server,
+            zones,
+            profiles,
+            limits,
+        })
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients)
+# and unbound (a real recursive resolver). Idempotent; needs root (or sudo).
+set -euo pipefail
+need=()
+command -v dig >/dev/null || need+=(bind9-dnsutils)
+command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v unbound >/dev/null || need+=(unbound)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
