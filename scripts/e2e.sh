@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End-to-end check with real third-party programs, as in the README's picture:
+#   dig -> unbound (recursive resolver) -> Signpost (authoritative for tm.test) -> endpoint name
+# A vanity name www.contoso.test (served by unbound's own auth-zone) is a CNAME to the profile
+# contoso.tm.test; unbound reaches Signpost through a stub zone, follows Signpost's CNAME to the
+# endpoint, and resolves it. Then the profiles file is edited live and the answer must follow.
+# Everything listens on 127.0.0.1 with free ports. Prints "N passed, M failed"; exits 1 on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo build --quiet --bin signpost
+BIN=$PWD/target/debug/signpost
+W=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SP=$(free_port); UB=$(free_port)
+passed=0; failed=0
+check() { # description expected actual
+  if [ "$2" = "$3" ]; then passed=$((passed+1)); echo "ok   - $1";
+  else failed=$((failed+1)); echo "FAIL - $1: expected [$2], got [$3]"; fi
+}
+# eventually <seconds> <description> <expected> <command...>: retries until the output matches.
+eventually() {
+  local secs=$1 desc=$2 want=$3; shift 3
+  local deadline=$((SECONDS + secs)) got=""
+  while :; do
+    got=$("$@" 2>/dev/null | tr '\n' ' ' | sed 's/ $//') || true
+    [ "$got" = "$want" ] && break
+    [ $SECONDS -ge $deadline ] && break
+    sleep 0.2
+  done
+  check "$desc" "$want" "$got"
+}
+
+profiles() { # priority of us, priority of eu, status of us
+  cat > "$W/profiles.yaml.tmp" <<P
+profiles:
+  - name: contoso
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: { relativeName: contoso, ttl: 2 }
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: app-us.contoso.test, priority: $1, endpointStatus: $3 } }
+        - { name: eu, type: externalEndpoints, properties: { target: app-eu.contoso.test, priority: $2 } }
+  - name: partners
+    properties:
+      trafficRoutingMethod: MultiValue
+      dnsConfig: { relativeName: partners, ttl: 2 }
+      endpoints:
+        - { name: a, type: externalEndpoints, properties: { target: 127.0.0.21 } }
+        - { name: b, type: externalEndpoints, properties: { target: "::1" } }
+P
+  mv "$W/profiles.yaml.tmp" "$W/profiles.yaml"
+}
+profiles 1 2 Enabled
+
+cat > "$W/contoso.test.zone" <<Z
+\$ORIGIN contoso.test.
+\$TTL 300
+@      IN SOA ns.contoso.test. hostmaster.contoso.test. 1 3600 600 86400 60
+@      IN NS  ns.contoso.test.
+ns     IN A   127.0.0.1
+www    IN CNAME contoso.tm.test.
+app-us IN A   127.0.0.11
+app-eu IN A   127.0.0.12
+Z
+cat > "$W/unbound.conf" <<U
+server:
+  interface: 127.0.0.1
+  port: $UB
+  do-ip6: no
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$W"
+  pidfile: "$W/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "iterator"
+  local-zone: "test." nodefault
+  cache-max-ttl: 2
+stub-zone:
+  name: "tm.test"
+  stub-addr: 127.0.0.1@$SP
+auth-zone:
+  name: "contoso.test."
+  zonefile: "$W/contoso.test.zone"
+  for-downstream: no
+  for-upstream: yes
+  fallback-enabled: no
+U
+
+"$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 >"$W/signpost.log" 2>&1 &
+PIDS+=($!)
+unbound -c "$W/unbound.conf" >"$W/unbound.log" 2>&1 &
+PIDS+=($!)
+
+sp() { dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$SP" "$@"; }
+resolver() { dig +short +time=2 +tries=1 @127.0.0.1 -p "$UB" "$@"; }
+
+eventually 10 "Signpost answers the profile with the priority-1 endpoint" "app-us.contoso.test." sp contoso.tm.test A
+eventually 10 "through unbound, the vanity name resolves via Signpost to the endpoint" \
+  "contoso.tm.test. app-us.contoso.test. 127.0.0.11" resolver www.contoso.test A
+check "TCP (kdig +tcp) gives the same answer" "app-us.contoso.test." "$(kdig +short +tcp @127.0.0.1 -p "$SP" contoso.tm.test A)"
+check "MultiValue A through unbound" "127.0.0.21" "$(resolver partners.tm.test A)"
+check "MultiValue AAAA through unbound" "::1" "$(resolver partners.tm.test AAAA)"
+check "unknown name is NXDOMAIN" "NXDOMAIN" "$(dig +norec @127.0.0.1 -p "$SP" nothere.tm.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+check "outside the zone is REFUSED" "REFUSED" "$(dig +norec @127.0.0.1 -p "$SP" www.contoso.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+
+# Live edit: disable the first region; the answer moves without a restart.
+profiles 1 2 Disabled
+eventually 5 "after the file is edited, Signpost answers the next endpoint" "app-eu.contoso.test." sp contoso.tm.test A
+eventually 8 "and the resolver follows once the TTL expires" \
+  "contoso.tm.test. app-eu.contoso.test. 127.0.0.12" resolver www.contoso.test A
+
+# A broken file is rejected whole; the last good configuration keeps serving.
+echo "profiles: [ { name: contoso, properties: { trafficRoutingMethod: Nope } } ]" > "$W/profiles.yaml"
+sleep 1.5
+check "an invalid file leaves the last good configuration serving" "app-eu.contoso.test." "$(sp contoso.tm.test A)"
+check "and the rejection is logged with the field" "1" "$(grep -c 'trafficRoutingMethod: must be one of' "$W/signpost.log" || true)"
+
+echo "e2e: $passed passed, $failed failed"
+if [ "$failed" -ne 0 ]; then
+  echo "--- signpost log"; cat "$W/signpost.log"; echo "--- unbound log"; tail -20 "$W/unbound.log"
+  exit 1
+fi
