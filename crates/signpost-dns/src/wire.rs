@@ -119,10 +119,11 @@ fn is_compressed(name: &[u8]) -> bool {
     false
 }
 
-/// The OPT record, if any. More than one OPT, or a malformed ECS option, is a format error
-/// (RFC 6891 6.1.1, RFC 7871 7.1.1).
+/// The OPT record, if any. Sections that do not parse as their counts say, more than one OPT, or a
+/// malformed ECS option are format errors (RFC 6891 6.1.1, RFC 7871 7.1.1).
 fn edns(msg: &Message<&[u8]>) -> Result<Option<Edns>, ()> {
-    if msg.header_counts().arcount() == 0 {
+    let counts = msg.header_counts();
+    if counts.ancount() == 0 && counts.nscount() == 0 && counts.arcount() == 0 {
         return Ok(None);
     }
     let additional = msg.additional().map_err(|_| ())?;
