@@ -58,7 +58,9 @@ fn query(name: &str, qtype: u16, ecs: bool) -> Vec<u8> {
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&[0, 1]);
     if ecs {
-        m.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100]);
+        m.extend_from_slice(&[
+            0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100,
+        ]);
     }
     m
 }
@@ -76,13 +78,21 @@ fn mix(ecs: bool) -> Vec<Vec<u8>> {
 
 fn main() {
     const ITERATIONS: usize = 2_000_000;
-    println!("{:>9} {:>5} {:>12} {:>16}", "profiles", "ecs", "ns/query", "allocs/query");
+    println!(
+        "{:>9} {:>5} {:>12} {:>16}",
+        "profiles", "ecs", "ns/query", "allocs/query"
+    );
     for extra in [0usize, 9_998] {
         let file = signpost_model::set::parse_profiles_file(&profiles_yaml(extra), false).unwrap();
         let set = ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap();
         let routing = RoutingTable::compile(&set, &AllHealthy);
-        let zones = [ZoneConfig::new("trafficmanager.net", vec!["127.0.0.1".parse().unwrap()])];
-        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::build(&zones, routing, 1).unwrap()));
+        let zones = [ZoneConfig::new(
+            "trafficmanager.net",
+            vec!["127.0.0.1".parse().unwrap()],
+        )];
+        let snapshot = Arc::new(ArcSwap::from_pointee(
+            Snapshot::build(&zones, routing, 1).unwrap(),
+        ));
         let answerer = Answerer::new(snapshot, 1232);
         let peer = "127.0.0.1".parse().unwrap();
         for ecs in [false, true] {

@@ -47,7 +47,14 @@ impl Answerer {
 
     /// Writes the response to `message` (from `peer`) into `out`; returns false when nothing must be
     /// sent (a response, or too short to be a DNS message).
-    pub fn answer(&self, message: &[u8], peer: IpAddr, transport: Transport, rng: &mut fastrand::Rng, out: &mut Vec<u8>) -> bool {
+    pub fn answer(
+        &self,
+        message: &[u8],
+        peer: IpAddr,
+        transport: Transport,
+        rng: &mut fastrand::Rng,
+        out: &mut Vec<u8>,
+    ) -> bool {
         out.clear();
         match wire::parse(message) {
             Parsed::Drop => false,
@@ -79,7 +86,14 @@ impl Answerer {
         }
     }
 
-    fn resolve(&self, q: &Query, peer: IpAddr, transport: Transport, rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+    fn resolve(
+        &self,
+        q: &Query,
+        peer: IpAddr,
+        transport: Transport,
+        rng: &mut fastrand::Rng,
+        out: &mut Vec<u8>,
+    ) {
         let limit = self.limit(q, transport);
         let snap = self.snapshot.load();
         let mut buf = [0u8; 255];
@@ -135,10 +149,19 @@ impl Answerer {
                 (0, None)
             }
             Some(NameEntry::Profile(id)) => {
-                let ecs = q.edns.and_then(|e| e.client_subnet).filter(|c| c.source_prefix > 0);
+                let ecs = q
+                    .edns
+                    .and_then(|e| e.client_subnet)
+                    .filter(|c| c.source_prefix > 0);
                 let client = ecs.map_or(peer, |c| c.addr);
                 let family = family_of(q.qtype);
-                let decision = route(&snap.routing, *id, &RouteQuery { client, family }, rng, &mut ());
+                let decision = route(
+                    &snap.routing,
+                    *id,
+                    &RouteQuery { client, family },
+                    rng,
+                    &mut (),
+                );
                 let ttl = snap.routing.profile(*id).ttl;
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
@@ -212,7 +235,12 @@ struct Writer<'o> {
 }
 
 impl<'o> Writer<'o> {
-    fn begin(q: &Query, out: &'o mut Vec<u8>, authoritative: bool, advertised_payload: u16) -> Self {
+    fn begin(
+        q: &Query,
+        out: &'o mut Vec<u8>,
+        authoritative: bool,
+        advertised_payload: u16,
+    ) -> Self {
         out.clear();
         out.extend_from_slice(&q.message[..q.question_end]);
         // QR=1, keep opcode and RD, AA as asked, TC=0; RA=0, Z=0, AD=0, keep CD; counts reset.

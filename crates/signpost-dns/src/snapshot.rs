@@ -146,13 +146,21 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Encodes a snapshot of `routing` served in `zones`.
-    pub fn build(zones: &[ZoneConfig], routing: RoutingTable, serial: u32) -> Result<Self, SnapshotError> {
+    pub fn build(
+        zones: &[ZoneConfig],
+        routing: RoutingTable,
+        serial: u32,
+    ) -> Result<Self, SnapshotError> {
         let mut records = Vec::with_capacity(routing.profiles().len());
         for p in routing.profiles() {
             let mut tails = Vec::with_capacity(p.endpoints.len());
             for e in &p.endpoints {
                 tails.push(match &e.answer {
-                    EndpointAnswer::Name(n) => Some(rr_tail(Rtype::CNAME, p.ttl, &wire_name("endpoint target", n)?)),
+                    EndpointAnswer::Name(n) => Some(rr_tail(
+                        Rtype::CNAME,
+                        p.ttl,
+                        &wire_name("endpoint target", n)?,
+                    )),
                     EndpointAnswer::Ipv4(a) => Some(rr_tail(Rtype::A, p.ttl, &a.octets())),
                     EndpointAnswer::Ipv6(a) => Some(rr_tail(Rtype::AAAA, p.ttl, &a.octets())),
                     EndpointAnswer::Nested(_) => None,
@@ -222,7 +230,11 @@ fn address_tails(addresses: &[IpAddr], ttl: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn compile_zone(z: &ZoneConfig, routing: &RoutingTable, serial: u32) -> Result<Zone, SnapshotError> {
+fn compile_zone(
+    z: &ZoneConfig,
+    routing: &RoutingTable,
+    serial: u32,
+) -> Result<Zone, SnapshotError> {
     let apex = wire_name("zone", &z.apex)?;
     let mname = match z.nameservers.first() {
         Some(ns) => wire_name("name server", &ns.name)?,
@@ -230,10 +242,18 @@ fn compile_zone(z: &ZoneConfig, routing: &RoutingTable, serial: u32) -> Result<Z
     };
     let rname = wire_name(
         "hostmaster",
-        z.hostmaster.as_deref().unwrap_or(&format!("hostmaster.{}", z.apex)),
+        z.hostmaster
+            .as_deref()
+            .unwrap_or(&format!("hostmaster.{}", z.apex)),
     )?;
     let mut soa_rdata = [mname, rname].concat();
-    for v in [serial, z.soa.refresh, z.soa.retry, z.soa.expire, z.soa.minimum] {
+    for v in [
+        serial,
+        z.soa.refresh,
+        z.soa.retry,
+        z.soa.expire,
+        z.soa.minimum,
+    ] {
         soa_rdata.extend_from_slice(&v.to_be_bytes());
     }
     let mut names = HashMap::new();
@@ -261,7 +281,9 @@ fn compile_zone(z: &ZoneConfig, routing: &RoutingTable, serial: u32) -> Result<Z
     for server in &z.nameservers {
         let wire = wire_name("name server", &server.name)?;
         ns.push(rr_tail(Rtype::NS, z.soa.ttl, &wire));
-        let in_zone = wire.len() > apex.len() && wire.ends_with(&apex) && is_label_start(&wire, wire.len() - apex.len());
+        let in_zone = wire.len() > apex.len()
+            && wire.ends_with(&apex)
+            && is_label_start(&wire, wire.len() - apex.len());
         if in_zone && !server.addresses.is_empty() {
             let tails = address_tails(&server.addresses, z.soa.ttl);
             let rel = wire[..wire.len() - apex.len()].to_vec();

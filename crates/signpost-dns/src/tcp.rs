@@ -15,14 +15,22 @@ use tokio::sync::{Semaphore, watch};
 use crate::answer::{Answerer, Transport};
 
 /// Accepts connections until `shutdown` changes, serving each on its own task.
-pub async fn serve(listener: TcpListener, answerer: Answerer, idle_timeout: Duration, max_connections: usize, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    answerer: Answerer,
+    idle_timeout: Duration,
+    max_connections: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
         };
-        let Ok((stream, peer)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             // Over the cap: close at once rather than queue (RFC 7766 6.2.2).
             drop(stream);
@@ -37,7 +45,13 @@ pub async fn serve(listener: TcpListener, answerer: Answerer, idle_timeout: Dura
     }
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, answerer: Answerer, idle: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    answerer: Answerer,
+    idle: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let mut r = BufReader::new(r);
@@ -58,7 +72,13 @@ async fn connection(stream: TcpStream, peer: SocketAddr, answerer: Answerer, idl
             },
             _ = shutdown.changed() => break,
         };
-        if !answerer.answer(&query[..len], peer.ip(), Transport::Tcp, &mut rng, &mut reply) {
+        if !answerer.answer(
+            &query[..len],
+            peer.ip(),
+            Transport::Tcp,
+            &mut rng,
+            &mut reply,
+        ) {
             break;
         }
         if w.write_u16(reply.len() as u16).await.is_err() || w.write_all(&reply).await.is_err() {

@@ -50,7 +50,13 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
         // SAFETY: `headers` holds BATCH initialised mmsghdr whose name and iovec pointers refer to
         // `peers`, `iovecs` and `queries`, which outlive the call and are not otherwise borrowed.
         let n = unsafe {
-            libc::recvmmsg(fd, headers.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
+            libc::recvmmsg(
+                fd,
+                headers.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
         };
         if n <= 0 {
             // Timeout (EAGAIN) lets us look at `stop`; EINTR and transient errors are retried.
@@ -64,9 +70,17 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
             if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
                 continue;
             }
-            let Some(peer) = peer_addr(&peers[i]) else { continue };
+            let Some(peer) = peer_addr(&peers[i]) else {
+                continue;
+            };
             let len = h.msg_len as usize;
-            if answerer.answer(&queries[i][..len], peer.ip(), Transport::Udp, &mut rng, &mut replies[i]) {
+            if answerer.answer(
+                &queries[i][..len],
+                peer.ip(),
+                Transport::Udp,
+                &mut rng,
+                &mut replies[i],
+            ) {
                 send[i] = true;
             }
         }
@@ -91,7 +105,12 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
             // SAFETY: the first `to_send` entries of `out_headers` are initialised above and point
             // into `peers`, `out_iovecs` and `replies`, all alive and unchanged during the call.
             let r = unsafe {
-                libc::sendmmsg(fd, out_headers[sent..].as_mut_ptr(), (to_send - sent) as libc::c_uint, 0)
+                libc::sendmmsg(
+                    fd,
+                    out_headers[sent..].as_mut_ptr(),
+                    (to_send - sent) as libc::c_uint,
+                    0,
+                )
             };
             if r <= 0 {
                 // A reply that cannot be sent (e.g. unreachable peer) is skipped, as a lost datagram.
@@ -110,7 +129,11 @@ fn peer_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
             let mut sin = MaybeUninit::<libc::sockaddr_in>::uninit();
             // SAFETY: ss_family says the storage holds a sockaddr_in, which fits in it.
             let sin = unsafe {
-                std::ptr::copy_nonoverlapping((storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>(), sin.as_mut_ptr(), 1);
+                std::ptr::copy_nonoverlapping(
+                    (storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>(),
+                    sin.as_mut_ptr(),
+                    1,
+                );
                 sin.assume_init()
             };
             let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
@@ -120,11 +143,18 @@ fn peer_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
             let mut sin6 = MaybeUninit::<libc::sockaddr_in6>::uninit();
             // SAFETY: ss_family says the storage holds a sockaddr_in6, which fits in it.
             let sin6 = unsafe {
-                std::ptr::copy_nonoverlapping((storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(), sin6.as_mut_ptr(), 1);
+                std::ptr::copy_nonoverlapping(
+                    (storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
+                    sin6.as_mut_ptr(),
+                    1,
+                );
                 sin6.assume_init()
             };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            Some(SocketAddr::new(ip.to_canonical(), u16::from_be(sin6.sin6_port)))
+            Some(SocketAddr::new(
+                ip.to_canonical(),
+                u16::from_be(sin6.sin6_port),
+            ))
         }
         _ => None,
     }

@@ -6,9 +6,9 @@
 
 use std::net::IpAddr;
 
+use domain::base::Message;
 use domain::base::iana::{Class, Opcode, Rcode, Rtype};
 use domain::base::opt::{ClientSubnet, Opt, OptRecord};
-use domain::base::Message;
 
 /// DNS header length.
 pub const HEADER_LEN: usize = 12;
@@ -99,7 +99,9 @@ pub fn parse(message: &[u8]) -> Parsed<'_> {
         Ok(e) => query.edns = e,
         Err(()) => return Parsed::RejectWithQuestion(query, Rcode::FORMERR),
     }
-    if query.qtype == Rtype::OPT || (question.qclass() != Class::IN && question.qclass() != Class::ANY) {
+    if query.qtype == Rtype::OPT
+        || (question.qclass() != Class::IN && question.qclass() != Class::ANY)
+    {
         return Parsed::RejectWithQuestion(query, Rcode::REFUSED);
     }
     Parsed::Query(query)
@@ -184,9 +186,13 @@ mod tests {
     #[test]
     fn keeps_the_question_bytes_and_reads_ecs() {
         // OPT: root, type 41, payload 1232, ttl 0, rdlen 11, ECS family 1 /24 scope 0 192.0.2
-        let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2];
+        let opt = [
+            0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2,
+        ];
         let m = query(NAME, 1, &opt, 1);
-        let Parsed::Query(q) = parse(&m) else { panic!("not a query") };
+        let Parsed::Query(q) = parse(&m) else {
+            panic!("not a query")
+        };
         assert_eq!(q.qname, NAME);
         assert_eq!(q.question_end, 12 + NAME.len() + 4);
         let e = q.edns.unwrap();
@@ -198,15 +204,22 @@ mod tests {
 
     #[test]
     fn a_nonzero_query_scope_is_a_format_error() {
-        let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2];
-        assert!(matches!(parse(&query(NAME, 1, &opt, 1)), Parsed::RejectWithQuestion(_, r) if r == Rcode::FORMERR));
+        let opt = [
+            0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2,
+        ];
+        assert!(
+            matches!(parse(&query(NAME, 1, &opt, 1)), Parsed::RejectWithQuestion(_, r) if r == Rcode::FORMERR)
+        );
     }
 
     #[test]
     fn two_opt_records_are_a_format_error() {
         let opt = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0];
         let both = [opt, opt].concat();
-        assert!(matches!(parse(&query(NAME, 1, &both, 2)), Parsed::RejectWithQuestion(..)));
+        assert!(matches!(
+            parse(&query(NAME, 1, &both, 2)),
+            Parsed::RejectWithQuestion(..)
+        ));
     }
 
     #[test]

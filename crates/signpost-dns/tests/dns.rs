@@ -75,7 +75,14 @@ fn server() -> TestServer {
 #[test]
 fn fqdn_endpoint_answers_cname_for_every_type() {
     let s = server();
-    for t in [Rtype::A, Rtype::AAAA, Rtype::CNAME, Rtype::TXT, Rtype::MX, Rtype::ANY] {
+    for t in [
+        Rtype::A,
+        Rtype::AAAA,
+        Rtype::CNAME,
+        Rtype::TXT,
+        Rtype::MX,
+        Rtype::ANY,
+    ] {
         let r = parse(udp(s.addr, &query("contoso.tm.test", t, Q::default())).unwrap());
         assert_eq!(r.rcode(), Rcode::NOERROR, "{t}");
         assert!(r.aa(), "authoritative for {t}");
@@ -96,12 +103,20 @@ fn ip_endpoint_answers_its_family_and_nodata_otherwise() {
         assert_eq!(r.rcode(), Rcode::NOERROR);
         assert!(r.answers().is_empty(), "NODATA for {t}");
         assert_eq!(r.authority().len(), 1);
-        assert!(r.authority()[0].starts_with("SOA ns1.tm.test. hostmaster.tm.test. 7 "), "{:?}", r.authority());
+        assert!(
+            r.authority()[0].starts_with("SOA ns1.tm.test. hostmaster.tm.test. 7 "),
+            "{:?}",
+            r.authority()
+        );
     }
     let r = parse(udp(s.addr, &query("v6only.tm.test", Rtype::AAAA, Q::default())).unwrap());
     assert_eq!(r.answers(), vec!["AAAA 2001:db8::10"]);
     let r = parse(udp(s.addr, &query("partners.tm.test", Rtype::ANY, Q::default())).unwrap());
-    assert_eq!(r.answers(), vec!["A 192.0.2.10"], "ANY: both families, of which it has one");
+    assert_eq!(
+        r.answers(),
+        vec!["A 192.0.2.10"],
+        "ANY: both families, of which it has one"
+    );
 }
 
 #[test]
@@ -183,8 +198,18 @@ fn apex_has_soa_and_ns_with_glue() {
 
 #[test]
 fn several_zones_serve_every_profile() {
-    let s = TestServer::start_with(PROFILES, vec![common::zone("tm.test"), common::zone("tm.example.net")], "127.0.0.1:0");
-    let r = parse(udp(s.addr, &query("contoso.tm.example.net", Rtype::A, Q::default())).unwrap());
+    let s = TestServer::start_with(
+        PROFILES,
+        vec![common::zone("tm.test"), common::zone("tm.example.net")],
+        "127.0.0.1:0",
+    );
+    let r = parse(
+        udp(
+            s.addr,
+            &query("contoso.tm.example.net", Rtype::A, Q::default()),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.answers(), vec!["CNAME contoso-us.cloudapp.net."]);
     let r = parse(udp(s.addr, &query("tm.example.net", Rtype::SOA, Q::default())).unwrap());
     assert!(r.answers()[0].starts_with("SOA ns1.tm.example.net."));
@@ -193,7 +218,14 @@ fn several_zones_serve_every_profile() {
 #[test]
 fn question_is_echoed_byte_for_byte() {
     let s = server();
-    let q = query("CoNtOsO.Tm.TeSt", Rtype::A, Q { id: 4242, ..Q::default() });
+    let q = query(
+        "CoNtOsO.Tm.TeSt",
+        Rtype::A,
+        Q {
+            id: 4242,
+            ..Q::default()
+        },
+    );
     let resp = udp(s.addr, &q).unwrap();
     let qlen = 12 + "CoNtOsO.Tm.TeSt".len() + 2 + 4;
     assert_eq!(&resp[12..qlen], &q[12..qlen]);
@@ -205,13 +237,30 @@ fn question_is_echoed_byte_for_byte() {
 #[test]
 fn over_tcp_the_same_answers_and_pipelining_keeps_order() {
     let s = server();
-    let r = parse(tcp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())));
+    let r = parse(tcp(
+        s.addr,
+        &query("contoso.tm.test", Rtype::A, Q::default()),
+    ));
     assert_eq!(r.answers(), vec!["CNAME contoso-us.cloudapp.net."]);
-    let names = ["contoso.tm.test", "partners.tm.test", "nothere.tm.test", "multi.tm.test"];
+    let names = [
+        "contoso.tm.test",
+        "partners.tm.test",
+        "nothere.tm.test",
+        "multi.tm.test",
+    ];
     let queries: Vec<Vec<u8>> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| query(n, Rtype::A, Q { id: 100 + i as u16, ..Q::default() }))
+        .map(|(i, n)| {
+            query(
+                n,
+                Rtype::A,
+                Q {
+                    id: 100 + i as u16,
+                    ..Q::default()
+                },
+            )
+        })
         .collect();
     let replies = tcp_many(s.addr, &queries);
     for (i, reply) in replies.into_iter().enumerate() {
@@ -222,20 +271,56 @@ fn over_tcp_the_same_answers_and_pipelining_keeps_order() {
 
 #[test]
 fn oversized_udp_answers_are_truncated_and_complete_over_tcp() {
-    let s = TestServer::start_with(PROFILES, vec![common::many_nameservers("tm.test", 15)], "127.0.0.1:0");
+    let s = TestServer::start_with(
+        PROFILES,
+        vec![common::many_nameservers("tm.test", 15)],
+        "127.0.0.1:0",
+    );
     let q = query("tm.test", Rtype::NS, Q::default());
     let r = parse(udp(s.addr, &q).unwrap());
     assert!(r.tc(), "15 long NS names exceed 512 octets");
     assert!(r.answers().is_empty());
-    assert_eq!(r.msg.first_question().unwrap().qname().to_string(), "tm.test");
+    assert_eq!(
+        r.msg.first_question().unwrap().qname().to_string(),
+        "tm.test"
+    );
     // With EDNS and a large enough payload size it fits over UDP.
-    let r = parse(udp(s.addr, &query("tm.test", Rtype::NS, Q { edns: Some(1232), ..Q::default() })).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query(
+                "tm.test",
+                Rtype::NS,
+                Q {
+                    edns: Some(1232),
+                    ..Q::default()
+                },
+            ),
+        )
+        .unwrap(),
+    );
     assert!(!r.tc());
     assert_eq!(r.answers().len(), 15);
     // An EDNS payload below 512 is read as 512.
-    let r = parse(udp(s.addr, &query("tm.test", Rtype::NS, Q { edns: Some(100), ..Q::default() })).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query(
+                "tm.test",
+                Rtype::NS,
+                Q {
+                    edns: Some(100),
+                    ..Q::default()
+                },
+            ),
+        )
+        .unwrap(),
+    );
     assert!(r.tc());
-    assert!(r.msg.opt().is_some(), "a truncated EDNS answer still carries OPT");
+    assert!(
+        r.msg.opt().is_some(),
+        "a truncated EDNS answer still carries OPT"
+    );
     // The resolver's retry over TCP gets everything.
     let r = parse(tcp(s.addr, &q));
     assert!(!r.tc());
@@ -245,7 +330,21 @@ fn oversized_udp_answers_are_truncated_and_complete_over_tcp() {
 #[test]
 fn edns_is_answered_with_our_payload_size_and_do_copied() {
     let s = server();
-    let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, Q { edns: Some(4096), dnssec_ok: true, ..Q::default() })).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query(
+                "contoso.tm.test",
+                Rtype::A,
+                Q {
+                    edns: Some(4096),
+                    dnssec_ok: true,
+                    ..Q::default()
+                },
+            ),
+        )
+        .unwrap(),
+    );
     let opt = r.msg.opt().expect("OPT in the response");
     assert_eq!(opt.udp_payload_size(), 1232);
     assert!(opt.dnssec_ok());
@@ -257,7 +356,21 @@ fn edns_is_answered_with_our_payload_size_and_do_copied() {
 #[test]
 fn unknown_edns_version_is_badvers() {
     let s = server();
-    let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, Q { edns: Some(1232), edns_version: 1, ..Q::default() })).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query(
+                "contoso.tm.test",
+                Rtype::A,
+                Q {
+                    edns: Some(1232),
+                    edns_version: 1,
+                    ..Q::default()
+                },
+            ),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.opt_rcode(), Some(16), "BADVERS");
     assert!(r.answers().is_empty());
     assert_eq!(r.msg.opt().unwrap().version(), 0);
@@ -271,19 +384,57 @@ fn ecs_picks_the_subnet_endpoint_and_reports_the_scope() {
         ecs: Some((addr.parse().unwrap(), prefix)),
         ..Q::default()
     };
-    let r = parse(udp(s.addr, &query("office.tm.test", Rtype::A, ecs("10.1.2.0", 24))).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query("office.tm.test", Rtype::A, ecs("10.1.2.0", 24)),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.answers(), vec!["CNAME hq.example.com."]);
-    assert_eq!(r.ecs(), Some(("10.1.2.0".parse().unwrap(), 24, 16)), "the /16 range decided");
-    let r = parse(udp(s.addr, &query("office.tm.test", Rtype::A, ecs("10.1.0.0", 12))).unwrap());
+    assert_eq!(
+        r.ecs(),
+        Some(("10.1.2.0".parse().unwrap(), 24, 16)),
+        "the /16 range decided"
+    );
+    let r = parse(
+        udp(
+            s.addr,
+            &query("office.tm.test", Rtype::A, ecs("10.1.0.0", 12)),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.ecs().unwrap().2, 12, "scope capped by the source prefix");
-    let r = parse(udp(s.addr, &query("office.tm.test", Rtype::A, ecs("192.0.2.0", 24))).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query("office.tm.test", Rtype::A, ecs("192.0.2.0", 24)),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.answers(), vec!["CNAME rest.example.com."]);
-    assert_eq!(r.ecs(), Some(("192.0.2.0".parse().unwrap(), 24, 1)), "128.0.0.0/1 holds no range");
-    let r = parse(udp(s.addr, &query("office.tm.test", Rtype::AAAA, ecs("2001:db8:1:2::", 64))).unwrap());
+    assert_eq!(
+        r.ecs(),
+        Some(("192.0.2.0".parse().unwrap(), 24, 1)),
+        "128.0.0.0/1 holds no range"
+    );
+    let r = parse(
+        udp(
+            s.addr,
+            &query("office.tm.test", Rtype::AAAA, ecs("2001:db8:1:2::", 64)),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.answers(), vec!["CNAME v6.example.com."]);
     assert_eq!(r.ecs().unwrap().2, 48);
     // Methods that ignore the client address say so with scope 0.
-    let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, ecs("10.1.2.0", 24))).unwrap());
+    let r = parse(
+        udp(
+            s.addr,
+            &query("contoso.tm.test", Rtype::A, ecs("10.1.2.0", 24)),
+        )
+        .unwrap(),
+    );
     assert_eq!(r.ecs(), Some(("10.1.2.0".parse().unwrap(), 24, 0)));
     // Without ECS the resolver's own address (127.0.0.1) decides: the fallback.
     let r = parse(udp(s.addr, &query("office.tm.test", Rtype::A, Q::default())).unwrap());
@@ -299,7 +450,10 @@ fn ipv6_listener_answers() {
     let s = TestServer::start_with(PROFILES, vec![common::zone("tm.test")], "[::1]:0");
     let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())).unwrap());
     assert_eq!(r.answers(), vec!["CNAME contoso-us.cloudapp.net."]);
-    let r = parse(tcp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())));
+    let r = parse(tcp(
+        s.addr,
+        &query("contoso.tm.test", Rtype::A, Q::default()),
+    ));
     assert_eq!(r.answers(), vec!["CNAME contoso-us.cloudapp.net."]);
 }
 

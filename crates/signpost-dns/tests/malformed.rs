@@ -15,7 +15,10 @@ profiles:
 "#;
 
 fn still_answers(s: &TestServer) {
-    let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())).expect("server still answers"));
+    let r = parse(
+        udp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default()))
+            .expect("server still answers"),
+    );
     assert_eq!(r.answers(), vec!["CNAME contoso-us.cloudapp.net."]);
 }
 
@@ -34,23 +37,58 @@ fn format_errors_get_formerr() {
     let question = [&name[..], &[0, 1, 0, 1]].concat();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("no question", header(0, 0, 0)),
-        ("two questions", [header(2, 0, 0), question.clone(), question.clone()].concat()),
-        ("question cut short", [header(1, 0, 0), name[..6].to_vec()].concat()),
-        ("label runs past the end", [header(1, 0, 0), b"\x3fabc".to_vec()].concat()),
-        ("compression pointer in the question", [header(1, 0, 0), vec![0xC0, 0x0C, 0, 1, 0, 1]].concat()),
-        ("answer count with no answer", [header(1, 1, 0), question.clone()].concat()),
-        ("additional count with no record", [header(1, 0, 1), question.clone()].concat()),
+        (
+            "two questions",
+            [header(2, 0, 0), question.clone(), question.clone()].concat(),
+        ),
+        (
+            "question cut short",
+            [header(1, 0, 0), name[..6].to_vec()].concat(),
+        ),
+        (
+            "label runs past the end",
+            [header(1, 0, 0), b"\x3fabc".to_vec()].concat(),
+        ),
+        (
+            "compression pointer in the question",
+            [header(1, 0, 0), vec![0xC0, 0x0C, 0, 1, 0, 1]].concat(),
+        ),
+        (
+            "answer count with no answer",
+            [header(1, 1, 0), question.clone()].concat(),
+        ),
+        (
+            "additional count with no record",
+            [header(1, 0, 1), question.clone()].concat(),
+        ),
         (
             "ECS with an unknown family",
-            [header(1, 0, 1), question.clone(), vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 8, 0, 8, 0, 4, 0, 9, 0, 0]].concat(),
+            [
+                header(1, 0, 1),
+                question.clone(),
+                vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 8, 0, 8, 0, 4, 0, 9, 0, 0],
+            ]
+            .concat(),
         ),
         (
             "ECS address longer than its prefix",
-            [header(1, 0, 1), question.clone(), vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 12, 0, 8, 0, 8, 0, 1, 8, 0, 10, 1, 2, 3]].concat(),
+            [
+                header(1, 0, 1),
+                question.clone(),
+                vec![
+                    0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 12, 0, 8, 0, 8, 0, 1, 8, 0, 10, 1, 2, 3,
+                ],
+            ]
+            .concat(),
         ),
         (
             "option running past the OPT record",
-            [header(1, 0, 1), question.clone(), vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 4, 0, 8, 0, 40]].concat(),
+            [
+                header(1, 0, 1),
+                question.clone(),
+                vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 4, 0, 8, 0, 40],
+            ]
+            .concat(),
         ),
     ];
     for (what, packet) in cases {
@@ -67,11 +105,18 @@ fn format_errors_get_formerr() {
 fn responses_runts_and_unknown_opcodes() {
     let s = TestServer::start(PROFILES);
     for runt in [vec![], vec![1], vec![0; 11]] {
-        assert!(udp(s.addr, &runt).is_none(), "no reply to {} octets", runt.len());
+        assert!(
+            udp(s.addr, &runt).is_none(),
+            "no reply to {} octets",
+            runt.len()
+        );
     }
     let mut response = query("contoso.tm.test", Rtype::A, Q::default());
     response[2] |= 0x80;
-    assert!(udp(s.addr, &response).is_none(), "responses are never answered");
+    assert!(
+        udp(s.addr, &response).is_none(),
+        "responses are never answered"
+    );
     let mut notify = query("contoso.tm.test", Rtype::SOA, Q::default());
     notify[2] = (notify[2] & 0x87) | (4 << 3);
     assert_eq!(parse(udp(s.addr, &notify).unwrap()).rcode(), Rcode::NOTIMP);
@@ -83,7 +128,15 @@ fn random_garbage_never_stops_the_server() {
     let s = TestServer::start(PROFILES);
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut rng = fastrand::Rng::with_seed(0x5167_9057);
-    let valid = query("contoso.tm.test", Rtype::A, Q { edns: Some(1232), ecs: Some(("10.0.0.0".parse().unwrap(), 8)), ..Q::default() });
+    let valid = query(
+        "contoso.tm.test",
+        Rtype::A,
+        Q {
+            edns: Some(1232),
+            ecs: Some(("10.0.0.0".parse().unwrap(), 8)),
+            ..Q::default()
+        },
+    );
     for i in 0..3000 {
         let packet: Vec<u8> = if i % 2 == 0 {
             (0..rng.usize(0..600)).map(|_| rng.u8(..)).collect()
@@ -105,6 +158,9 @@ fn random_garbage_never_stops_the_server() {
     let mut c = std::net::TcpStream::connect(s.addr).unwrap();
     c.write_all(&[0xFF, 0xFF, 1, 2, 3]).unwrap();
     drop(c);
-    let r = parse(common::tcp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())));
+    let r = parse(common::tcp(
+        s.addr,
+        &query("contoso.tm.test", Rtype::A, Q::default()),
+    ));
     assert_eq!(r.rcode(), Rcode::NOERROR);
 }

@@ -87,16 +87,20 @@ impl ProfileSet {
         let mut by_name: HashMap<String, usize> = HashMap::new();
         let mut by_dns: HashMap<&str, usize> = HashMap::new();
         for (i, p) in profiles.iter().enumerate() {
-            if let Some(first) = by_name.insert(p.name.to_ascii_lowercase(), i) {
+            if let Some(first) = validate::first_seen(&mut by_name, p.name.to_ascii_lowercase(), i)
+            {
                 errs.push(
                     format!("profiles[{i}].name"),
                     format!("must be unique, {:?} is also profiles[{first}]", p.name),
                 );
             }
-            if let Some(first) = by_dns.insert(&p.relative_name, i) {
+            if let Some(first) = validate::first_seen(&mut by_dns, p.relative_name.as_str(), i) {
                 errs.push(
                     format!("profiles[{i}].properties.dnsConfig.relativeName"),
-                    format!("must be unique, {:?} is also profiles[{first}]", p.relative_name),
+                    format!(
+                        "must be unique, {:?} is also profiles[{first}]",
+                        p.relative_name
+                    ),
                 );
             }
         }
@@ -106,7 +110,9 @@ impl ProfileSet {
                     && !by_name.contains_key(&child.to_ascii_lowercase())
                 {
                     errs.push(
-                        format!("profiles[{i}].properties.endpoints[{j}].properties.targetResourceId"),
+                        format!(
+                            "profiles[{i}].properties.endpoints[{j}].properties.targetResourceId"
+                        ),
                         format!("must name an existing profile, no profile is called {child:?}"),
                     );
                 }
@@ -132,17 +138,26 @@ impl ProfileSet {
             path: shown.clone(),
             source,
         })?;
-        let file = parse_profiles_file(&text, is_json_path(path)).map_err(|message| LoadError::Syntax {
-            path: shown.clone(),
-            message,
+        let file = parse_profiles_file(&text, is_json_path(path)).map_err(|message| {
+            LoadError::Syntax {
+                path: shown.clone(),
+                message,
+            }
         })?;
         let ignored = file
             .profiles
             .iter()
             .enumerate()
-            .flat_map(|(i, p)| validate::unknown_fields(p).into_iter().map(move |f| format!("profiles[{i}].{f}")))
+            .flat_map(|(i, p)| {
+                validate::unknown_fields(p)
+                    .into_iter()
+                    .map(move |f| format!("profiles[{i}].{f}"))
+            })
             .collect();
-        let set = Self::from_docs(&file.profiles, limits).map_err(|source| LoadError::Invalid { path: shown, source })?;
+        let set = Self::from_docs(&file.profiles, limits).map_err(|source| LoadError::Invalid {
+            path: shown,
+            source,
+        })?;
         Ok((set, ignored))
     }
 
@@ -153,12 +168,15 @@ impl ProfileSet {
 
     /// The profile with this name (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&Profile> {
-        self.profiles.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        self.profiles
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 }
 
 fn is_json_path(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 /// Parses the text of a profiles file; the error names the field path and the position.
@@ -168,7 +186,15 @@ pub fn parse_profiles_file(text: &str, json: bool) -> Result<ProfilesFile, Strin
         serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
     } else {
         let de = serde_norway::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            // serde_norway's message already starts with the path (below the root): don't repeat it.
+            let (path, inner) = (e.path().to_string(), e.inner().to_string());
+            if inner.starts_with(&format!("{path}: ")) {
+                inner
+            } else {
+                format!("{path}: {inner}")
+            }
+        })
     }
 }
 

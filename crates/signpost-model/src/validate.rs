@@ -97,7 +97,8 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         Some(r) => r.trim_end_matches('.').to_ascii_lowercase(),
         None => name.to_ascii_lowercase(),
     };
-    if !is_dns_name(&relative_name) {
+    // `is_dns_name` also accepts `_` (legal in targets); the relative name is letters, digits, hyphens.
+    if !is_dns_name(&relative_name) || relative_name.contains('_') {
         errs.push(
             format!("{p}.dnsConfig.relativeName"),
             format!("must be DNS labels of 1-63 letters, digits or hyphens (not starting or ending with a hyphen), got {relative_name:?}"),
@@ -240,7 +241,14 @@ fn enabled_flag(errs: &mut Errors, path: &str, value: Option<&str>, default: boo
 }
 
 /// Checks an optional integer against an inclusive range; returns the default when absent or bad.
-fn int_in(errs: &mut Errors, path: &str, value: Option<i64>, min: i64, max: i64, default: i64) -> i64 {
+fn int_in(
+    errs: &mut Errors,
+    path: &str,
+    value: Option<i64>,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> i64 {
     match value {
         None => default,
         Some(v) if (min..=max).contains(&v) => v,
@@ -276,19 +284,17 @@ fn monitor_config(errs: &mut Errors, p: &str, doc: Option<&MonitorConfigDoc>) ->
     let path = match (protocol, doc.path.as_deref()) {
         (MonitorProtocol::Tcp, None) => None,
         (MonitorProtocol::Tcp, Some(_)) => {
-            errs.push(
-                format!("{p}.path"),
-                "must not be set when protocol is TCP",
-            );
+            errs.push(format!("{p}.path"), "must not be set when protocol is TCP");
             None
         }
         (_, None) => Some("/".to_string()),
         (_, Some(path)) => {
-            if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
+            if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 errs.push(
                     format!("{p}.path"),
-                    format!("must start with / and hold no spaces or control characters, got {path:?}"),
+                    format!(
+                        "must start with / and hold no spaces or control characters, got {path:?}"
+                    ),
                 );
             }
             Some(path.to_string())
@@ -319,7 +325,11 @@ fn monitor_config(errs: &mut Errors, p: &str, doc: Option<&MonitorConfigDoc>) ->
         9,
         3,
     ) as u8;
-    let custom_headers = headers(errs, &format!("{p}.customHeaders"), doc.custom_headers.as_deref());
+    let custom_headers = headers(
+        errs,
+        &format!("{p}.customHeaders"),
+        doc.custom_headers.as_deref(),
+    );
     let expected_status = status_ranges(
         errs,
         &format!("{p}.expectedStatusCodeRanges"),
@@ -342,7 +352,10 @@ fn headers(errs: &mut Errors, p: &str, docs: Option<&[HeaderDoc]>) -> Vec<(Strin
     if docs.len() > MAX_CUSTOM_HEADERS {
         errs.push(
             p,
-            format!("must hold at most {MAX_CUSTOM_HEADERS} headers, got {}", docs.len()),
+            format!(
+                "must hold at most {MAX_CUSTOM_HEADERS} headers, got {}",
+                docs.len()
+            ),
         );
     }
     let mut out = Vec::with_capacity(docs.len());
@@ -357,24 +370,28 @@ fn headers(errs: &mut Errors, p: &str, docs: Option<&[HeaderDoc]>) -> Vec<(Strin
             );
         }
         if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-            errs.push(
-                format!("{p}[{i}].value"),
-                "must not contain CR, LF or NUL",
-            );
+            errs.push(format!("{p}[{i}].value"), "must not contain CR, LF or NUL");
         }
         out.push((name, value));
     }
     out
 }
 
-fn status_ranges(errs: &mut Errors, p: &str, docs: Option<&[StatusCodeRangeDoc]>) -> Vec<StatusCodeRange> {
+fn status_ranges(
+    errs: &mut Errors,
+    p: &str,
+    docs: Option<&[StatusCodeRangeDoc]>,
+) -> Vec<StatusCodeRange> {
     let Some(docs) = docs.filter(|d| !d.is_empty()) else {
         return vec![StatusCodeRange { min: 200, max: 200 }];
     };
     if docs.len() > MAX_STATUS_RANGES {
         errs.push(
             p,
-            format!("must hold at most {MAX_STATUS_RANGES} ranges, got {}", docs.len()),
+            format!(
+                "must hold at most {MAX_STATUS_RANGES} ranges, got {}",
+                docs.len()
+            ),
         );
     }
     let mut out = Vec::with_capacity(docs.len());
@@ -386,10 +403,16 @@ fn status_ranges(errs: &mut Errors, p: &str, docs: Option<&[StatusCodeRangeDoc]>
         let min_ok = (100..=999).contains(&min);
         let max_ok = (100..=999).contains(&max);
         if !min_ok {
-            errs.push(format!("{p}[{i}].min"), format!("must be 100..=999, got {min}"));
+            errs.push(
+                format!("{p}[{i}].min"),
+                format!("must be 100..=999, got {min}"),
+            );
         }
         if !max_ok {
-            errs.push(format!("{p}[{i}].max"), format!("must be 100..=999, got {max}"));
+            errs.push(
+                format!("{p}[{i}].max"),
+                format!("must be 100..=999, got {max}"),
+            );
         }
         if min_ok && max_ok && min > max {
             errs.push(
@@ -426,9 +449,14 @@ fn allowed_types(errs: &mut Errors, p: &str, values: Option<&[String]>) -> Allow
 }
 
 /// Validates one endpoint; returns it with its explicit priority (if any) for later assignment.
-fn endpoint(errs: &mut Errors, p: &str, doc: &EndpointDoc, method: RoutingMethod) -> (Endpoint, Option<u16>) {
+fn endpoint(
+    errs: &mut Errors,
+    p: &str,
+    doc: &EndpointDoc,
+    method: RoutingMethod,
+) -> (Endpoint, Option<u16>) {
     let name = doc.name.clone().unwrap_or_default();
-    if name.is_empty() || name.len() > 260 {
+    if name.is_empty() || name.chars().count() > 260 {
         errs.push(
             format!("{p}.name"),
             format!("is required and must be 1-260 characters, got {name:?}"),
@@ -481,13 +509,21 @@ fn endpoint(errs: &mut Errors, p: &str, doc: &EndpointDoc, method: RoutingMethod
             }),
         },
     };
-    let enabled = enabled_flag(errs, &format!("{pp}.endpointStatus"), props.endpoint_status.as_deref(), true);
+    let enabled = enabled_flag(
+        errs,
+        &format!("{pp}.endpointStatus"),
+        props.endpoint_status.as_deref(),
+        true,
+    );
     let weight = int_in(errs, &format!("{pp}.weight"), props.weight, 1, 1000, 1) as u16;
     let priority = props.priority.and_then(|v| {
         if (1..=1000).contains(&v) {
             Some(v as u16)
         } else {
-            errs.push(format!("{pp}.priority"), format!("must be 1..=1000, got {v}"));
+            errs.push(
+                format!("{pp}.priority"),
+                format!("must be 1..=1000, got {v}"),
+            );
             None
         }
     });
@@ -527,7 +563,11 @@ fn endpoint(errs: &mut Errors, p: &str, doc: &EndpointDoc, method: RoutingMethod
         .enumerate()
         .filter_map(|(i, s)| subnet(errs, &format!("{pp}.subnets[{i}]"), s))
         .collect();
-    let custom_headers = headers(errs, &format!("{pp}.customHeaders"), props.custom_headers.as_deref());
+    let custom_headers = headers(
+        errs,
+        &format!("{pp}.customHeaders"),
+        props.custom_headers.as_deref(),
+    );
     let nested = kind == EndpointKind::Nested;
     let min_child = |errs: &mut Errors, field: &str, value: Option<i64>, min: i64, default: i64| {
         if !nested && value.is_some() {
@@ -536,11 +576,26 @@ fn endpoint(errs: &mut Errors, p: &str, doc: &EndpointDoc, method: RoutingMethod
         int_in(errs, &format!("{pp}.{field}"), value, min, 1000, default) as u32
     };
     let min_child_endpoints = min_child(errs, "minChildEndpoints", props.min_child_endpoints, 1, 1);
-    let min_child_endpoints_v4 =
-        min_child(errs, "minChildEndpointsIPv4", props.min_child_endpoints_ipv4, 0, 0);
-    let min_child_endpoints_v6 =
-        min_child(errs, "minChildEndpointsIPv6", props.min_child_endpoints_ipv6, 0, 0);
-    let always_serve = enabled_flag(errs, &format!("{pp}.alwaysServe"), props.always_serve.as_deref(), false);
+    let min_child_endpoints_v4 = min_child(
+        errs,
+        "minChildEndpointsIPv4",
+        props.min_child_endpoints_ipv4,
+        0,
+        0,
+    );
+    let min_child_endpoints_v6 = min_child(
+        errs,
+        "minChildEndpointsIPv6",
+        props.min_child_endpoints_ipv6,
+        0,
+        0,
+    );
+    let always_serve = enabled_flag(
+        errs,
+        &format!("{pp}.alwaysServe"),
+        props.always_serve.as_deref(),
+        false,
+    );
     if always_serve && nested {
         errs.push(
             format!("{pp}.alwaysServe"),
@@ -600,46 +655,69 @@ fn parse_target(t: &str) -> Option<EndpointTarget> {
     let name = t.trim_end_matches('.').to_ascii_lowercase();
     // A DNS name that is all digits and dots would be a mistyped address, not a name.
     let looks_numeric = name.chars().all(|c| c.is_ascii_digit() || c == '.');
-    (is_dns_name(&name) && !looks_numeric && name.len() <= 253).then_some(EndpointTarget::Name(name))
+    (is_dns_name(&name) && !looks_numeric && name.len() <= 253)
+        .then_some(EndpointTarget::Name(name))
 }
 
 fn subnet(errs: &mut Errors, p: &str, doc: &SubnetDoc) -> Option<IpRange> {
     let first = match doc.first.as_deref().map(|f| f.trim().parse::<IpAddr>()) {
         Some(Ok(a)) => a,
         Some(Err(_)) | None => {
-            errs.push(format!("{p}.first"), format!("must be an IPv4 or IPv6 address, got {:?}", doc.first));
+            errs.push(
+                format!("{p}.first"),
+                format!(
+                    "must be an IPv4 or IPv6 address, got {}",
+                    doc.first
+                        .as_deref()
+                        .map_or("nothing".to_string(), |f| format!("{f:?}"))
+                ),
+            );
             return None;
         }
     };
     let max_len: i64 = if first.is_ipv4() { 32 } else { 128 };
     match (doc.last.as_deref(), doc.scope) {
         (Some(_), Some(_)) => {
-            errs.push(p, "must give either last (a range) or scope (a CIDR block), not both");
+            errs.push(
+                p,
+                "must give either last (a range) or scope (a CIDR block), not both",
+            );
             None
         }
         (Some(last), None) => match last.trim().parse::<IpAddr>() {
             Ok(last) if last.is_ipv4() == first.is_ipv4() => {
                 if last < first {
-                    errs.push(format!("{p}.last"), format!("must not be below first ({first}), got {last}"));
+                    errs.push(
+                        format!("{p}.last"),
+                        format!("must not be below first ({first}), got {last}"),
+                    );
                     return None;
                 }
                 Some(IpRange { first, last })
             }
             _ => {
-                errs.push(format!("{p}.last"), format!("must be an address of the same family as first, got {last:?}"));
+                errs.push(
+                    format!("{p}.last"),
+                    format!("must be an address of the same family as first, got {last:?}"),
+                );
                 None
             }
         },
         (None, Some(scope)) => {
             if !(0..=max_len).contains(&scope) {
-                errs.push(format!("{p}.scope"), format!("must be 0..={max_len}, got {scope}"));
+                errs.push(
+                    format!("{p}.scope"),
+                    format!("must be 0..={max_len}, got {scope}"),
+                );
                 return None;
             }
             let (net, last) = cidr_bounds(first, scope as u8);
             if net != first {
                 errs.push(
                     format!("{p}.first"),
-                    format!("must be the network address of the /{scope} block ({net}), got {first}"),
+                    format!(
+                        "must be the network address of the /{scope} block ({net}), got {first}"
+                    ),
                 );
                 return None;
             }
@@ -654,7 +732,11 @@ pub fn cidr_bounds(addr: IpAddr, len: u8) -> (IpAddr, IpAddr) {
     match addr {
         IpAddr::V4(a) => {
             let bits = u32::from(a);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
             (
                 IpAddr::V4((bits & mask).into()),
                 IpAddr::V4((bits | !mask).into()),
@@ -662,7 +744,11 @@ pub fn cidr_bounds(addr: IpAddr, len: u8) -> (IpAddr, IpAddr) {
         }
         IpAddr::V6(a) => {
             let bits = u128::from(a);
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            };
             (
                 IpAddr::V6((bits & mask).into()),
                 IpAddr::V6((bits | !mask).into()),
@@ -673,11 +759,16 @@ pub fn cidr_bounds(addr: IpAddr, len: u8) -> (IpAddr, IpAddr) {
 
 /// Priorities: explicit ones must be unique; absent ones get the smallest unused numbers, in
 /// endpoint order (Azure assigns them in order, too).
-fn assign_priorities(errs: &mut Errors, p: &str, endpoints: &mut [Endpoint], explicit: &[Option<u16>]) {
+fn assign_priorities(
+    errs: &mut Errors,
+    p: &str,
+    endpoints: &mut [Endpoint],
+    explicit: &[Option<u16>],
+) {
     let mut seen: HashMap<u16, usize> = HashMap::new();
     for (i, prio) in explicit.iter().enumerate() {
         if let Some(v) = prio
-            && let Some(first) = seen.insert(*v, i)
+            && let Some(first) = first_seen(&mut seen, *v, i)
         {
             errs.push(
                 format!("{p}.endpoints[{i}].properties.priority"),
@@ -712,11 +803,14 @@ fn profile_rules(
     for (i, ep) in endpoints.iter().enumerate() {
         let pp = format!("{p}.endpoints[{i}]");
         if !ep.name.is_empty()
-            && let Some(first) = names.insert(ep.name.to_ascii_lowercase(), i)
+            && let Some(first) = first_seen(&mut names, ep.name.to_ascii_lowercase(), i)
         {
             errs.push(
                 format!("{pp}.name"),
-                format!("must be unique in the profile, {:?} is also endpoints[{first}]", ep.name),
+                format!(
+                    "must be unique in the profile, {:?} is also endpoints[{first}]",
+                    ep.name
+                ),
             );
         }
         let addr = match &ep.target {
@@ -725,44 +819,61 @@ fn profile_rules(
             _ => None,
         };
         if let Some(a) = addr
-            && let Some(first) = addrs.insert(a, i)
+            && let Some(first) = first_seen(&mut addrs, a, i)
         {
             errs.push(
                 format!("{pp}.properties.target"),
-                format!("must not repeat another endpoint's address, {a} is also endpoints[{first}]"),
+                format!(
+                    "must not repeat another endpoint's address, {a} is also endpoints[{first}]"
+                ),
             );
         }
         match &ep.target {
             EndpointTarget::Name(n) if !n.is_empty() => {
                 names_seen = true;
                 if !allowed.domain_name {
-                    errs.push(format!("{pp}.properties.target"), "is a DNS name, which allowedEndpointRecordTypes does not allow");
+                    errs.push(
+                        format!("{pp}.properties.target"),
+                        "is a DNS name, which allowedEndpointRecordTypes does not allow",
+                    );
                 }
             }
             EndpointTarget::Ipv4(_) => {
                 v4_seen = true;
                 if !allowed.ipv4 {
-                    errs.push(format!("{pp}.properties.target"), "is an IPv4 address, which allowedEndpointRecordTypes does not allow");
+                    errs.push(
+                        format!("{pp}.properties.target"),
+                        "is an IPv4 address, which allowedEndpointRecordTypes does not allow",
+                    );
                 }
             }
             EndpointTarget::Ipv6(_) => {
                 v6_seen = true;
                 if !allowed.ipv6 {
-                    errs.push(format!("{pp}.properties.target"), "is an IPv6 address, which allowedEndpointRecordTypes does not allow");
+                    errs.push(
+                        format!("{pp}.properties.target"),
+                        "is an IPv6 address, which allowedEndpointRecordTypes does not allow",
+                    );
                 }
             }
             _ => {}
         }
         if method == RoutingMethod::MultiValue {
             if ep.kind == EndpointKind::Nested {
-                errs.push(format!("{pp}.type"), "must not be nestedEndpoints: a MultiValue profile cannot be a parent");
+                errs.push(
+                    format!("{pp}.type"),
+                    "must not be nestedEndpoints: a MultiValue profile cannot be a parent",
+                );
             } else if matches!(ep.target, EndpointTarget::Name(_)) {
-                errs.push(format!("{pp}.properties.target"), "must be an IPv4 or IPv6 address when trafficRoutingMethod is MultiValue");
+                errs.push(
+                    format!("{pp}.properties.target"),
+                    "must be an IPv4 or IPv6 address when trafficRoutingMethod is MultiValue",
+                );
             }
         }
         if method == RoutingMethod::Geographic {
             for (j, code) in ep.geo_mapping.iter().enumerate() {
-                if let Some(first) = codes.insert(code, i)
+                if let Some(first) = first_seen(&mut codes, code.as_str(), i)
                     && first != i
                 {
                     errs.push(
@@ -774,7 +885,8 @@ fn profile_rules(
         }
     }
     let mixed = names_seen as u8 + v4_seen as u8 + v6_seen as u8 > 1;
-    if mixed && !(method == RoutingMethod::MultiValue && !names_seen) {
+    // Only MultiValue may mix, and only addresses (IPv4 with IPv6, no names).
+    if mixed && (method != RoutingMethod::MultiValue || names_seen) {
         errs.push(
             format!("{p}.endpoints"),
             "must all be DNS names, all IPv4 or all IPv6 addresses (only MultiValue may mix IPv4 and IPv6)",
@@ -816,7 +928,8 @@ fn is_resource_name(n: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
 }
 
 /// Whether `name` (no trailing dot) is one or more LDH labels of 1-63 characters.
@@ -829,7 +942,8 @@ pub fn is_dns_name(name: &str) -> bool {
                 && b.len() <= 63
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
         })
 }
 
@@ -839,8 +953,30 @@ fn is_geo_code(code: &str) -> bool {
         (min..=max).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric())
     };
     match code.split_once('-') {
-        None => code == "WORLD" || (code.len() == 2 && code.bytes().all(|c| c.is_ascii_uppercase())),
+        None => {
+            code == "WORLD" || (code.len() == 2 && code.bytes().all(|c| c.is_ascii_uppercase()))
+        }
         Some(("GEO", g)) => alpha(g, 2, 2),
-        Some((country, sub)) => country.len() == 2 && country.bytes().all(|c| c.is_ascii_uppercase()) && alpha(sub, 1, 3),
+        Some((country, sub)) => {
+            country.len() == 2
+                && country.bytes().all(|c| c.is_ascii_uppercase())
+                && alpha(sub, 1, 3)
+        }
+    }
+}
+
+/// Records `value` under `key` unless already there; returns the first value recorded, so a
+/// duplicate's error names the first occurrence.
+pub(crate) fn first_seen<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, usize>,
+    key: K,
+    value: usize,
+) -> Option<usize> {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(value);
+            None
+        }
     }
 }

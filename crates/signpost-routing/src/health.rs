@@ -74,7 +74,10 @@ impl MonitorStatus {
 
     /// Served without fail-open.
     pub fn is_healthy(self) -> bool {
-        matches!(self, Self::CheckingEndpoint | Self::Online | Self::Unmonitored)
+        matches!(
+            self,
+            Self::CheckingEndpoint | Self::Online | Self::Unmonitored
+        )
     }
 }
 

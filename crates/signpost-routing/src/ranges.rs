@@ -58,7 +58,11 @@ impl RangeTable {
                 scope: 0,
             };
         }
-        let max = if width == 32 { u32::MAX as u128 } else { u128::MAX };
+        let max = if width == 32 {
+            u32::MAX as u128
+        } else {
+            u128::MAX
+        };
         // First range starting after `a`; the one before it is the only candidate.
         let next = table.partition_point(|&(first, _, _)| first <= a);
         if next > 0 {
@@ -72,7 +76,11 @@ impl RangeTable {
         }
         // In a gap: the block must stay clear of the neighbouring ranges.
         let lo = if next > 0 { table[next - 1].1 + 1 } else { 0 };
-        let hi = if next < table.len() { table[next].0 - 1 } else { max };
+        let hi = if next < table.len() {
+            table[next].0 - 1
+        } else {
+            max
+        };
         RangeMatch {
             endpoint: None,
             scope: widest_block(a, lo, hi, width),
@@ -91,10 +99,18 @@ fn bits(addr: IpAddr) -> u128 {
 fn widest_block(a: u128, lo: u128, hi: u128, width: u32) -> u8 {
     for len in 0..=width {
         let host_bits = width - len;
-        let mask = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+        let mask = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
         let start = a & !mask;
         let end = start | mask;
-        let end = if width == 32 { end & u32::MAX as u128 } else { end };
+        let end = if width == 32 {
+            end & u32::MAX as u128
+        } else {
+            end
+        };
         if start >= lo && end <= hi {
             return len as u8;
         }
@@ -120,31 +136,79 @@ mod tests {
             (range("10.0.2.0", "10.0.3.255"), 1),
         ]);
         let m = t.lookup("10.0.0.7".parse().unwrap());
-        assert_eq!(m, RangeMatch { endpoint: Some(0), scope: 24 });
+        assert_eq!(
+            m,
+            RangeMatch {
+                endpoint: Some(0),
+                scope: 24
+            }
+        );
         let m = t.lookup("10.0.3.1".parse().unwrap());
-        assert_eq!(m, RangeMatch { endpoint: Some(1), scope: 23 });
+        assert_eq!(
+            m,
+            RangeMatch {
+                endpoint: Some(1),
+                scope: 23
+            }
+        );
     }
 
     #[test]
     fn a_miss_reports_the_widest_block_clear_of_every_range() {
         let t = RangeTable::new([(range("10.0.0.0", "10.0.0.255"), 0)]);
         // 10.0.1.0/24 is clear, 10.0.0.0/23 is not.
-        assert_eq!(t.lookup("10.0.1.9".parse().unwrap()), RangeMatch { endpoint: None, scope: 24 });
+        assert_eq!(
+            t.lookup("10.0.1.9".parse().unwrap()),
+            RangeMatch {
+                endpoint: None,
+                scope: 24
+            }
+        );
         // 128.0.0.0/1 is clear of 10/8.
-        assert_eq!(t.lookup("200.1.1.1".parse().unwrap()), RangeMatch { endpoint: None, scope: 1 });
+        assert_eq!(
+            t.lookup("200.1.1.1".parse().unwrap()),
+            RangeMatch {
+                endpoint: None,
+                scope: 1
+            }
+        );
     }
 
     #[test]
     fn an_odd_range_scopes_to_the_block_around_the_address() {
         let t = RangeTable::new([(range("10.0.0.5", "10.0.0.9"), 3)]);
-        assert_eq!(t.lookup("10.0.0.8".parse().unwrap()), RangeMatch { endpoint: Some(3), scope: 31 });
-        assert_eq!(t.lookup("10.0.0.5".parse().unwrap()), RangeMatch { endpoint: Some(3), scope: 32 });
+        assert_eq!(
+            t.lookup("10.0.0.8".parse().unwrap()),
+            RangeMatch {
+                endpoint: Some(3),
+                scope: 31
+            }
+        );
+        assert_eq!(
+            t.lookup("10.0.0.5".parse().unwrap()),
+            RangeMatch {
+                endpoint: Some(3),
+                scope: 32
+            }
+        );
     }
 
     #[test]
     fn families_are_separate() {
         let t = RangeTable::new([(range("2001:db8::", "2001:db8::ffff"), 2)]);
-        assert_eq!(t.lookup("10.0.0.1".parse().unwrap()), RangeMatch { endpoint: None, scope: 0 });
-        assert_eq!(t.lookup("2001:db8::1".parse().unwrap()), RangeMatch { endpoint: Some(2), scope: 112 });
+        assert_eq!(
+            t.lookup("10.0.0.1".parse().unwrap()),
+            RangeMatch {
+                endpoint: None,
+                scope: 0
+            }
+        );
+        assert_eq!(
+            t.lookup("2001:db8::1".parse().unwrap()),
+            RangeMatch {
+                endpoint: Some(2),
+                scope: 112
+            }
+        );
     }
 }

@@ -148,7 +148,12 @@ pub fn route(
 }
 
 /// [`route`] with every step recorded: what the API's and CLI's `explain` show.
-pub fn explain(table: &RoutingTable, id: ProfileId, query: &Query, rng: &mut fastrand::Rng) -> (Decision, Vec<String>) {
+pub fn explain(
+    table: &RoutingTable,
+    id: ProfileId,
+    query: &Query,
+    rng: &mut fastrand::Rng,
+) -> (Decision, Vec<String>) {
     let mut steps = Steps::default();
     let d = route(table, id, query, rng, &mut steps);
     (d, steps.0)
@@ -164,18 +169,32 @@ fn walk(
     depth: usize,
 ) -> Outcome {
     let p = table.profile(id);
-    trace.step(|| format!("profile {:?}: {} routing, status {}", p.name, p.method.as_str(), p.monitor_status.as_str()));
+    trace.step(|| {
+        format!(
+            "profile {:?}: {} routing, status {}",
+            p.name,
+            p.method.as_str(),
+            p.monitor_status.as_str()
+        )
+    });
     if p.nxdomain {
         trace.step(|| "profile is disabled or has no enabled endpoint".to_string());
         // At the top this is NXDOMAIN (Azure); below a parent the child is Stopped: NODATA.
-        return if depth == 0 { Outcome::NxDomain } else { Outcome::NoData };
+        return if depth == 0 {
+            Outcome::NxDomain
+        } else {
+            Outcome::NoData
+        };
     }
     if depth >= MAX_DEPTH {
         trace.step(|| "nesting too deep".to_string());
         return Outcome::NoData;
     }
     if p.fail_open {
-        trace.step(|| "every enabled endpoint is Degraded: fail-open, all are served as if healthy".to_string());
+        trace.step(|| {
+            "every enabled endpoint is Degraded: fail-open, all are served as if healthy"
+                .to_string()
+        });
     }
     if p.method == RoutingMethod::MultiValue {
         return multi_value(p, id, q, rng, trace);
@@ -188,7 +207,12 @@ fn walk(
     match &ep.answer {
         EndpointAnswer::Nested(child) => {
             if ep.status == MonitorStatus::Stopped {
-                trace.step(|| format!("endpoint {:?} is Stopped (its child profile serves nothing): NODATA", ep.name));
+                trace.step(|| {
+                    format!(
+                        "endpoint {:?} is Stopped (its child profile serves nothing): NODATA",
+                        ep.name
+                    )
+                });
                 return Outcome::NoData;
             }
             trace.step(|| format!("endpoint {:?} is nested: asking its child profile", ep.name));
@@ -214,15 +238,27 @@ fn describe(a: &EndpointAnswer) -> String {
 }
 
 /// Applies the subnet ranges, then the method's own rule; returns the chosen endpoint.
-fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut impl Trace, scope: &mut u8) -> Option<u16> {
+fn choose(
+    p: &CompiledProfile,
+    q: &Query,
+    rng: &mut fastrand::Rng,
+    trace: &mut impl Trace,
+    scope: &mut u8,
+) -> Option<u16> {
     let ranged = if p.ranges.is_empty() {
         None
     } else {
         let m = p.ranges.lookup(q.client);
         *scope = (*scope).max(m.scope);
         trace.step(|| match m.endpoint {
-            Some(i) => format!("client {} is in a range of endpoint {:?} (scope /{})", q.client, p.endpoints[i as usize].name, m.scope),
-            None => format!("client {} is in no endpoint's range (scope /{})", q.client, m.scope),
+            Some(i) => format!(
+                "client {} is in a range of endpoint {:?} (scope /{})",
+                q.client, p.endpoints[i as usize].name, m.scope
+            ),
+            None => format!(
+                "client {} is in no endpoint's range (scope /{})",
+                q.client, m.scope
+            ),
         });
         m.endpoint
     };
@@ -234,11 +270,21 @@ fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut i
                 if eligible(i) {
                     return Some(i);
                 }
-                trace.step(|| format!("matched endpoint is {}: trying the fallback endpoint", status(i)));
+                trace.step(|| {
+                    format!(
+                        "matched endpoint is {}: trying the fallback endpoint",
+                        status(i)
+                    )
+                });
             }
             match fallback {
                 Some(f) if eligible(*f) => {
-                    trace.step(|| format!("fallback endpoint {:?} (no ranges)", p.endpoints[*f as usize].name));
+                    trace.step(|| {
+                        format!(
+                            "fallback endpoint {:?} (no ranges)",
+                            p.endpoints[*f as usize].name
+                        )
+                    });
                     Some(*f)
                 }
                 Some(f) => {
@@ -251,10 +297,12 @@ fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut i
         Selection::Geographic { world } => {
             // The geo-fence is never crossed: the mapped endpoint is returned whatever its health.
             if let Some(i) = ranged {
-                trace.step(|| "subnet override wins (Geographic: regardless of health)".to_string());
+                trace
+                    .step(|| "subnet override wins (Geographic: regardless of health)".to_string());
                 return Some(i);
             }
-            trace.step(|| "no GeoIP location for the client: only WORLD mappings apply".to_string());
+            trace
+                .step(|| "no GeoIP location for the client: only WORLD mappings apply".to_string());
             if world.is_none() {
                 trace.step(|| "no enabled endpoint maps WORLD".to_string());
             }
@@ -267,19 +315,37 @@ fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut i
         Selection::Priority { order } => {
             let pick = order.iter().copied().find(|&i| eligible(i));
             for &i in order.iter().take_while(|&&i| Some(i) != pick) {
-                trace.step(|| format!("priority {} endpoint {:?} skipped: {}", p.endpoints[i as usize].priority, p.endpoints[i as usize].name, status(i)));
+                trace.step(|| {
+                    format!(
+                        "priority {} endpoint {:?} skipped: {}",
+                        p.endpoints[i as usize].priority,
+                        p.endpoints[i as usize].name,
+                        status(i)
+                    )
+                });
             }
             pick
         }
-        Selection::Weighted { indices, cumulative } => {
+        Selection::Weighted {
+            indices,
+            cumulative,
+        } => {
             let total = *cumulative.last()?;
             let draw = rng.u32(0..total);
             let at = cumulative.partition_point(|&c| c <= draw);
-            trace.step(|| format!("weighted draw {draw} of {total} over {} eligible endpoints", indices.len()));
+            trace.step(|| {
+                format!(
+                    "weighted draw {draw} of {total} over {} eligible endpoints",
+                    indices.len()
+                )
+            });
             Some(indices[at])
         }
         Selection::Performance { regions } => {
-            trace.step(|| "no latency data for the client yet: regions ranked in configuration order".to_string());
+            trace.step(|| {
+                "no latency data for the client yet: regions ranked in configuration order"
+                    .to_string()
+            });
             for (region, members) in regions {
                 let n = members.iter().filter(|&&i| eligible(i)).count();
                 if n == 0 {
@@ -295,7 +361,13 @@ fn choose(p: &CompiledProfile, q: &Query, rng: &mut fastrand::Rng, trace: &mut i
     }
 }
 
-fn multi_value(p: &CompiledProfile, id: ProfileId, q: &Query, rng: &mut fastrand::Rng, trace: &mut impl Trace) -> Outcome {
+fn multi_value(
+    p: &CompiledProfile,
+    id: ProfileId,
+    q: &Query,
+    rng: &mut fastrand::Rng,
+    trace: &mut impl Trace,
+) -> Outcome {
     let Selection::MultiValue { v4, v6 } = &p.selection else {
         unreachable!("MultiValue profiles compile to a MultiValue selection")
     };
@@ -305,7 +377,14 @@ fn multi_value(p: &CompiledProfile, id: ProfileId, q: &Query, rng: &mut fastrand
             sample(list, p.max_return as usize, rng, &mut picks);
         }
     }
-    trace.step(|| format!("MultiValue: {} of {} eligible addresses (maxReturn {})", picks.len, v4.len() + v6.len(), p.max_return));
+    trace.step(|| {
+        format!(
+            "MultiValue: {} of {} eligible addresses (maxReturn {})",
+            picks.len,
+            v4.len() + v6.len(),
+            p.max_return
+        )
+    });
     if picks.len == 0 {
         Outcome::NoData
     } else {

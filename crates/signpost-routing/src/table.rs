@@ -67,7 +67,10 @@ pub(crate) enum Selection {
     /// Endpoint indices in ascending priority; the first eligible one wins.
     Priority { order: Vec<u16> },
     /// Cumulative weights of eligible endpoints (`cumulative[i]` = sum of weights up to `indices[i]`).
-    Weighted { indices: Vec<u16>, cumulative: Vec<u32> },
+    Weighted {
+        indices: Vec<u16>,
+        cumulative: Vec<u32>,
+    },
     /// Eligible endpoints per family.
     MultiValue { v4: Vec<u16>, v6: Vec<u16> },
     /// The endpoint without ranges, if any.
@@ -124,7 +127,10 @@ impl RoutingTable {
         for i in 0..profiles.len() {
             compile_one(i, profiles, &ids, health, &mut compiled);
         }
-        let profiles: Vec<CompiledProfile> = compiled.into_iter().map(|p| p.expect("every profile compiled")).collect();
+        let profiles: Vec<CompiledProfile> = compiled
+            .into_iter()
+            .map(|p| p.expect("every profile compiled"))
+            .collect();
         let by_relative_name = profiles
             .iter()
             .enumerate()
@@ -184,7 +190,12 @@ fn compile_one(
                 } else if !ep.enabled {
                     MonitorStatus::Disabled
                 } else {
-                    nested_status(child, ep.min_child_endpoints, ep.min_child_endpoints_v4, ep.min_child_endpoints_v6)
+                    nested_status(
+                        child,
+                        ep.min_child_endpoints,
+                        ep.min_child_endpoints_v4,
+                        ep.min_child_endpoints_v6,
+                    )
                 };
                 (EndpointAnswer::Nested(c), status)
             }
@@ -224,10 +235,19 @@ fn compile_one(
     }
 
     // Fail-open: every endpoint that could serve (not Disabled, Stopped or Inactive) is Degraded.
-    let candidates = endpoints.iter().filter(|e| e.status == MonitorStatus::Degraded || e.status.is_healthy());
-    let fail_open = p.enabled && candidates.clone().count() > 0 && candidates.clone().all(|e| e.status == MonitorStatus::Degraded);
+    let candidates = endpoints
+        .iter()
+        .filter(|e| e.status == MonitorStatus::Degraded || e.status.is_healthy());
+    let fail_open = p.enabled
+        && candidates.clone().count() > 0
+        && candidates
+            .clone()
+            .all(|e| e.status == MonitorStatus::Degraded);
     if fail_open {
-        for e in endpoints.iter_mut().filter(|e| e.status == MonitorStatus::Degraded) {
+        for e in endpoints
+            .iter_mut()
+            .filter(|e| e.status == MonitorStatus::Degraded)
+        {
             e.eligible = true;
         }
     }
@@ -260,11 +280,18 @@ fn compile_one(
 /// disabled or inactive; Online when enough children are Online; CheckingEndpoint when enough are
 /// Online or Checking; Degraded otherwise).
 fn nested_status(child: &CompiledProfile, min: u32, min_v4: u32, min_v6: u32) -> MonitorStatus {
-    if matches!(child.monitor_status, ProfileMonitorStatus::Disabled | ProfileMonitorStatus::Inactive) {
+    if matches!(
+        child.monitor_status,
+        ProfileMonitorStatus::Disabled | ProfileMonitorStatus::Inactive
+    ) {
         return MonitorStatus::Stopped;
     }
-    let count = |pred: &dyn Fn(&CompiledEndpoint) -> bool| child.endpoints.iter().filter(|e| pred(e)).count() as u32;
-    let online = |e: &CompiledEndpoint| matches!(e.status, MonitorStatus::Online | MonitorStatus::Unmonitored);
+    let count = |pred: &dyn Fn(&CompiledEndpoint) -> bool| {
+        child.endpoints.iter().filter(|e| pred(e)).count() as u32
+    };
+    let online = |e: &CompiledEndpoint| {
+        matches!(e.status, MonitorStatus::Online | MonitorStatus::Unmonitored)
+    };
     let up = |e: &CompiledEndpoint| e.status.is_healthy();
     let family_ok = |pred: &dyn Fn(&CompiledEndpoint) -> bool| {
         count(&|e| pred(e) && e.answer.family() == Some(AddressFamily::V4)) >= min_v4
@@ -297,7 +324,13 @@ fn profile_status(enabled: bool, endpoints: &[CompiledEndpoint]) -> ProfileMonit
 }
 
 fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
-    let eligible = || endpoints.iter().enumerate().filter(|(_, e)| e.eligible).map(|(i, _)| i as u16);
+    let eligible = || {
+        endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.eligible)
+            .map(|(i, _)| i as u16)
+    };
     match p.routing_method {
         RoutingMethod::Priority => {
             let mut order: Vec<u16> = (0..endpoints.len() as u16).collect();
@@ -314,10 +347,17 @@ fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
                     total
                 })
                 .collect();
-            Selection::Weighted { indices, cumulative }
+            Selection::Weighted {
+                indices,
+                cumulative,
+            }
         }
         RoutingMethod::MultiValue => {
-            let of = |f: AddressFamily| eligible().filter(|&i| endpoints[i as usize].answer.family() == Some(f)).collect();
+            let of = |f: AddressFamily| {
+                eligible()
+                    .filter(|&i| endpoints[i as usize].answer.family() == Some(f))
+                    .collect()
+            };
             Selection::MultiValue {
                 v4: of(AddressFamily::V4),
                 v6: of(AddressFamily::V6),

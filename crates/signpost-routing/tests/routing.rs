@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{
-    AllHealthy, Decision, HealthView, MonitorStatus, Outcome, ProbeStatus, ProfileMonitorStatus, Query, QueryFamily,
-    RoutingTable, explain, route,
+    AllHealthy, Decision, HealthView, MonitorStatus, Outcome, ProbeStatus, ProfileMonitorStatus,
+    Query, QueryFamily, RoutingTable, explain, route,
 };
 
 fn set(yaml: &str) -> ProfileSet {
@@ -18,7 +18,10 @@ fn set(yaml: &str) -> ProfileSet {
 type Health = HashMap<(String, String), ProbeStatus>;
 
 fn health(entries: &[(&str, &str, ProbeStatus)]) -> Health {
-    entries.iter().map(|(p, e, s)| ((p.to_string(), e.to_string()), *s)).collect()
+    entries
+        .iter()
+        .map(|(p, e, s)| ((p.to_string(), e.to_string()), *s))
+        .collect()
 }
 
 fn q(client: &str) -> Query {
@@ -41,7 +44,12 @@ fn name_of(table: &RoutingTable, d: Decision) -> String {
         Outcome::NoData => "NODATA".into(),
         Outcome::Answer { profile, picks } => {
             let p = table.profile(profile);
-            picks.as_slice().iter().map(|&i| p.endpoints[i as usize].name.clone()).collect::<Vec<_>>().join(",")
+            picks
+                .as_slice()
+                .iter()
+                .map(|&i| p.endpoints[i as usize].name.clone())
+                .collect::<Vec<_>>()
+                .join(",")
         }
     }
 }
@@ -67,7 +75,10 @@ fn priority_takes_the_lowest_healthy_number() {
     assert_eq!(one(PRIORITY, &AllHealthy, "p", "192.0.2.1"), "first");
     let h = health(&[("p", "first", ProbeStatus::Degraded)]);
     assert_eq!(one(PRIORITY, &h, "p", "192.0.2.1"), "second");
-    let h = health(&[("p", "first", ProbeStatus::Degraded), ("p", "second", ProbeStatus::Degraded)]);
+    let h = health(&[
+        ("p", "first", ProbeStatus::Degraded),
+        ("p", "second", ProbeStatus::Degraded),
+    ]);
     assert_eq!(one(PRIORITY, &h, "p", "192.0.2.1"), "third");
 }
 
@@ -76,12 +87,18 @@ fn checking_endpoints_count_as_healthy() {
     let h = health(&[("p", "first", ProbeStatus::Checking)]);
     assert_eq!(one(PRIORITY, &h, "p", "192.0.2.1"), "first");
     let table = RoutingTable::compile(&set(PRIORITY), &h);
-    assert_eq!(table.profile(0).endpoints[1].status, MonitorStatus::CheckingEndpoint);
+    assert_eq!(
+        table.profile(0).endpoints[1].status,
+        MonitorStatus::CheckingEndpoint
+    );
 }
 
 #[test]
 fn disabled_endpoints_are_never_returned() {
-    let yaml = PRIORITY.replace("target: a.example.com, priority: 1", "target: a.example.com, priority: 1, endpointStatus: Disabled");
+    let yaml = PRIORITY.replace(
+        "target: a.example.com, priority: 1",
+        "target: a.example.com, priority: 1, endpointStatus: Disabled",
+    );
     assert_eq!(one(&yaml, &AllHealthy, "p", "192.0.2.1"), "second");
 }
 
@@ -94,8 +111,20 @@ fn fail_open_when_every_enabled_endpoint_is_degraded() {
     ]);
     let table = RoutingTable::compile(&set(PRIORITY), &all_down);
     assert!(table.profile(0).fail_open);
-    assert_eq!(table.profile(0).monitor_status, ProfileMonitorStatus::Degraded);
-    assert_eq!(pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::with_seed(1)), "first", "routes as if all were healthy");
+    assert_eq!(
+        table.profile(0).monitor_status,
+        ProfileMonitorStatus::Degraded
+    );
+    assert_eq!(
+        pick(
+            &table,
+            "p",
+            q("192.0.2.1"),
+            &mut fastrand::Rng::with_seed(1)
+        ),
+        "first",
+        "routes as if all were healthy"
+    );
     let (_, steps) = explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
     assert!(steps.iter().any(|s| s.contains("fail-open")), "{steps:?}");
     // A disabled endpoint does not count: two degraded and one disabled is still fail-open...
@@ -103,32 +132,72 @@ fn fail_open_when_every_enabled_endpoint_is_degraded() {
     let table = RoutingTable::compile(&set(&yaml), &all_down);
     assert!(table.profile(0).fail_open);
     // ...but one healthy endpoint ends it.
-    let h = health(&[("p", "first", ProbeStatus::Degraded), ("p", "second", ProbeStatus::Degraded)]);
+    let h = health(&[
+        ("p", "first", ProbeStatus::Degraded),
+        ("p", "second", ProbeStatus::Degraded),
+    ]);
     let table = RoutingTable::compile(&set(PRIORITY), &h);
     assert!(!table.profile(0).fail_open);
 }
 
 #[test]
 fn always_serve_endpoints_are_unmonitored_and_always_eligible() {
-    let yaml = PRIORITY.replace("target: a.example.com, priority: 1", "target: a.example.com, priority: 1, alwaysServe: Enabled");
-    let h = health(&[("p", "first", ProbeStatus::Degraded), ("p", "second", ProbeStatus::Degraded)]);
+    let yaml = PRIORITY.replace(
+        "target: a.example.com, priority: 1",
+        "target: a.example.com, priority: 1, alwaysServe: Enabled",
+    );
+    let h = health(&[
+        ("p", "first", ProbeStatus::Degraded),
+        ("p", "second", ProbeStatus::Degraded),
+    ]);
     let table = RoutingTable::compile(&set(&yaml), &h);
-    let first = table.profile(0).endpoints.iter().find(|e| e.name == "first").unwrap();
+    let first = table
+        .profile(0)
+        .endpoints
+        .iter()
+        .find(|e| e.name == "first")
+        .unwrap();
     assert_eq!(first.status, MonitorStatus::Unmonitored);
-    assert_eq!(pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::with_seed(1)), "first");
+    assert_eq!(
+        pick(
+            &table,
+            "p",
+            q("192.0.2.1"),
+            &mut fastrand::Rng::with_seed(1)
+        ),
+        "first"
+    );
 }
 
 #[test]
 fn disabled_profile_or_all_endpoints_disabled_is_nxdomain() {
-    let yaml = PRIORITY.replace("trafficRoutingMethod: Priority", "trafficRoutingMethod: Priority\n      profileStatus: Disabled");
+    let yaml = PRIORITY.replace(
+        "trafficRoutingMethod: Priority",
+        "trafficRoutingMethod: Priority\n      profileStatus: Disabled",
+    );
     let table = RoutingTable::compile(&set(&yaml), &AllHealthy);
-    assert_eq!(table.profile(0).monitor_status, ProfileMonitorStatus::Disabled);
-    assert_eq!(table.profile(0).endpoints[0].status, MonitorStatus::Inactive);
-    assert_eq!(pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::new()), "NXDOMAIN");
+    assert_eq!(
+        table.profile(0).monitor_status,
+        ProfileMonitorStatus::Disabled
+    );
+    assert_eq!(
+        table.profile(0).endpoints[0].status,
+        MonitorStatus::Inactive
+    );
+    assert_eq!(
+        pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::new()),
+        "NXDOMAIN"
+    );
     let yaml = PRIORITY.replace(", priority:", ", endpointStatus: Disabled, priority:");
     let table = RoutingTable::compile(&set(&yaml), &AllHealthy);
-    assert_eq!(table.profile(0).monitor_status, ProfileMonitorStatus::Inactive);
-    assert_eq!(pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::new()), "NXDOMAIN");
+    assert_eq!(
+        table.profile(0).monitor_status,
+        ProfileMonitorStatus::Inactive
+    );
+    assert_eq!(
+        pick(&table, "p", q("192.0.2.1"), &mut fastrand::Rng::new()),
+        "NXDOMAIN"
+    );
 }
 
 const WEIGHTED: &str = r#"
@@ -146,9 +215,14 @@ fn shares(table: &RoutingTable, draws: usize) -> HashMap<String, f64> {
     let mut rng = fastrand::Rng::with_seed(0x5EED);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for _ in 0..draws {
-        *counts.entry(pick(table, "w", q("192.0.2.1"), &mut rng)).or_default() += 1;
+        *counts
+            .entry(pick(table, "w", q("192.0.2.1"), &mut rng))
+            .or_default() += 1;
     }
-    counts.into_iter().map(|(k, v)| (k, v as f64 / draws as f64)).collect()
+    counts
+        .into_iter()
+        .map(|(k, v)| (k, v as f64 / draws as f64))
+        .collect()
 }
 
 /// 100,000 draws: each share within 1 percentage point of weight / total (the binomial standard
@@ -158,7 +232,11 @@ fn weighted_draws_follow_the_weights() {
     let table = RoutingTable::compile(&set(WEIGHTED), &AllHealthy);
     let s = shares(&table, 100_000);
     for (name, expected) in [("big", 0.6), ("mid", 0.3), ("small", 0.1)] {
-        assert!((s[name] - expected).abs() < 0.01, "{name}: {} vs {expected}", s[name]);
+        assert!(
+            (s[name] - expected).abs() < 0.01,
+            "{name}: {} vs {expected}",
+            s[name]
+        );
     }
 }
 
@@ -203,11 +281,20 @@ fn multivalue_returns_up_to_max_return_healthy_addresses_of_the_family() {
         let share = seen[n] as f64 / 30_000.0;
         assert!((share - 2.0 / 3.0).abs() < 0.02, "{n}: {share}");
     }
-    let v6 = Query { family: QueryFamily::V6, ..q("192.0.2.9") };
+    let v6 = Query {
+        family: QueryFamily::V6,
+        ..q("192.0.2.9")
+    };
     assert_eq!(pick(&table, "m", v6, &mut rng), "b1");
-    let other = Query { family: QueryFamily::Neither, ..q("192.0.2.9") };
+    let other = Query {
+        family: QueryFamily::Neither,
+        ..q("192.0.2.9")
+    };
     assert_eq!(pick(&table, "m", other, &mut rng), "NODATA");
-    let h = health(&[("m", "a1", ProbeStatus::Degraded), ("m", "a2", ProbeStatus::Degraded)]);
+    let h = health(&[
+        ("m", "a1", ProbeStatus::Degraded),
+        ("m", "a2", ProbeStatus::Degraded),
+    ]);
     let table = RoutingTable::compile(&set(MULTI), &h);
     assert_eq!(pick(&table, "m", q("192.0.2.9"), &mut rng), "a3");
 }
@@ -237,14 +324,20 @@ fn subnet_matches_ranges_and_falls_back() {
     let table = RoutingTable::compile(&set(SUBNET), &h);
     assert_eq!(pick(&table, "s", q("10.1.200.3"), &mut rng), "rest");
     // ...and with nothing left, NODATA.
-    let h = health(&[("s", "office", ProbeStatus::Degraded), ("s", "rest", ProbeStatus::Degraded)]);
+    let h = health(&[
+        ("s", "office", ProbeStatus::Degraded),
+        ("s", "rest", ProbeStatus::Degraded),
+    ]);
     let table = RoutingTable::compile(&set(SUBNET), &h);
     assert_eq!(pick(&table, "s", q("10.1.200.3"), &mut rng), "NODATA");
 }
 
 #[test]
 fn a_disabled_endpoints_ranges_count_as_absent() {
-    let yaml = SUBNET.replace("target: office.example.com,", "target: office.example.com, endpointStatus: Disabled,");
+    let yaml = SUBNET.replace(
+        "target: office.example.com,",
+        "target: office.example.com, endpointStatus: Disabled,",
+    );
     assert_eq!(one(&yaml, &AllHealthy, "s", "10.1.0.1"), "rest");
     let no_fallback = SUBNET.replace("        - { name: rest, type: externalEndpoints, properties: { target: rest.example.com } }\n", "");
     assert_eq!(one(&no_fallback, &AllHealthy, "s", "192.0.2.1"), "NODATA");
@@ -252,7 +345,10 @@ fn a_disabled_endpoints_ranges_count_as_absent() {
 
 #[test]
 fn subnet_overrides_come_before_the_method() {
-    let yaml = PRIORITY.replace("target: c.example.com, priority: 3", "target: c.example.com, priority: 3, subnets: [ { first: 203.0.113.0, scope: 24 } ]");
+    let yaml = PRIORITY.replace(
+        "target: c.example.com, priority: 3",
+        "target: c.example.com, priority: 3, subnets: [ { first: 203.0.113.0, scope: 24 } ]",
+    );
     assert_eq!(one(&yaml, &AllHealthy, "p", "203.0.113.7"), "third");
     assert_eq!(one(&yaml, &AllHealthy, "p", "198.51.100.7"), "first");
     // Priority/Weighted/Performance overrides apply only while the endpoint is healthy.
@@ -281,21 +377,35 @@ profiles:
 fn nested_answers_with_the_childs_choice() {
     assert_eq!(one(NESTED, &AllHealthy, "parent", "192.0.2.1"), "c1");
     let h = health(&[("child", "c1", ProbeStatus::Degraded)]);
-    assert_eq!(one(NESTED, &h, "parent", "192.0.2.1"), "c2", "two children healthy still meets minChildEndpoints 2");
+    assert_eq!(
+        one(NESTED, &h, "parent", "192.0.2.1"),
+        "c2",
+        "two children healthy still meets minChildEndpoints 2"
+    );
 }
 
 #[test]
 fn nested_endpoint_below_min_child_endpoints_is_degraded() {
-    let h = health(&[("child", "c1", ProbeStatus::Degraded), ("child", "c2", ProbeStatus::Degraded)]);
+    let h = health(&[
+        ("child", "c1", ProbeStatus::Degraded),
+        ("child", "c2", ProbeStatus::Degraded),
+    ]);
     let table = RoutingTable::compile(&set(NESTED), &h);
     let parent = table.profile(table.by_name("parent").unwrap());
     assert_eq!(parent.endpoints[0].status, MonitorStatus::Degraded);
-    assert_eq!(pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()), "backup");
+    assert_eq!(
+        pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()),
+        "backup"
+    );
 }
 
 #[test]
 fn nested_endpoint_of_checking_children_is_checking() {
-    let h = health(&[("child", "c1", ProbeStatus::Checking), ("child", "c2", ProbeStatus::Checking), ("child", "c3", ProbeStatus::Checking)]);
+    let h = health(&[
+        ("child", "c1", ProbeStatus::Checking),
+        ("child", "c2", ProbeStatus::Checking),
+        ("child", "c3", ProbeStatus::Checking),
+    ]);
     let table = RoutingTable::compile(&set(NESTED), &h);
     let parent = table.profile(table.by_name("parent").unwrap());
     assert_eq!(parent.endpoints[0].status, MonitorStatus::CheckingEndpoint);
@@ -304,18 +414,27 @@ fn nested_endpoint_of_checking_children_is_checking() {
 
 #[test]
 fn a_disabled_child_stops_the_nested_endpoint() {
-    let yaml = NESTED.replace("  - name: child\n    properties:\n", "  - name: child\n    properties:\n      profileStatus: Disabled\n");
+    let yaml = NESTED.replace(
+        "  - name: child\n    properties:\n",
+        "  - name: child\n    properties:\n      profileStatus: Disabled\n",
+    );
     let table = RoutingTable::compile(&set(&yaml), &AllHealthy);
     let parent = table.profile(table.by_name("parent").unwrap());
     assert_eq!(parent.endpoints[0].status, MonitorStatus::Stopped);
-    assert_eq!(pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()), "backup");
+    assert_eq!(
+        pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()),
+        "backup"
+    );
     // Stopped does not count for fail-open: with backup degraded the parent is not in fail-open,
     // it fails open over backup alone.
     let h = health(&[("parent", "backup", ProbeStatus::Degraded)]);
     let table = RoutingTable::compile(&set(&yaml), &h);
     let parent = table.profile(table.by_name("parent").unwrap());
     assert!(parent.fail_open);
-    assert_eq!(pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()), "backup");
+    assert_eq!(
+        pick(&table, "parent", q("192.0.2.1"), &mut fastrand::Rng::new()),
+        "backup"
+    );
 }
 
 #[test]
@@ -342,7 +461,11 @@ profiles:
 "#;
     assert_eq!(one(yaml, &AllHealthy, "parent", "192.0.2.1"), "v4");
     let h = health(&[("child", "v6", ProbeStatus::Degraded)]);
-    assert_eq!(one(yaml, &h, "parent", "192.0.2.1"), "s", "no healthy IPv6 child: the nested endpoint is Degraded");
+    assert_eq!(
+        one(yaml, &h, "parent", "192.0.2.1"),
+        "s",
+        "no healthy IPv6 child: the nested endpoint is Degraded"
+    );
 }
 
 #[test]
@@ -359,9 +482,17 @@ profiles:
 "#;
     assert_eq!(one(yaml, &AllHealthy, "g", "192.0.2.1"), "world");
     let h = health(&[("g", "world", ProbeStatus::Degraded)]);
-    assert_eq!(one(yaml, &h, "g", "192.0.2.1"), "world", "the geo-fence is never crossed");
+    assert_eq!(
+        one(yaml, &h, "g", "192.0.2.1"),
+        "world",
+        "the geo-fence is never crossed"
+    );
     let h = health(&[("g", "corp", ProbeStatus::Degraded)]);
-    assert_eq!(one(yaml, &h, "g", "10.9.9.9"), "corp", "Geographic subnet overrides ignore health");
+    assert_eq!(
+        one(yaml, &h, "g", "10.9.9.9"),
+        "corp",
+        "Geographic subnet overrides ignore health"
+    );
     let no_world = yaml.replace("[WORLD]", "[GEO-NA]");
     assert_eq!(one(&no_world, &AllHealthy, "g", "192.0.2.1"), "NODATA");
 }
@@ -382,12 +513,24 @@ profiles:
     let mut rng = fastrand::Rng::with_seed(3);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for _ in 0..10_000 {
-        *counts.entry(pick(&table, "perf", q("192.0.2.1"), &mut rng)).or_default() += 1;
+        *counts
+            .entry(pick(&table, "perf", q("192.0.2.1"), &mut rng))
+            .or_default() += 1;
     }
     assert!(!counts.contains_key("eus"));
-    assert!((counts["weu1"] as f64 / 10_000.0 - 0.5).abs() < 0.03, "{counts:?}");
-    let h = health(&[("perf", "weu1", ProbeStatus::Degraded), ("perf", "weu2", ProbeStatus::Degraded)]);
-    assert_eq!(one(yaml, &h, "perf", "192.0.2.1"), "eus", "next region when the closest is down");
+    assert!(
+        (counts["weu1"] as f64 / 10_000.0 - 0.5).abs() < 0.03,
+        "{counts:?}"
+    );
+    let h = health(&[
+        ("perf", "weu1", ProbeStatus::Degraded),
+        ("perf", "weu2", ProbeStatus::Degraded),
+    ]);
+    assert_eq!(
+        one(yaml, &h, "perf", "192.0.2.1"),
+        "eus",
+        "next region when the closest is down"
+    );
 }
 
 #[test]
@@ -397,6 +540,12 @@ fn explain_names_the_endpoint_and_the_reason() {
     let (d, steps) = explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
     assert_eq!(name_of(&table, d), "second");
     let text = steps.join("\n");
-    assert!(text.contains("priority 1 endpoint \"first\" skipped: Degraded"), "{text}");
-    assert!(text.contains("answer: endpoint \"second\" (CNAME b.example.com)"), "{text}");
+    assert!(
+        text.contains("priority 1 endpoint \"first\" skipped: Degraded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("answer: endpoint \"second\" (CNAME b.example.com)"),
+        "{text}"
+    );
 }

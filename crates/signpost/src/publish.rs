@@ -54,6 +54,8 @@ fn build(zones: &[ZoneConfig], set: &ProfileSet, serial: u32) -> Result<Snapshot
 
 /// A SOA serial that grows with every snapshot: the Unix time, or one more than the last.
 fn next_serial(last: u32) -> u32 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
     now.max(last.wrapping_add(1))
 }

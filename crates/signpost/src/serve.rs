@@ -29,20 +29,27 @@ async fn serve(settings: Settings) -> Result<()> {
     let set = match &settings.profiles {
         ProfilesSource::File(path) => load(path, &settings.limits)?,
         ProfilesSource::BuiltInExample => {
-            tracing::info!("no profiles file given and {} not found: serving the built-in example", crate::settings::DEFAULT_PROFILES);
-            let file = signpost_model::set::parse_profiles_file(crate::EXAMPLE_PROFILES, false).map_err(anyhow::Error::msg)?;
+            tracing::info!(
+                "no profiles file given and {} not found: serving the built-in example",
+                crate::settings::DEFAULT_PROFILES
+            );
+            let file = signpost_model::set::parse_profiles_file(crate::EXAMPLE_PROFILES, false)
+                .map_err(anyhow::Error::msg)?;
             ProfileSet::from_docs(&file.profiles, &settings.limits)?
         }
     };
     let mut publisher = Publisher::new(settings.zones.clone(), &set)?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), zones = ?zones, "configuration loaded");
-    let server = DnsServer::start(&settings.server, publisher.snapshot()).context("cannot start the DNS listeners")?;
+    let server = DnsServer::start(&settings.server, publisher.snapshot())
+        .context("cannot start the DNS listeners")?;
     let watcher = match &settings.profiles {
         ProfilesSource::File(path) => {
             let path = path.clone();
             let limits = settings.limits;
-            Some(tokio::spawn(async move { watch(path, limits, &mut publisher).await }))
+            Some(tokio::spawn(async move {
+                watch(path, limits, &mut publisher).await
+            }))
         }
         ProfilesSource::BuiltInExample => None,
     };
@@ -70,14 +77,22 @@ async fn watch(path: PathBuf, limits: Limits, publisher: &mut Publisher) {
     let mut ticker = tokio::time::interval(WATCH_INTERVAL);
     loop {
         ticker.tick().await;
-        let Ok(now) = std::fs::read(&path) else { continue };
+        let Ok(now) = std::fs::read(&path) else {
+            continue;
+        };
         if last.as_deref() == Some(&now[..]) {
             continue;
         }
         last = Some(now);
-        match load(&path, &limits).and_then(|set| Ok((publisher.publish(&set)?, set.profiles().len()))) {
-            Ok((serial, profiles)) => tracing::info!(file = %path.display(), serial, profiles, "profiles reloaded"),
-            Err(e) => tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration"),
+        match load(&path, &limits)
+            .and_then(|set| Ok((publisher.publish(&set)?, set.profiles().len())))
+        {
+            Ok((serial, profiles)) => {
+                tracing::info!(file = %path.display(), serial, profiles, "profiles reloaded")
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration")
+            }
         }
     }
 }

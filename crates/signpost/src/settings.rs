@@ -120,9 +120,14 @@ impl Settings {
     pub fn resolve(args: &ServeArgs) -> Result<Self> {
         let (file, base) = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                let file: SettingsFile = toml::from_str(&text).with_context(|| format!("{}: invalid settings", path.display()))?;
-                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let file: SettingsFile = toml::from_str(&text)
+                    .with_context(|| format!("{}: invalid settings", path.display()))?;
+                (
+                    file,
+                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                )
             }
             None => (SettingsFile::default(), PathBuf::new()),
         };
@@ -165,7 +170,13 @@ impl Settings {
             minimum: soa.minimum.unwrap_or(defaults.minimum),
         };
         // Default name server: ns1.<zone> at the first specific listen address.
-        let default_addr: Vec<IpAddr> = server.listen.iter().map(|a| a.ip()).filter(|ip| !ip.is_unspecified()).take(1).collect();
+        let default_addr: Vec<IpAddr> = server
+            .listen
+            .iter()
+            .map(|a| a.ip())
+            .filter(|ip| !ip.is_unspecified())
+            .take(1)
+            .collect();
         let zones = zone_names
             .iter()
             .map(|z| {
@@ -187,7 +198,9 @@ impl Settings {
         let profiles = match (&args.profiles, file.profiles) {
             (Some(p), _) => ProfilesSource::File(p.clone()),
             (None, Some(p)) => ProfilesSource::File(base.join(p)),
-            (None, None) if Path::new(DEFAULT_PROFILES).exists() => ProfilesSource::File(DEFAULT_PROFILES.into()),
+            (None, None) if Path::new(DEFAULT_PROFILES).exists() => {
+                ProfilesSource::File(DEFAULT_PROFILES.into())
+            }
             (None, None) => ProfilesSource::BuiltInExample,
         };
         let mut limits = Limits::default();

@@ -9,6 +9,11 @@ use crate::cli::ValidateArgs;
 pub fn run(args: ValidateArgs) -> Result<()> {
     let set = ProfileSet::load(&args.file, &Limits::default())?;
     let endpoints: usize = set.profiles().iter().map(|p| p.endpoints.len()).sum();
-    println!("{}: valid ({} profiles, {} endpoints)", args.file.display(), set.profiles().len(), endpoints);
+    println!(
+        "{}: valid ({} profiles, {} endpoints)",
+        args.file.display(),
+        set.profiles().len(),
+        endpoints
+    );
     Ok(())
 }

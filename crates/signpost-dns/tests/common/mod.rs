@@ -39,9 +39,15 @@ impl TestServer {
     }
 
     pub fn start_with(yaml: &str, zones: Vec<ZoneConfig>, listen: &str) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let routing = RoutingTable::compile(&profiles(yaml), &AllHealthy);
-        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::build(&zones, routing, 7).unwrap()));
+        let snapshot = Arc::new(ArcSwap::from_pointee(
+            Snapshot::build(&zones, routing, 7).unwrap(),
+        ));
         let config = ServerConfig {
             listen: vec![listen.parse().unwrap()],
             workers: 2,
@@ -63,7 +69,8 @@ impl TestServer {
     /// Replaces the served configuration, as the control loop does.
     pub fn publish(&self, yaml: &str) {
         let routing = RoutingTable::compile(&profiles(yaml), &AllHealthy);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.zones, routing, 8).unwrap()));
+        self.snapshot
+            .store(Arc::new(Snapshot::build(&self.zones, routing, 8).unwrap()));
     }
 }
 
@@ -112,9 +119,14 @@ pub fn query(name: &str, qtype: Rtype, o: Q) -> Vec<u8> {
 }
 
 pub fn udp(addr: SocketAddr, msg: &[u8]) -> Option<Vec<u8>> {
-    let bind = if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" };
+    let bind = if addr.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
     let s = UdpSocket::bind(bind).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
     s.send_to(msg, addr).unwrap();
     let mut buf = vec![0u8; 65535];
     match s.recv_from(&mut buf) {
@@ -231,10 +243,12 @@ impl R {
     }
 }
 
+type ParsedRecord<'a> = Record<ParsedName<&'a [u8]>, AllRecordData<&'a [u8], ParsedName<&'a [u8]>>>;
+
 fn section(s: domain::base::message::RecordSection<'_, Vec<u8>>) -> Vec<String> {
     s.limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
         .map(|r| {
-            let r: Record<ParsedName<&[u8]>, AllRecordData<&[u8], ParsedName<&[u8]>>> = r.unwrap();
+            let r: ParsedRecord<'_> = r.unwrap();
             format!("{} {}", r.rtype(), r.data())
         })
         .filter(|s| !s.starts_with("OPT"))
