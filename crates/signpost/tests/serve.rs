@@ -68,7 +68,7 @@ impl Server {
 
     /// Waits until a log line contains `needle`.
     fn wait_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let line = self
                 .log
