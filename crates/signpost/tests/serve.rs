@@ -31,7 +31,7 @@ impl Drop for Server {
 impl Server {
     /// Starts `signpost serve ARGS --dns-listen 127.0.0.1:0` in `dir` and waits for its address.
     fn start(dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let child = Command::new(BIN)
             .current_dir(dir)
             .arg("serve")
             .args(args)
@@ -41,7 +41,13 @@ impl Server {
             .spawn()
             .unwrap();
         let (tx, log) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
+        // Owned by `Server` from here on, so its Drop kills and reaps the child even on panic.
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            log,
+        };
+        let stderr = server.child.stderr.take().expect("stderr is piped");
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if tx.send(line).is_err() {
@@ -49,21 +55,15 @@ impl Server {
                 }
             }
         });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let line = log
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("server logs its address");
-            if let Some(at) = line.find("bound=") {
-                let addr = line[at + 6..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                return Self { child, addr, log };
-            }
-        }
+        let line = server.wait_log("bound=");
+        let at = line.find("bound=").expect("found above");
+        server.addr = line[at + 6..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .expect("an address");
+        server
     }
 
     /// Waits until a log line contains `needle`.
