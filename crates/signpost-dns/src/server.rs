@@ -66,13 +66,17 @@ impl DnsServer {
             for _ in 1..config.workers.max(1) {
                 sockets.push(udp_socket(bound)?);
             }
+            let pktinfo = bound.ip().is_unspecified();
             for (i, socket) in sockets.into_iter().enumerate() {
+                if pktinfo {
+                    crate::udp::enable_pktinfo(&socket, bound.is_ipv6())?;
+                }
                 let answerer = answerer.clone();
                 let stop = stop.clone();
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("dns-udp-{i}"))
-                        .spawn(move || crate::udp::serve(socket, answerer, stop))?,
+                        .spawn(move || crate::udp::serve(socket, answerer, stop, pktinfo))?,
                 );
             }
             tokio::spawn(crate::tcp::serve(

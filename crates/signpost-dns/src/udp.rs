@@ -4,6 +4,10 @@
 //! datagrams over them; each receives up to [`BATCH`] datagrams with one `recvmmsg` call, answers
 //! them into per-slot buffers and sends the replies with one `sendmmsg`. Nothing is allocated per
 //! datagram, no task is spawned, no lock is taken.
+//!
+//! On a wildcard address (`0.0.0.0`, `::`) the socket asks for `IP_PKTINFO`/`IPV6_RECVPKTINFO`, and
+//! each reply carries the destination address of its query as its source, so a client that asked
+//! 192.0.2.53 hears back from 192.0.2.53 even when the host has several addresses.
 #![allow(unsafe_code)]
 
 use std::mem::{MaybeUninit, size_of, zeroed};
@@ -19,9 +23,18 @@ pub const BATCH: usize = 32;
 /// Largest query accepted over UDP; longer datagrams are truncated by the kernel and dropped.
 const MAX_QUERY: usize = 4096;
 
+/// Room for one packet-info control message (either family), aligned for `cmsghdr`.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Control([u8; 64]);
+
 /// Receives, answers and replies until `stop` is set (checked at least every socket read timeout).
-pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
+/// With `pktinfo` (wildcard binds, see [`enable_pktinfo`]) replies leave from the query's
+/// destination address.
+pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>, pktinfo: bool) {
     let fd = socket.as_raw_fd();
+    let mut controls = [Control([0; 64]); BATCH];
+    let mut out_controls = [Control([0; 64]); BATCH];
     let mut rng = fastrand::Rng::new();
     let mut queries = vec![[0u8; MAX_QUERY]; BATCH];
     let mut replies: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(MAX_QUERY)).collect();
@@ -42,8 +55,13 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
             h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_iov = &mut iovecs[i];
             h.msg_iovlen = 1;
-            h.msg_control = std::ptr::null_mut();
-            h.msg_controllen = 0;
+            if pktinfo {
+                h.msg_control = controls[i].0.as_mut_ptr().cast();
+                h.msg_controllen = controls[i].0.len() as _;
+            } else {
+                h.msg_control = std::ptr::null_mut();
+                h.msg_controllen = 0;
+            }
             h.msg_flags = 0;
             headers[i].msg_len = 0;
         }
@@ -97,6 +115,13 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>) {
             h.msg_iovlen = 1;
             h.msg_control = std::ptr::null_mut();
             h.msg_controllen = 0;
+            if pktinfo {
+                let len = reply_source(&headers[i].msg_hdr, &mut out_controls[to_send]);
+                if len > 0 {
+                    h.msg_control = out_controls[to_send].0.as_mut_ptr().cast();
+                    h.msg_controllen = len as _;
+                }
+            }
             h.msg_flags = 0;
             to_send += 1;
         }
@@ -157,5 +182,85 @@ fn peer_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
             ))
         }
         _ => None,
+    }
+}
+
+/// Asks the kernel for each datagram's destination address (needed on wildcard binds).
+pub fn enable_pktinfo(socket: &UdpSocket, ipv6: bool) -> std::io::Result<()> {
+    let one: libc::c_int = 1;
+    let (level, name) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    // SAFETY: a valid socket descriptor, and a pointer to a c_int with its exact length.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Writes into `out` a control message that makes the reply leave from the destination address
+/// of the query described by `received`; returns its length (0 when the query carried none).
+fn reply_source(received: &libc::msghdr, out: &mut Control) -> usize {
+    // SAFETY: `received` was filled by recvmmsg, so its control pointer and length describe valid
+    // control messages inside our `controls` buffer; CMSG_* walk only within that length.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(received);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
+                let got =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>());
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: got.ipi_addr,
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                return write_cmsg(out, libc::IPPROTO_IP, libc::IP_PKTINFO, &info);
+            }
+            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+                let info =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::in6_pktinfo>());
+                return write_cmsg(out, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info);
+            }
+            cmsg = libc::CMSG_NXTHDR(received, cmsg);
+        }
+    }
+    0
+}
+
+/// Encodes one control message holding `value` at the start of `out`; returns the space used.
+fn write_cmsg<T: Copy>(
+    out: &mut Control,
+    level: libc::c_int,
+    kind: libc::c_int,
+    value: &T,
+) -> usize {
+    // SAFETY: CMSG_SPACE(size_of::<T>()) is at most 40 octets for the packet-info structs, within
+    // the 64 of `out`, which is aligned for cmsghdr; a msghdr describing `out` lets CMSG_FIRSTHDR
+    // and CMSG_DATA compute positions inside it.
+    unsafe {
+        let space = libc::CMSG_SPACE(size_of::<T>() as u32) as usize;
+        out.0[..space].fill(0);
+        let mut msg: libc::msghdr = zeroed();
+        msg.msg_control = out.0.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = level;
+        (*cmsg).cmsg_type = kind;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<T>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<T>(), *value);
+        space
     }
 }

@@ -465,3 +465,27 @@ fn a_new_snapshot_takes_effect_on_the_next_query() {
     let r = parse(udp(s.addr, &query("contoso.tm.test", Rtype::A, Q::default())).unwrap());
     assert_eq!(r.answers(), vec!["CNAME contoso-eu.cloudapp.net."]);
 }
+
+#[test]
+fn on_a_wildcard_address_replies_leave_from_the_address_asked() {
+    let s = TestServer::start_with(PROFILES, vec![common::zone("tm.test")], "0.0.0.0:0");
+    // A connected socket only accepts datagrams from the address it sent to.
+    for dst in ["127.0.0.1", "127.0.0.5", "127.1.2.3"] {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        sock.connect((dst, s.addr.port())).unwrap();
+        sock.send(&query("contoso.tm.test", Rtype::A, Q::default()))
+            .unwrap();
+        let mut buf = vec![0; 1500];
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no reply from {dst}: {e}"));
+        buf.truncate(n);
+        assert_eq!(
+            parse(buf).answers(),
+            vec!["CNAME contoso-us.cloudapp.net."],
+            "{dst}"
+        );
+    }
+}
