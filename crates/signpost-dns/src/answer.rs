@@ -172,6 +172,7 @@ impl Answerer {
                         w.negative(zone, apex_ptr);
                         0
                     }
+                    Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
                     Outcome::Answer { profile, picks } => {
                         let tails = &snap.records[profile as usize];
                         for &i in picks.as_slice() {

@@ -56,6 +56,10 @@ pub struct ProfilePropertiesDoc {
     pub max_return: Option<i64>,
     /// Which endpoint target kinds the profile accepts.
     pub allowed_endpoint_record_types: Option<Vec<String>>,
+    /// Beyond Azure: what to answer when every endpoint is Degraded: `serveAll` (Azure's
+    /// fail-open, default), `noData` or `servFail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_down_policy: Option<String>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
     pub extra: BTreeMap<String, Value>,
@@ -98,6 +102,15 @@ pub struct MonitorConfigDoc {
     pub custom_headers: Option<Vec<HeaderDoc>>,
     /// Status codes counted as healthy (at most 8 ranges).
     pub expected_status_code_ranges: Option<Vec<StatusCodeRangeDoc>>,
+    /// Beyond Azure: consecutive successes a Degraded endpoint needs to come back (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_threshold: Option<i64>,
+    /// Beyond Azure: HTTP(S) probes also require this text in the first 64 KiB of the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_match: Option<String>,
+    /// Beyond Azure: HTTPS probes validate the certificate chain and name (default false, as Azure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_certificates: Option<bool>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
     pub extra: BTreeMap<String, Value>,
@@ -174,6 +187,9 @@ pub struct EndpointPropertiesDoc {
     pub custom_headers: Option<Vec<HeaderDoc>>,
     /// `Enabled`: never probed, always served (`Unmonitored`).
     pub always_serve: Option<String>,
+    /// Beyond Azure: probe this host name or address instead of `target`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_target: Option<String>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
     pub extra: BTreeMap<String, Value>,

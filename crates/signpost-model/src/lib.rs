@@ -19,8 +19,8 @@ pub mod validate;
 
 pub use error::{FieldError, ValidationError};
 pub use profile::{
-    AddressFamily, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget, IpRange,
-    MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,
+    AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
+    IpRange, MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,
 };
 pub use set::{LoadError, ProfileSet};
 pub use validate::Limits;

@@ -77,6 +77,12 @@ pub struct MonitorConfig {
     pub custom_headers: Vec<(String, String)>,
     /// Healthy status codes (default 200..=200).
     pub expected_status: Vec<StatusCodeRange>,
+    /// Consecutive successes a Degraded endpoint needs to come back, 1..=10 (default 1).
+    pub recovery_threshold: u8,
+    /// Text HTTP(S) probes require in the first 64 KiB of the body.
+    pub body_match: Option<String>,
+    /// Whether HTTPS probes validate certificates (default false, Azure's behaviour).
+    pub validate_certificates: bool,
 }
 
 /// Which endpoint target kinds a profile accepts (`allowedEndpointRecordTypes`).
@@ -123,6 +129,31 @@ pub struct Profile {
     pub allowed_record_types: AllowedRecordTypes,
     /// Traffic View enrolment (accepted and reported; Traffic View itself is a later feature).
     pub traffic_view: bool,
+    /// What to answer when every endpoint that could serve is Degraded.
+    pub all_down_policy: AllDownPolicy,
+}
+
+/// What a profile answers when every endpoint that could serve is Degraded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AllDownPolicy {
+    /// Serve them all as if healthy (Azure's fail-open; the default).
+    #[default]
+    ServeAll,
+    /// Answer NODATA (fail closed, resolvers cache it for the SOA minimum).
+    NoData,
+    /// Answer SERVFAIL (fail closed, resolvers retry elsewhere).
+    ServFail,
+}
+
+impl AllDownPolicy {
+    /// The spelling in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ServeAll => "serveAll",
+            Self::NoData => "noData",
+            Self::ServFail => "servFail",
+        }
+    }
 }
 
 /// Azure's endpoint types.
@@ -229,4 +260,6 @@ pub struct Endpoint {
     pub min_child_endpoints_v6: u32,
     /// Never probed and always served (`Unmonitored`).
     pub always_serve: bool,
+    /// Host name or address probed instead of the target.
+    pub probe_target: Option<String>,
 }

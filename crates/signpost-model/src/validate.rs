@@ -12,8 +12,8 @@ use crate::azure::{
 };
 use crate::error::{Errors, ValidationError};
 use crate::profile::{
-    AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget, IpRange, MonitorConfig,
-    MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,
+    AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget, IpRange,
+    MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,
 };
 
 /// Limits that operators may change.
@@ -133,6 +133,23 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         props.traffic_view_enrollment_status.as_deref(),
         false,
     );
+    let all_down_policy = match props.all_down_policy.as_deref() {
+        None => AllDownPolicy::ServeAll,
+        Some(v) => [
+            AllDownPolicy::ServeAll,
+            AllDownPolicy::NoData,
+            AllDownPolicy::ServFail,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(v))
+        .unwrap_or_else(|| {
+            errs.push(
+                format!("{p}.allDownPolicy"),
+                format!("must be serveAll, noData or servFail, got {v:?}"),
+            );
+            AllDownPolicy::ServeAll
+        }),
+    };
     let allowed_record_types = allowed_types(
         &mut errs,
         &format!("{p}.allowedEndpointRecordTypes"),
@@ -178,6 +195,7 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         max_return,
         allowed_record_types,
         traffic_view,
+        all_down_policy,
     })
 }
 
@@ -335,6 +353,29 @@ fn monitor_config(errs: &mut Errors, p: &str, doc: Option<&MonitorConfigDoc>) ->
         &format!("{p}.expectedStatusCodeRanges"),
         doc.expected_status_code_ranges.as_deref(),
     );
+    let recovery_threshold = int_in(
+        errs,
+        &format!("{p}.recoveryThreshold"),
+        doc.recovery_threshold,
+        1,
+        10,
+        1,
+    ) as u8;
+    let body_match = doc.body_match.clone().filter(|b| !b.is_empty());
+    if let Some(b) = &body_match {
+        if protocol == MonitorProtocol::Tcp {
+            errs.push(
+                format!("{p}.bodyMatch"),
+                "must not be set when protocol is TCP",
+            );
+        } else if b.len() > 1024 {
+            errs.push(
+                format!("{p}.bodyMatch"),
+                format!("must be at most 1024 bytes, got {}", b.len()),
+            );
+        }
+    }
+    let validate_certificates = doc.validate_certificates.unwrap_or(false);
     MonitorConfig {
         protocol,
         port,
@@ -344,6 +385,9 @@ fn monitor_config(errs: &mut Errors, p: &str, doc: Option<&MonitorConfigDoc>) ->
         tolerated_failures,
         custom_headers,
         expected_status,
+        recovery_threshold,
+        body_match,
+        validate_certificates,
     }
 }
 
@@ -569,6 +613,26 @@ fn endpoint(
         props.custom_headers.as_deref(),
     );
     let nested = kind == EndpointKind::Nested;
+    let probe_target = props
+        .probe_target
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let t = t.trim_end_matches('.').to_ascii_lowercase();
+            if nested {
+                errs.push(
+                    format!("{pp}.probeTarget"),
+                    "must not be set on nestedEndpoints (they are not probed)",
+                );
+            } else if t.parse::<IpAddr>().is_err() && !is_dns_name(&t) {
+                errs.push(
+                    format!("{pp}.probeTarget"),
+                    format!("must be a DNS name or an IP address, got {t:?}"),
+                );
+            }
+            t
+        });
     let min_child = |errs: &mut Errors, field: &str, value: Option<i64>, min: i64, default: i64| {
         if !nested && value.is_some() {
             errs.push(format!("{pp}.{field}"), "is only valid on nestedEndpoints");
@@ -618,6 +682,7 @@ fn endpoint(
             min_child_endpoints_v4,
             min_child_endpoints_v6,
             always_serve,
+            probe_target,
         },
         priority,
     )

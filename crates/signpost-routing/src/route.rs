@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use signpost_model::{AddressFamily, RoutingMethod};
+use signpost_model::{AddressFamily, AllDownPolicy, RoutingMethod};
 
 use crate::health::MonitorStatus;
 use crate::table::{CompiledProfile, EndpointAnswer, ProfileId, RoutingTable, Selection};
@@ -102,6 +102,8 @@ pub enum Outcome {
     NoData,
     /// The profile is disabled or has no enabled endpoint.
     NxDomain,
+    /// Every endpoint is down and the profile's all-down policy is `servFail`.
+    ServFail,
 }
 
 /// A routing decision.
@@ -195,6 +197,16 @@ fn walk(
             "every enabled endpoint is Degraded: fail-open, all are served as if healthy"
                 .to_string()
         });
+    } else if p.all_down {
+        trace.step(|| {
+            format!(
+                "every enabled endpoint is Degraded: all-down policy {}",
+                p.all_down_policy.as_str()
+            )
+        });
+        if p.all_down_policy == AllDownPolicy::ServFail {
+            return Outcome::ServFail;
+        }
     }
     if p.method == RoutingMethod::MultiValue {
         return multi_value(p, id, q, rng, trace);

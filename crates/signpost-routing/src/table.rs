@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use signpost_model::{AddressFamily, EndpointTarget, Profile, ProfileSet, RoutingMethod};
+use signpost_model::{
+    AddressFamily, AllDownPolicy, EndpointTarget, Profile, ProfileSet, RoutingMethod,
+};
 
 use crate::health::{HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
 use crate::ranges::RangeTable;
@@ -96,8 +98,12 @@ pub struct CompiledProfile {
     pub monitor_status: ProfileMonitorStatus,
     /// Profile disabled, or every endpoint disabled: the name answers NXDOMAIN.
     pub nxdomain: bool,
-    /// Every enabled endpoint is Degraded, so all are served (Azure's fail-open).
+    /// Every endpoint that could serve is Degraded (whatever the all-down policy does about it).
+    pub all_down: bool,
+    /// All down and the policy is `serveAll`: every Degraded endpoint is served (Azure's fail-open).
     pub fail_open: bool,
+    /// What the profile answers when all are down.
+    pub all_down_policy: AllDownPolicy,
     /// MultiValue: addresses per family in an answer.
     pub max_return: u8,
     /// Endpoints in document order.
@@ -238,11 +244,12 @@ fn compile_one(
     let candidates = endpoints
         .iter()
         .filter(|e| e.status == MonitorStatus::Degraded || e.status.is_healthy());
-    let fail_open = p.enabled
+    let all_down = p.enabled
         && candidates.clone().count() > 0
         && candidates
             .clone()
             .all(|e| e.status == MonitorStatus::Degraded);
+    let fail_open = all_down && p.all_down_policy == AllDownPolicy::ServeAll;
     if fail_open {
         for e in endpoints
             .iter_mut()
@@ -268,7 +275,9 @@ fn compile_one(
         method: p.routing_method,
         monitor_status,
         nxdomain: !p.enabled || !any_enabled,
+        all_down,
         fail_open,
+        all_down_policy: p.all_down_policy,
         max_return: p.max_return,
         endpoints,
         selection,

@@ -41,6 +41,7 @@ fn pick(table: &RoutingTable, profile: &str, query: Query, rng: &mut fastrand::R
 fn name_of(table: &RoutingTable, d: Decision) -> String {
     match d.outcome {
         Outcome::NxDomain => "NXDOMAIN".into(),
+        Outcome::ServFail => "SERVFAIL".into(),
         Outcome::NoData => "NODATA".into(),
         Outcome::Answer { profile, picks } => {
             let p = table.profile(profile);

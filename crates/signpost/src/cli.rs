@@ -24,6 +24,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a profiles file and exit (0 when valid, 1 with every error otherwise).
     Validate(ValidateArgs),
+    /// Show every endpoint's health, from a running server's data directory.
+    Status(StatusArgs),
+}
+
+/// `signpost status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Only this profile.
+    pub profile: Option<String>,
+    /// The server's data directory.
+    #[arg(long, default_value = "signpost-data", env = "SIGNPOST_DATA_DIR")]
+    pub data_dir: PathBuf,
 }
 
 /// `signpost serve`: every flag overrides the same setting of `--config`.
@@ -47,6 +59,16 @@ pub struct ServeArgs {
     /// UDP worker threads per address. Default: one per core.
     #[arg(long)]
     pub dns_workers: Option<usize>,
+    /// Directory for state that survives restarts (last known health). Default: ./signpost-data.
+    #[arg(long, env = "SIGNPOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// DNS server (ADDR:PORT) that resolves probe targets given as names. Default: the system
+    /// resolver.
+    #[arg(long)]
+    pub probe_resolver: Option<SocketAddr>,
+    /// Probes allowed in flight at once. Default: 1024.
+    #[arg(long)]
+    pub max_probes_in_flight: Option<usize>,
 }
 
 /// `signpost validate`.

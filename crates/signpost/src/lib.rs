@@ -5,6 +5,7 @@
 //!   `signpost serve` alone start on the shipped example;
 //! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
 //!   file changes;
+//! - [`status`]: the status file (health that survives restarts) and `signpost status`;
 //! - [`validate`]: `signpost validate FILE`, the check-only command.
 
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod logging;
 pub mod publish;
 pub mod serve;
 pub mod settings;
+pub mod status;
 pub mod validate;
 
 /// The example profiles shipped with Signpost, used when no profiles file is given or found.

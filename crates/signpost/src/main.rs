@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => signpost::serve::run(args),
         Command::Validate(args) => signpost::validate::run(args),
+        Command::Status(args) => signpost::status::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,11 @@
 //! Publishing snapshots: the only writer of the `ArcSwap` the DNS hot path reads.
 //!
-//! Every change (a new profiles file today, health changes next) ends here: compile the routing
-//! table, encode the snapshot with a new serial, swap it in whole. Readers never wait.
+//! Every change (a new profiles file, a health transition) ends here: compile the routing table
+//! against the current health, encode the snapshot with a new serial, swap it in whole. Readers
+//! never wait. Entering and leaving fail-open or all-down is logged loudly here, because a profile
+//! serving Degraded endpoints hides a broken probe.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,25 +13,30 @@ use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_dns::{Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
-use signpost_routing::{AllHealthy, RoutingTable};
+use signpost_routing::{HealthView, RoutingTable};
 
 /// Builds and swaps snapshots for a fixed set of zones.
 pub struct Publisher {
     zones: Vec<ZoneConfig>,
     current: Arc<ArcSwap<Snapshot>>,
     serial: u32,
+    all_down: BTreeSet<String>,
 }
 
 impl Publisher {
-    /// Builds the first snapshot from `set`.
-    pub fn new(zones: Vec<ZoneConfig>, set: &ProfileSet) -> Result<Self> {
+    /// Builds the first snapshot from `set` and `health`.
+    pub fn new(zones: Vec<ZoneConfig>, set: &ProfileSet, health: &dyn HealthView) -> Result<Self> {
         let serial = next_serial(0);
-        let first = build(&zones, set, serial)?;
-        Ok(Self {
+        let routing = RoutingTable::compile(set, health);
+        let first = Snapshot::build(&zones, routing, serial)?;
+        let mut publisher = Self {
             zones,
             current: Arc::new(ArcSwap::from_pointee(first)),
             serial,
-        })
+            all_down: BTreeSet::new(),
+        };
+        publisher.report(&publisher.current.load_full());
+        Ok(publisher)
     }
 
     /// The handle the DNS server reads.
@@ -36,20 +44,51 @@ impl Publisher {
         self.current.clone()
     }
 
-    /// Publishes a snapshot of `set`; on error the current snapshot stays.
-    pub fn publish(&mut self, set: &ProfileSet) -> Result<u32> {
-        let serial = next_serial(self.serial);
-        let snapshot = build(&self.zones, set, serial)?;
-        self.current.store(Arc::new(snapshot));
-        self.serial = serial;
-        Ok(serial)
+    /// The snapshot in force.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.load_full()
     }
-}
 
-fn build(zones: &[ZoneConfig], set: &ProfileSet, serial: u32) -> Result<Snapshot> {
-    // Health probing arrives with the health engine; until then every endpoint counts as Online.
-    let routing = RoutingTable::compile(set, &AllHealthy);
-    Ok(Snapshot::build(zones, routing, serial)?)
+    /// Publishes a snapshot of `set` under `health`; on error the current snapshot stays.
+    pub fn publish(&mut self, set: &ProfileSet, health: &dyn HealthView) -> Result<Arc<Snapshot>> {
+        let serial = next_serial(self.serial);
+        let snapshot = Arc::new(Snapshot::build(
+            &self.zones,
+            RoutingTable::compile(set, health),
+            serial,
+        )?);
+        self.current.store(snapshot.clone());
+        self.serial = serial;
+        self.report(&snapshot);
+        Ok(snapshot)
+    }
+
+    /// Logs profiles entering or leaving the all-down state.
+    fn report(&mut self, snapshot: &Snapshot) {
+        let now: BTreeSet<String> = snapshot
+            .routing
+            .profiles()
+            .iter()
+            .filter(|p| p.all_down)
+            .map(|p| p.name.clone())
+            .collect();
+        for p in snapshot
+            .routing
+            .profiles()
+            .iter()
+            .filter(|p| p.all_down && !self.all_down.contains(&p.name))
+        {
+            if p.fail_open {
+                tracing::warn!(profile = %p.name, "FAIL-OPEN: every endpoint is Degraded; serving them all as if healthy (check the probes)");
+            } else {
+                tracing::warn!(profile = %p.name, policy = p.all_down_policy.as_str(), "ALL DOWN: every endpoint is Degraded; answering per the all-down policy");
+            }
+        }
+        for name in self.all_down.difference(&now) {
+            tracing::info!(profile = %name, "no longer all down: healthy endpoints are back");
+        }
+        self.all_down = now;
+    }
 }
 
 /// A SOA serial that grows with every snapshot: the Unix time, or one more than the last.

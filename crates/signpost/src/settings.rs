@@ -8,6 +8,9 @@
 //! max_endpoints = 200
 //! max_udp_payload = 1232
 //! tcp_idle_timeout_secs = 10
+//! data_dir = "signpost-data"          # last known health, status file
+//! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
+//! max_probes_in_flight = 1024
 //!
 //! [[nameservers]]            # NS records at every zone apex; in-zone names get A/AAAA + glue
 //! name = "ns1.tm.example.net"
@@ -29,12 +32,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use signpost_dns::{NameServer, ServerConfig, SoaTimers, ZoneConfig};
+use signpost_health::{MonitorSettings, Resolver};
 use signpost_model::Limits;
 
 use crate::cli::ServeArgs;
 
 /// The zone served when none is configured.
 pub const DEFAULT_ZONE: &str = "trafficmanager.example";
+/// The data directory used when none is configured.
+pub const DEFAULT_DATA_DIR: &str = "signpost-data";
 /// The profiles file used when none is configured (if it exists).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
@@ -62,6 +68,12 @@ pub struct SettingsFile {
     pub nameservers: Option<Vec<NameServerSetting>>,
     /// SOA fields.
     pub soa: Option<SoaSetting>,
+    /// Data directory, relative to the settings file.
+    pub data_dir: Option<PathBuf>,
+    /// Resolver for probe target names.
+    pub probe_resolver: Option<SocketAddr>,
+    /// Probes in flight at once.
+    pub max_probes_in_flight: Option<usize>,
 }
 
 /// A `[[nameservers]]` entry.
@@ -113,6 +125,10 @@ pub struct Settings {
     pub profiles: ProfilesSource,
     /// Validation limits.
     pub limits: Limits,
+    /// Where state that survives restarts lives.
+    pub data_dir: PathBuf,
+    /// Health engine settings.
+    pub monitor: MonitorSettings,
 }
 
 impl Settings {
@@ -207,11 +223,28 @@ impl Settings {
         if let Some(m) = file.max_endpoints {
             limits.max_endpoints = m;
         }
+        let data_dir = match (&args.data_dir, file.data_dir) {
+            (Some(d), _) => d.clone(),
+            (None, Some(d)) => base.join(d),
+            (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
+        };
+        let mut monitor = MonitorSettings::default();
+        if let Some(r) = args.probe_resolver.or(file.probe_resolver) {
+            monitor.resolver = Resolver::Server(r);
+        }
+        if let Some(m) = args.max_probes_in_flight.or(file.max_probes_in_flight) {
+            if m == 0 {
+                bail!("max_probes_in_flight: must be at least 1");
+            }
+            monitor.max_in_flight = m;
+        }
         Ok(Self {
             server,
             zones,
             profiles,
             limits,
+            data_dir,
+            monitor,
         })
     }
 }

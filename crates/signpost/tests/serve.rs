@@ -240,7 +240,7 @@ fn settings_file_with_flags_overriding_it() {
     )
     .unwrap();
     let config = dir.join("signpost.toml");
-    let s = Server::start(Path::new("/"), &["--config", config.to_str().unwrap()]);
+    let s = Server::start(&dir, &["--config", config.to_str().unwrap()]);
     assert_eq!(s.ask("web.from-file.test", Rtype::A), vec!["A 192.0.2.7"]);
     assert_eq!(s.ask("ns.from-file.test", Rtype::A), vec!["A 192.0.2.53"]);
     drop(s);

@@ -1,0 +1,26 @@
+//! Signpost's health engine: it probes every endpoint itself and says which are healthy.
+//!
+//! - [`probe`]: a probe's specification and result, and [`probe::run`]; [`http`] (HTTP and HTTPS
+//!   GET, one fresh connection, no redirects) and [`tcp`] (connect) do the work, [`tls`] holds the
+//!   client settings, [`resolve`] turns probe target names into addresses;
+//! - [`state`]: the per-endpoint status machine (Checking, Online, Degraded) and its events;
+//! - [`monitor`]: the scheduler, one timer per endpoint with jitter under a global cap, publishing
+//!   status changes;
+//! - [`targets`]: which endpoints of a configuration are probed, and how.
+//!
+//! The output is a [`HealthSnapshot`], which routing compiles against; this crate never touches
+//! the DNS path.
+
+pub mod http;
+pub mod monitor;
+pub mod probe;
+pub mod resolve;
+pub mod state;
+pub mod targets;
+pub mod tcp;
+pub mod tls;
+
+pub use monitor::{EndpointKey, HealthSnapshot, Monitor, MonitorSettings, Target, now_ms};
+pub use probe::{Failure, ProbeResult, ProbeSpec};
+pub use resolve::Resolver;
+pub use state::{EndpointState, Event, Status};

@@ -1,0 +1,265 @@
+//! The scheduler: one task per probed endpoint, each on its own timer, under a global cap.
+//!
+//! Each endpoint's first probe starts at a random point of its interval (so a thousand endpoints
+//! added at once are spread over the interval, not fired together), then every interval after.
+//! A probe holds a permit of the global semaphore only while it runs and is bounded by its timeout,
+//! so a hanging endpoint delays nobody else. Status changes update the shared state, append an
+//! event, log it, and bump a `watch` counter that the control loop turns into a new snapshot.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use signpost_routing::{HealthView, ProbeStatus};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+use crate::probe::{self, ProbeSpec};
+use crate::resolve::Resolver;
+use crate::state::{EndpointState, Event, EventLog, Status};
+
+/// Identifies a probed endpoint: (profile name, endpoint name).
+pub type EndpointKey = (String, String);
+
+/// One endpoint to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Which endpoint.
+    pub key: EndpointKey,
+    /// How to probe it.
+    pub spec: ProbeSpec,
+    /// Time between probe starts.
+    pub interval: Duration,
+    /// Failures tolerated before Degraded.
+    pub tolerated_failures: u8,
+    /// Successes needed to leave Degraded.
+    pub recovery_threshold: u8,
+}
+
+/// Monitor settings.
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    /// Probes running at once, at most.
+    pub max_in_flight: usize,
+    /// Resolver for probe targets given as names.
+    pub resolver: Resolver,
+    /// Events kept in memory.
+    pub event_capacity: usize,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 1024,
+            resolver: Resolver::System,
+            event_capacity: 1000,
+        }
+    }
+}
+
+struct Shared {
+    states: Mutex<HashMap<EndpointKey, EndpointState>>,
+    events: Mutex<EventLog>,
+    changes: watch::Sender<u64>,
+    probes: watch::Sender<u64>,
+    resolver: Resolver,
+    permits: Semaphore,
+}
+
+/// The running health engine.
+pub struct Monitor {
+    shared: Arc<Shared>,
+    tasks: HashMap<EndpointKey, (Target, JoinHandle<()>)>,
+}
+
+/// The probe status of every probed endpoint at one moment; what routing compiles against.
+/// Endpoints without a state are `Checking` (a new endpoint counts as healthy, as in Azure).
+#[derive(Debug, Clone, Default)]
+pub struct HealthSnapshot {
+    statuses: HashMap<EndpointKey, ProbeStatus>,
+}
+
+impl HealthView for HealthSnapshot {
+    fn probe_status(&self, profile: &str, endpoint: &str) -> ProbeStatus {
+        self.statuses
+            .get(&(profile.to_string(), endpoint.to_string()))
+            .copied()
+            .unwrap_or(ProbeStatus::Checking)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Monitor {
+    /// A monitor with no targets yet, starting from `known` states (e.g. persisted ones), which are
+    /// kept for targets that [`Monitor::reconcile`] then adds with the same key.
+    pub fn new(settings: MonitorSettings, known: HashMap<EndpointKey, EndpointState>) -> Self {
+        let (changes, _) = watch::channel(0);
+        let (probes, _) = watch::channel(0);
+        Self {
+            shared: Arc::new(Shared {
+                states: Mutex::new(known),
+                events: Mutex::new(EventLog::new(settings.event_capacity)),
+                changes,
+                probes,
+                resolver: settings.resolver,
+                permits: Semaphore::new(settings.max_in_flight.max(1)),
+            }),
+            tasks: HashMap::new(),
+        }
+    }
+
+    /// Makes the probed set equal to `targets`: new ones start, removed ones stop (and forget their
+    /// state), changed ones restart (with a fresh state when the probe itself changed), the others
+    /// are left running undisturbed. Must be called inside a tokio runtime.
+    pub fn reconcile(&mut self, targets: Vec<Target>) {
+        let wanted: HashMap<EndpointKey, Target> =
+            targets.into_iter().map(|t| (t.key.clone(), t)).collect();
+        let mut states = self.shared.states.lock().expect("health state lock");
+        self.tasks.retain(|key, (current, task)| {
+            let keep = wanted.get(key) == Some(current);
+            if !keep {
+                task.abort();
+                if wanted.get(key).is_none_or(|t| t.spec != current.spec) {
+                    states.remove(key);
+                }
+            }
+            keep
+        });
+        // Persisted states of endpoints that no longer exist are dropped too.
+        states.retain(|key, _| wanted.contains_key(key));
+        let now = now_ms();
+        for (key, target) in wanted {
+            if self.tasks.contains_key(&key) {
+                continue;
+            }
+            states
+                .entry(key.clone())
+                .or_insert_with(|| EndpointState::new(now));
+            let shared = Arc::clone(&self.shared);
+            let task = tokio::spawn(probe_loop(shared, target.clone()));
+            self.tasks.insert(key, (target, task));
+        }
+    }
+
+    /// A counter bumped on every status change.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.changes.subscribe()
+    }
+
+    /// A counter bumped after every probe (for status reporting).
+    pub fn probes(&self) -> watch::Receiver<u64> {
+        self.shared.probes.subscribe()
+    }
+
+    /// Current probe statuses.
+    pub fn health(&self) -> HealthSnapshot {
+        let states = self.shared.states.lock().expect("health state lock");
+        HealthSnapshot {
+            statuses: states
+                .iter()
+                .map(|(k, s)| (k.clone(), s.status.into()))
+                .collect(),
+        }
+    }
+
+    /// Current states of every probed endpoint.
+    pub fn states(&self) -> HashMap<EndpointKey, EndpointState> {
+        self.shared
+            .states
+            .lock()
+            .expect("health state lock")
+            .clone()
+    }
+
+    /// Recent status transitions, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.shared
+            .events
+            .lock()
+            .expect("event log lock")
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// How many endpoints are being probed.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether nothing is probed.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        for (_, task) in self.tasks.values() {
+            task.abort();
+        }
+    }
+}
+
+async fn probe_loop(shared: Arc<Shared>, target: Target) {
+    let interval = target.interval.max(Duration::from_millis(100));
+    tokio::time::sleep(interval.mul_f64(fastrand::f64())).await;
+    let mut next = tokio::time::Instant::now();
+    loop {
+        next += interval;
+        let result = {
+            let Ok(_permit) = shared.permits.acquire().await else {
+                return;
+            };
+            probe::run(&target.spec, &shared.resolver).await
+        };
+        let now = now_ms();
+        let change = {
+            let mut states = shared.states.lock().expect("health state lock");
+            let state = states
+                .entry(target.key.clone())
+                .or_insert_with(|| EndpointState::new(now));
+            state.record(
+                &result,
+                target.tolerated_failures,
+                target.recovery_threshold,
+                now,
+            )
+        };
+        if let Some((from, to)) = change {
+            let reason = match &result.outcome {
+                Ok(0) => format!("connected in {} ms", result.latency_ms),
+                Ok(code) => format!("HTTP {code} in {} ms", result.latency_ms),
+                Err(f) => f.to_string(),
+            };
+            let (profile, endpoint) = &target.key;
+            if to == Status::Degraded {
+                tracing::warn!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
+            } else {
+                tracing::info!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
+            }
+            shared.events.lock().expect("event log lock").push(Event {
+                time_ms: now,
+                profile: profile.clone(),
+                endpoint: endpoint.clone(),
+                from,
+                to,
+                reason,
+            });
+            shared.changes.send_modify(|c| *c += 1);
+        }
+        shared.probes.send_modify(|c| *c += 1);
+        let now = tokio::time::Instant::now();
+        if next < now {
+            // The probe overran its slot (timeout close to the interval): start the next at once.
+            next = now;
+        }
+        tokio::time::sleep_until(next).await;
+    }
+}

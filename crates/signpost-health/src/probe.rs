@@ -1,0 +1,157 @@
+//! What a probe is, what it found, and running one.
+//!
+//! A probe is a fresh connection every time (no pooling: established connections hide firewall and
+//! load-balancer problems), bounded as a whole by the profile's `timeoutInSeconds`.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use signpost_model::{MonitorProtocol, StatusCodeRange};
+
+use crate::resolve::Resolver;
+
+/// Everything needed to probe one endpoint (derived from its profile's `monitorConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProbeSpec {
+    /// HTTP, HTTPS or TCP.
+    pub protocol: MonitorProtocol,
+    /// Host name or address connected to (the endpoint's `probeTarget`, else its `target`).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// HTTP(S) path.
+    pub path: String,
+    /// `Host` header and TLS server name: the endpoint target, unless a custom `Host` header is set.
+    pub host_header: String,
+    /// Headers sent (profile's, overridden by the endpoint's), `Host` excluded.
+    pub headers: Vec<(String, String)>,
+    /// Healthy status codes.
+    pub expected_status: Vec<StatusCodeRange>,
+    /// Text required in the first 64 KiB of the body.
+    pub body_match: Option<String>,
+    /// Validate the server certificate (HTTPS).
+    pub validate_certificates: bool,
+    /// The whole probe's time limit.
+    pub timeout: Duration,
+}
+
+impl ProbeSpec {
+    /// What is probed, as a string (`HTTPS://app.example.com:443/health`): persisted health is
+    /// only reused for the same probe.
+    pub fn identity(&self) -> String {
+        let scheme = match self.protocol {
+            MonitorProtocol::Http => "HTTP",
+            MonitorProtocol::Https => "HTTPS",
+            MonitorProtocol::Tcp => "TCP",
+        };
+        format!("{scheme}://{}:{}{}", self.host, self.port, self.path)
+    }
+}
+
+/// Why a probe failed: the reasons events and logs report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Failure {
+    /// An HTTP status outside the expected ranges.
+    Status {
+        /// The status received.
+        code: u16,
+    },
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The connection was refused.
+    Refused,
+    /// The connection was reset or closed before a complete response.
+    Reset,
+    /// The TLS handshake failed.
+    Tls {
+        /// The TLS error.
+        detail: String,
+    },
+    /// The probe target's name did not resolve.
+    NameResolution {
+        /// The resolver's error.
+        detail: String,
+    },
+    /// The body did not contain the required text.
+    BodyMismatch,
+    /// Any other I/O or protocol error.
+    Other {
+        /// The error.
+        detail: String,
+    },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status { code } => write!(f, "HTTP status {code}"),
+            Self::Timeout => f.write_str("timeout"),
+            Self::Refused => f.write_str("connection refused"),
+            Self::Reset => f.write_str("connection reset"),
+            Self::Tls { detail } => write!(f, "TLS error: {detail}"),
+            Self::NameResolution { detail } => write!(f, "name resolution failure: {detail}"),
+            Self::BodyMismatch => f.write_str("body does not contain the expected text"),
+            Self::Other { detail } => write!(f, "error: {detail}"),
+        }
+    }
+}
+
+/// The result of one probe.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeResult {
+    /// `Ok(status code or 0 for TCP)` or the failure.
+    pub outcome: Result<u16, Failure>,
+    /// How long it took.
+    pub latency_ms: u64,
+}
+
+impl ProbeResult {
+    /// Whether the endpoint answered as expected.
+    pub fn is_success(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+/// Runs one probe to completion or timeout.
+pub async fn run(spec: &ProbeSpec, resolver: &Resolver) -> ProbeResult {
+    let started = Instant::now();
+    let outcome = match tokio::time::timeout(spec.timeout, attempt(spec, resolver)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::Timeout),
+    };
+    ProbeResult {
+        outcome,
+        latency_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+async fn attempt(spec: &ProbeSpec, resolver: &Resolver) -> Result<u16, Failure> {
+    let ip = match spec.host.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => resolver
+            .resolve(&spec.host)
+            .await
+            .map_err(|detail| Failure::NameResolution { detail })?,
+    };
+    let addr = SocketAddr::new(ip, spec.port);
+    match spec.protocol {
+        MonitorProtocol::Tcp => crate::tcp::probe(addr).await.map(|()| 0),
+        MonitorProtocol::Http | MonitorProtocol::Https => crate::http::probe(addr, spec).await,
+    }
+}
+
+/// Maps an I/O error to a failure reason.
+pub(crate) fn io_failure(e: &std::io::Error) -> Failure {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => Failure::Refused,
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => Failure::Reset,
+        TimedOut => Failure::Timeout,
+        _ => Failure::Other {
+            detail: e.to_string(),
+        },
+    }
+}

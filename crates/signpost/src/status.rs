@@ -1,0 +1,220 @@
+//! The status file (`<data-dir>/status.json`): every endpoint's monitor status and last probe
+//! result, and recent health events. Written atomically by the server whenever health changes (and
+//! every few seconds while probes run), read back at start-up so a restart keeps Degraded
+//! endpoints out of answers from the first query, and printed by `signpost status`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use signpost_health::{EndpointKey, EndpointState, Event, Monitor, Target};
+use signpost_routing::RoutingTable;
+
+use crate::cli::StatusArgs;
+
+/// File name inside the data directory.
+pub const FILE: &str = "status.json";
+
+/// The whole file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDoc {
+    /// When it was written (Unix milliseconds).
+    pub updated_ms: u64,
+    /// Snapshot serial in force.
+    pub serial: u32,
+    /// Every profile.
+    pub profiles: Vec<ProfileStatus>,
+    /// Recent status transitions, oldest first.
+    pub events: Vec<Event>,
+}
+
+/// One profile's status.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileStatus {
+    /// Name.
+    pub name: String,
+    /// Azure's profileMonitorStatus.
+    pub monitor_status: String,
+    /// Every endpoint that could serve is Degraded.
+    pub all_down: bool,
+    /// Serving every Degraded endpoint as if healthy.
+    pub fail_open: bool,
+    /// Endpoints.
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+/// One endpoint's status.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatus {
+    /// Name.
+    pub name: String,
+    /// Azure's endpointMonitorStatus.
+    pub monitor_status: String,
+    /// What is probed (absent for endpoints that are not probed).
+    pub probe: Option<String>,
+    /// The probe state machine.
+    pub state: Option<EndpointState>,
+}
+
+/// Builds the document from the compiled table and the monitor.
+pub fn document(
+    table: &RoutingTable,
+    serial: u32,
+    monitor: &Monitor,
+    targets: &[Target],
+) -> StatusDoc {
+    let states = monitor.states();
+    let probes: HashMap<&EndpointKey, String> = targets
+        .iter()
+        .map(|t| (&t.key, t.spec.identity()))
+        .collect();
+    let profiles = table
+        .profiles()
+        .iter()
+        .map(|p| ProfileStatus {
+            name: p.name.clone(),
+            monitor_status: p.monitor_status.as_str().to_string(),
+            all_down: p.all_down,
+            fail_open: p.fail_open,
+            endpoints: p
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let key = (p.name.clone(), e.name.clone());
+                    EndpointStatus {
+                        name: e.name.clone(),
+                        monitor_status: e.status.as_str().to_string(),
+                        probe: probes.get(&key).cloned(),
+                        state: states.get(&key).cloned(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    StatusDoc {
+        updated_ms: signpost_health::now_ms(),
+        serial,
+        profiles,
+        events: monitor.events(),
+    }
+}
+
+/// Writes the file atomically (temporary file, fsync, rename).
+pub fn write(dir: &Path, doc: &StatusDoc) -> Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(&serde_json::to_vec_pretty(doc)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(FILE))?;
+    Ok(())
+}
+
+/// Reads the file, if there is one.
+pub fn read(dir: &Path) -> Result<Option<StatusDoc>> {
+    let path = dir.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                format!("{} is not a status file", path.display())
+            })?))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The persisted states of endpoints still probed the same way (same key, same probe).
+pub fn known_states(
+    doc: Option<StatusDoc>,
+    targets: &[Target],
+) -> HashMap<EndpointKey, EndpointState> {
+    let Some(doc) = doc else {
+        return HashMap::new();
+    };
+    let wanted: HashMap<&EndpointKey, String> = targets
+        .iter()
+        .map(|t| (&t.key, t.spec.identity()))
+        .collect();
+    let mut out = HashMap::new();
+    for p in doc.profiles {
+        for e in p.endpoints {
+            let key = (p.name.clone(), e.name);
+            if let (Some(state), Some(probe)) = (e.state, e.probe)
+                && wanted.get(&key) == Some(&probe)
+            {
+                out.insert(key, state);
+            }
+        }
+    }
+    out
+}
+
+/// `signpost status [PROFILE]`: prints the table from the data directory.
+pub fn run(args: StatusArgs) -> Result<()> {
+    let dir: PathBuf = args.data_dir;
+    let doc = read(&dir)?.with_context(|| {
+        format!(
+            "no {FILE} in {} (is `signpost serve --data-dir {}` running?)",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let age = signpost_health::now_ms().saturating_sub(doc.updated_ms) / 1000;
+    println!(
+        "status written {age} s ago, configuration serial {}",
+        doc.serial
+    );
+    println!(
+        "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
+        "PROFILE", "PROFILE STATUS", "ENDPOINT", "ENDPOINT STATUS", "LAST PROBE", "LATENCY"
+    );
+    for p in doc.profiles.iter().filter(|p| {
+        args.profile
+            .as_deref()
+            .is_none_or(|n| n.eq_ignore_ascii_case(&p.name))
+    }) {
+        let mut profile_status = p.monitor_status.clone();
+        if p.fail_open {
+            profile_status.push_str(" (FAIL-OPEN)");
+        } else if p.all_down {
+            profile_status.push_str(" (ALL DOWN)");
+        }
+        for e in &p.endpoints {
+            let (last, latency) = match e.state.as_ref().and_then(|s| s.last.as_ref()) {
+                Some((_, r)) => (
+                    match &r.outcome {
+                        Ok(0) => "connected".to_string(),
+                        Ok(code) => format!("HTTP {code}"),
+                        Err(f) => f.to_string(),
+                    },
+                    format!("{} ms", r.latency_ms),
+                ),
+                None if e.probe.is_some() => ("no result yet".to_string(), String::new()),
+                None => ("not probed".to_string(), String::new()),
+            };
+            let last: String = last.chars().take(40).collect();
+            println!(
+                "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
+                p.name, profile_status, e.name, e.monitor_status, last, latency
+            );
+        }
+    }
+    let recent: Vec<&Event> = doc.events.iter().rev().take(10).collect();
+    if !recent.is_empty() {
+        println!("\nrecent events (newest first):");
+        for e in recent {
+            let ago = signpost_health::now_ms().saturating_sub(e.time_ms) / 1000;
+            println!(
+                "  {ago:>6} s ago  {}/{}: {:?} -> {:?} ({})",
+                e.profile, e.endpoint, e.from, e.to, e.reason
+            );
+        }
+    }
+    Ok(())
+}
