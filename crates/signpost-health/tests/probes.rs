@@ -35,14 +35,19 @@ async fn http_server(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>
     let seen = requests.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { return };
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
             let behaviour = behaviour.clone();
             let seen = seen.clone();
             let tls = tls.clone();
             tokio::spawn(async move {
                 match tls {
                     Some(config) => {
-                        let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await else { return };
+                        let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await
+                        else {
+                            return;
+                        };
                         serve(stream, behaviour, seen).await;
                     }
                     None => serve(tcp, behaviour, seen).await,
@@ -53,7 +58,11 @@ async fn http_server(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>
     Server { addr, requests }
 }
 
-async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S, b: Behaviour, seen: Arc<Mutex<Vec<String>>>) {
+async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    b: Behaviour,
+    seen: Arc<Mutex<Vec<String>>>,
+) {
     let mut req = Vec::new();
     let mut buf = [0u8; 1024];
     while !req.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -62,10 +71,15 @@ async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S
             Ok(n) => req.extend_from_slice(&buf[..n]),
         }
     }
-    seen.lock().unwrap().push(String::from_utf8_lossy(&req).into_owned());
+    seen.lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&req).into_owned());
     match b {
         Behaviour::Respond(code, body) => {
-            let head = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\nLocation: http://elsewhere.test/\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nLocation: http://elsewhere.test/\r\n\r\n",
+                body.len()
+            );
             let _ = s.write_all(head.as_bytes()).await;
             let _ = s.write_all(body.as_bytes()).await;
             let _ = s.shutdown().await;
@@ -90,7 +104,9 @@ async fn resetting_server() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut tcp, _)) = listener.accept().await else { return };
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
             let mut buf = [0u8; 1024];
             let _ = tcp.read(&mut buf).await;
             let _ = tcp.write_all(b"HTTP/1.1 20").await;
@@ -107,12 +123,17 @@ fn tls_config() -> (Arc<rustls::ServerConfig>, Vec<u8>) {
     let cert = rcgen::generate_simple_self_signed(vec!["app.test".to_string()]).unwrap();
     let der = cert.cert.der().to_vec();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![rustls::pki_types::CertificateDer::from(der.clone())], key)
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![rustls::pki_types::CertificateDer::from(der.clone())],
+        key,
+    )
+    .unwrap();
     (Arc::new(config), der)
 }
 
@@ -150,31 +171,64 @@ async fn healthy_http_sends_path_host_and_headers() {
 #[tokio::test]
 async fn a_status_outside_the_ranges_fails_and_redirects_are_not_followed() {
     let server = http_server(Behaviour::Respond(500, ""), None).await;
-    assert_eq!(probe(&spec(MonitorProtocol::Http, server.addr)).await, Err(Failure::Status { code: 500 }));
+    assert_eq!(
+        probe(&spec(MonitorProtocol::Http, server.addr)).await,
+        Err(Failure::Status { code: 500 })
+    );
     let server = http_server(Behaviour::Respond(301, ""), None).await;
     let mut s = spec(MonitorProtocol::Http, server.addr);
     assert_eq!(probe(&s).await, Err(Failure::Status { code: 301 }));
-    s.expected_status = vec![StatusCodeRange { min: 200, max: 299 }, StatusCodeRange { min: 300, max: 399 }];
-    assert_eq!(probe(&s).await, Ok(301), "a custom range accepts the redirect itself");
-    assert_eq!(server.requests.lock().unwrap().len(), 2, "the Location was never followed");
+    s.expected_status = vec![
+        StatusCodeRange { min: 200, max: 299 },
+        StatusCodeRange { min: 300, max: 399 },
+    ];
+    assert_eq!(
+        probe(&s).await,
+        Ok(301),
+        "a custom range accepts the redirect itself"
+    );
+    assert_eq!(
+        server.requests.lock().unwrap().len(),
+        2,
+        "the Location was never followed"
+    );
 }
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_on_time() {
     let server = http_server(Behaviour::Hang, None).await;
     let started = Instant::now();
-    assert_eq!(probe(&spec(MonitorProtocol::Http, server.addr)).await, Err(Failure::Timeout));
+    assert_eq!(
+        probe(&spec(MonitorProtocol::Http, server.addr)).await,
+        Err(Failure::Timeout)
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
 async fn refused_and_reset_connections() {
-    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    assert_eq!(probe(&spec(MonitorProtocol::Http, closed)).await, Err(Failure::Refused));
-    assert_eq!(probe(&spec(MonitorProtocol::Tcp, closed)).await, Err(Failure::Refused));
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert_eq!(
+        probe(&spec(MonitorProtocol::Http, closed)).await,
+        Err(Failure::Refused)
+    );
+    assert_eq!(
+        probe(&spec(MonitorProtocol::Tcp, closed)).await,
+        Err(Failure::Refused)
+    );
     let resetting = resetting_server().await;
-    assert_eq!(probe(&spec(MonitorProtocol::Http, resetting)).await, Err(Failure::Reset));
+    assert_eq!(
+        probe(&spec(MonitorProtocol::Http, resetting)).await,
+        Err(Failure::Reset)
+    );
 }
 
 #[tokio::test]
@@ -189,10 +243,16 @@ async fn https_does_not_validate_by_default_and_validates_on_demand() {
     let (config, _) = tls_config();
     let server = http_server(Behaviour::Respond(200, "ok"), Some(config)).await;
     let mut s = spec(MonitorProtocol::Https, server.addr);
-    assert_eq!(probe(&s).await, Ok(200), "self-signed accepted, as Azure does");
+    assert_eq!(
+        probe(&s).await,
+        Ok(200),
+        "self-signed accepted, as Azure does"
+    );
     s.validate_certificates = true;
     match probe(&s).await {
-        Err(Failure::Tls { detail }) => assert!(detail.to_lowercase().contains("certificate"), "{detail}"),
+        Err(Failure::Tls { detail }) => {
+            assert!(detail.to_lowercase().contains("certificate"), "{detail}")
+        }
         other => panic!("expected a TLS failure, got {other:?}"),
     }
 }
@@ -206,7 +266,9 @@ async fn https_against_a_plain_http_server_is_a_tls_failure() {
         while let Ok((mut tcp, _)) = listener.accept().await {
             let mut buf = [0u8; 1024];
             let _ = tcp.read(&mut buf).await;
-            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
         }
     });
     let got = probe(&spec(MonitorProtocol::Https, addr)).await;
@@ -219,7 +281,11 @@ async fn a_slow_body_matters_only_when_the_body_is_checked() {
     let mut s = spec(MonitorProtocol::Http, server.addr);
     assert_eq!(probe(&s).await, Ok(200), "the status line decides");
     s.body_match = Some("go".into());
-    assert_eq!(probe(&s).await, Err(Failure::Timeout), "the body takes longer than the timeout");
+    assert_eq!(
+        probe(&s).await,
+        Err(Failure::Timeout),
+        "the body takes longer than the timeout"
+    );
 }
 
 #[tokio::test]
@@ -244,7 +310,9 @@ async fn names_resolve_with_the_configured_resolver_or_fail_clearly() {
     let set = signpost_model::ProfileSet::from_docs(&file.profiles, &Default::default()).unwrap();
     let routing = signpost_routing::RoutingTable::compile(&set, &signpost_routing::AllHealthy);
     let zones = [signpost_dns::ZoneConfig::new("tm.test", vec![])];
-    let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(signpost_dns::Snapshot::build(&zones, routing, 1).unwrap()));
+    let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(
+        signpost_dns::Snapshot::build(&zones, routing, 1).unwrap(),
+    ));
     let config = signpost_dns::ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         workers: 1,
@@ -261,8 +329,14 @@ async fn names_resolve_with_the_configured_resolver_or_fail_clearly() {
         other => panic!("expected a name resolution failure, got {other:?}"),
     }
     // A resolver that is not there.
-    let nobody = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    assert!(matches!(run(&s, &Resolver::Server(nobody)).await.outcome, Err(Failure::NameResolution { .. })));
+    let nobody = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(matches!(
+        run(&s, &Resolver::Server(nobody)).await.outcome,
+        Err(Failure::NameResolution { .. })
+    ));
     dns.shutdown();
 }
 
@@ -274,13 +348,19 @@ async fn every_probe_is_a_fresh_connection() {
     let c = count.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut tcp, _)) = listener.accept().await else { return };
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
             *c.lock().unwrap() += 1;
             tokio::spawn(async move {
                 let mut buf = [0u8; 1024];
                 let _ = tcp.read(&mut buf).await;
                 // Offer keep-alive; the prober must still reconnect.
-                let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n").await;
+                let _ = tcp
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+                    )
+                    .await;
                 tokio::time::sleep(Duration::from_secs(5)).await;
             });
         }
