@@ -59,9 +59,8 @@ impl DnsServer {
         let mut local = Vec::new();
         let mut threads = Vec::new();
         for addr in &config.listen {
-            let first = udp_socket(*addr)?;
+            let (first, tcp) = bind_pair(*addr)?;
             let bound = first.local_addr()?;
-            let tcp = tcp_listener(bound)?;
             let mut sockets = vec![first];
             for _ in 1..config.workers.max(1) {
                 sockets.push(udp_socket(bound)?);
@@ -120,6 +119,24 @@ impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop_all();
     }
+}
+
+/// The first UDP socket and the TCP listener on the same address and port. For port 0 the TCP
+/// port is picked first (TCP ports are the contended ones: outgoing connections use the same
+/// range) and the UDP socket joins it, retrying on the rare clash.
+fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, tokio::net::TcpListener)> {
+    if addr.port() != 0 {
+        return Ok((udp_socket(addr)?, tcp_listener(addr)?));
+    }
+    let mut last = None;
+    for _ in 0..32 {
+        let tcp = tcp_listener(addr)?;
+        match udp_socket(tcp.local_addr()?) {
+            Ok(udp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no port free for both UDP and TCP")))
 }
 
 fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {

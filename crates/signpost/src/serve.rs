@@ -36,6 +36,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(settings: Settings) -> Result<()> {
+    // Read before loading: should the file change in between, the watcher sees a difference.
+    let initial_file = match &settings.profiles {
+        ProfilesSource::File(path) => std::fs::read(path).ok(),
+        ProfilesSource::BuiltInExample => None,
+    };
     let set = match &settings.profiles {
         ProfilesSource::File(path) => load(path, &settings.limits)?,
         ProfilesSource::BuiltInExample => {
@@ -80,6 +85,7 @@ async fn serve(settings: Settings) -> Result<()> {
         set,
         monitor,
         publisher,
+        last_file: initial_file,
     };
     let control = tokio::spawn(control.run());
     shutdown_signal().await;
@@ -105,6 +111,8 @@ struct Control {
     set: ProfileSet,
     monitor: Monitor,
     publisher: Publisher,
+    /// The profiles file's contents as last loaded.
+    last_file: Option<Vec<u8>>,
 }
 
 impl Control {
@@ -113,10 +121,6 @@ impl Control {
         let mut probes = self.monitor.probes();
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
         let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
-        let mut last_file = match &self.source {
-            ProfilesSource::File(path) => std::fs::read(path).ok(),
-            ProfilesSource::BuiltInExample => None,
-        };
         let mut probed_since_write = false;
         self.write_status();
         loop {
@@ -124,10 +128,10 @@ impl Control {
                 _ = watch_tick.tick() => {
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read(path) else { continue };
-                    if last_file.as_deref() == Some(&now[..]) {
+                    if self.last_file.as_deref() == Some(&now[..]) {
                         continue;
                     }
-                    last_file = Some(now);
+                    self.last_file = Some(now);
                     let path = path.clone();
                     self.reload(&path);
                 }

@@ -1,0 +1,155 @@
+//! Shared helpers: the real binary on a free port, DNS questions to it, temp dirs.
+#![allow(dead_code, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use domain::base::iana::{Class, Rcode, Rtype};
+use domain::base::{Message, MessageBuilder, Name, ParsedName};
+use domain::rdata::AllRecordData;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_signpost");
+
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `signpost serve ARGS --dns-listen 127.0.0.1:0` in `dir` and waits for its address.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        let child = Command::new(BIN)
+            .current_dir(dir)
+            .arg("serve")
+            .args(args)
+            .args(["--dns-listen", "127.0.0.1:0", "--dns-workers", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, log) = mpsc::channel();
+        // Owned by `Server` from here on, so its Drop kills and reaps the child even on panic.
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            log,
+        };
+        let stderr = server.child.stderr.take().expect("stderr is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = server.wait_log("bound=");
+        let at = line.find("bound=").expect("found above");
+        server.addr = line[at + 6..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .expect("an address");
+        server
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        loop {
+            match self
+                .log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(e) => panic!(
+                    "no log line with {needle:?} ({e}); lines since the last match:\n{}",
+                    seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The answer section as "TYPE data" strings, or the RCODE when there is none.
+    pub fn ask(&self, name: &str, qtype: Rtype) -> Vec<String> {
+        let mut b = MessageBuilder::new_vec().question();
+        b.push((Name::<Vec<u8>>::from_str(name).unwrap(), qtype, Class::IN))
+            .unwrap();
+        let query = b.finish();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        sock.send_to(&query, self.addr).unwrap();
+        let mut buf = vec![0; 4096];
+        let n = sock.recv(&mut buf).unwrap();
+        buf.truncate(n);
+        let msg = Message::from_octets(buf).unwrap();
+        let answers: Vec<String> = msg
+            .answer()
+            .unwrap()
+            .limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
+            .map(|r| {
+                let r = r.unwrap();
+                format!("{} {}", r.rtype(), r.data())
+            })
+            .collect();
+        if answers.is_empty() && msg.header().rcode() != Rcode::NOERROR {
+            vec![msg.header().rcode().to_string()]
+        } else {
+            answers
+        }
+    }
+
+    /// Asks until the answer is `want` (the file watcher polls), or panics after 10 s.
+    pub fn eventually(&self, name: &str, want: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.ask(name, Rtype::A);
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: expected {want:?}, still {got:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "signpost-test-{tag}-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn profile(target: &str) -> String {
+    format!(
+        "profiles:\n  - name: app\n    properties:\n      trafficRoutingMethod: Priority\n      dnsConfig: {{ relativeName: app, ttl: 5 }}\n      endpoints:\n        - {{ name: one, type: externalEndpoints, properties: {{ target: {target} }} }}\n"
+    )
+}
+
+/// Replaces a file atomically, as editors do.
+pub fn write(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
