@@ -16,6 +16,20 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SP=$(free_port); UB=$(free_port)
+# One port free on 127.0.0.11, .12 and .13: the three "regions" of the failover scenario.
+HP=$(python3 -c '
+import socket
+for _ in range(100):
+    s = socket.socket(); s.bind(("127.0.0.11", 0)); p = s.getsockname()[1]
+    try:
+        for a in ("127.0.0.12", "127.0.0.13"):
+            t = socket.socket(); t.bind((a, p)); t.close()
+        print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()
+')
 passed=0; failed=0
 check() { # description expected actual
   if [ "$2" = "$3" ]; then passed=$((passed+1)); echo "ok   - $1";
@@ -44,6 +58,15 @@ profiles:
       endpoints:
         - { name: us, type: externalEndpoints, properties: { target: app-us.contoso.test, priority: $1, endpointStatus: $3 } }
         - { name: eu, type: externalEndpoints, properties: { target: app-eu.contoso.test, priority: $2 } }
+  - name: regions
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: { relativeName: regions, ttl: 2 }
+      monitorConfig: { protocol: HTTP, port: $HP, path: /, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 1 }
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: app-us.contoso.test, priority: 1 } }
+        - { name: eu, type: externalEndpoints, properties: { target: app-eu.contoso.test, priority: 2 } }
+        - { name: ap, type: externalEndpoints, properties: { target: app-ap.contoso.test, priority: 3 } }
   - name: partners
     properties:
       trafficRoutingMethod: MultiValue
@@ -65,6 +88,8 @@ ns     IN A   127.0.0.1
 www    IN CNAME contoso.tm.test.
 app-us IN A   127.0.0.11
 app-eu IN A   127.0.0.12
+app-ap IN A   127.0.0.13
+shop   IN CNAME regions.tm.test.
 Z
 cat > "$W/unbound.conf" <<U
 server:
@@ -94,9 +119,21 @@ auth-zone:
   fallback-enabled: no
 U
 
-"$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 >"$W/signpost.log" 2>&1 &
-PIDS+=($!)
+# Three HTTP servers standing in for three regions.
+mkdir -p "$W/www"; echo ok > "$W/www/index.html"
+region() { # address -> starts it, records its pid in REGION_PID
+  python3 -m http.server "$HP" --bind "$1" --directory "$W/www" >"$W/http-$1.log" 2>&1 &
+  REGION_PID=$!; PIDS+=($REGION_PID)
+}
+region 127.0.0.11; US=$REGION_PID
+region 127.0.0.12
+region 127.0.0.13
+
 unbound -c "$W/unbound.conf" >"$W/unbound.log" 2>&1 &
+PIDS+=($!)
+# Probe targets are names (app-us.contoso.test, ...): Signpost resolves them through unbound.
+"$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 \
+  --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB >"$W/signpost.log" 2>&1 &
 PIDS+=($!)
 
 sp() { dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$SP" "$@"; }
@@ -110,6 +147,24 @@ check "MultiValue A through unbound" "127.0.0.21" "$(resolver partners.tm.test A
 check "MultiValue AAAA through unbound" "::1" "$(resolver partners.tm.test AAAA)"
 check "unknown name is NXDOMAIN" "NXDOMAIN" "$(dig +norec @127.0.0.1 -p "$SP" nothere.tm.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 check "outside the zone is REFUSED" "REFUSED" "$(dig +norec @127.0.0.1 -p "$SP" www.contoso.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+
+# Failover with real programs: the first region's server stops; within
+# interval x (tolerated + 1) + TTL + 1 s = 1 x 2 + 2 + 1 = 5 s the resolver's answer moves on.
+eventually 10 "regions: the resolver gets the first region" \
+  "regions.tm.test. app-us.contoso.test. 127.0.0.11" resolver shop.contoso.test A
+sleep 1.5  # let the us endpoint's first probe land, so the failure below is a real transition
+kill "$US"; wait "$US" 2>/dev/null || true
+t0=$SECONDS
+eventually 5 "first region down: the answer moves to the second within 5 s" \
+  "regions.tm.test. app-eu.contoso.test. 127.0.0.12" resolver shop.contoso.test A
+echo "     (moved after about $((SECONDS - t0)) s)"
+check "the status command shows the region Degraded" "1" \
+  "$("$BIN" status --data-dir "$W/data" regions | grep -c '^regions .* us  *Degraded')"
+region 127.0.0.11
+t0=$SECONDS
+eventually 5 "first region back: the answer returns within interval + TTL + 1 s" \
+  "regions.tm.test. app-us.contoso.test. 127.0.0.11" resolver shop.contoso.test A
+echo "     (returned after about $((SECONDS - t0)) s)"
 
 # Live edit: disable the first region; the answer moves without a restart.
 profiles 1 2 Disabled
