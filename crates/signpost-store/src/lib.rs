@@ -1,0 +1,80 @@
+//! Signpost's configuration store: every profile is one JSON document (Azure's shape) with the
+//! revision of the write that last changed it.
+//!
+//! - [`sqlite`]: the embedded default, one SQLite file in WAL mode with `synchronous = FULL`, so a
+//!   write the store acknowledged survives `kill -9` (and power loss);
+//! - [`Change`] and [`Precondition`]: what a write does and what it requires (ETags:
+//!   `If-Match`, create-only), checked in the same transaction as the write;
+//! - every write validates the whole resulting configuration before it commits, so the store never
+//!   holds a configuration the server would reject.
+
+pub mod sqlite;
+
+use serde_json::Value;
+use signpost_model::ValidationError;
+
+pub use sqlite::SqliteStore;
+
+/// A stored profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProfile {
+    /// The profile's name (as first written).
+    pub name: String,
+    /// Its document, in Azure's JSON shape, as written.
+    pub doc: Value,
+    /// The store revision of the write that last changed it.
+    pub revision: u64,
+}
+
+impl StoredProfile {
+    /// The entity tag of this version (HTTP `ETag`, quoted).
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.revision)
+    }
+}
+
+/// What a write requires of the profile's current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// Nothing.
+    None,
+    /// The current version has this ETag (`If-Match`); `*` means "exists".
+    IfMatch(String),
+    /// No profile of this name exists (`If-None-Match: *`).
+    IfNoneMatch,
+}
+
+/// A write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Create or replace a profile.
+    Put(Value),
+    /// Delete a profile.
+    Delete,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The precondition does not hold (HTTP 412).
+    #[error("precondition failed: {0}")]
+    Precondition(String),
+    /// No such profile (HTTP 404).
+    #[error("profile {0:?} not found")]
+    NotFound(String),
+    /// The resulting configuration is invalid (HTTP 400).
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// The database failed.
+    #[error("store: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A stored document is not JSON (the file was edited by hand).
+    #[error("store: profile {name:?} holds invalid JSON: {source}")]
+    Corrupt {
+        /// The profile.
+        name: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+}
