@@ -15,7 +15,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SP=$(free_port); UB=$(free_port)
+SP=$(free_port); UB=$(free_port); API=$(free_port)
 # One port free on 127.0.0.11, .12 and .13: the three "regions" of the failover scenario.
 HP=$(python3 -c '
 import socket
@@ -133,7 +133,7 @@ unbound -c "$W/unbound.conf" >"$W/unbound.log" 2>&1 &
 PIDS+=($!)
 # Probe targets are names (app-us.contoso.test, ...): Signpost resolves them through unbound.
 "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 \
-  --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB >"$W/signpost.log" 2>&1 &
+  --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB --api-listen 127.0.0.1:$API >"$W/signpost.log" 2>&1 &
 PIDS+=($!)
 
 sp() { dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$SP" "$@"; }

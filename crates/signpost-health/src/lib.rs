@@ -20,7 +20,9 @@ pub mod targets;
 pub mod tcp;
 pub mod tls;
 
-pub use monitor::{EndpointKey, HealthSnapshot, Monitor, MonitorSettings, Target, now_ms};
+pub use monitor::{
+    EndpointKey, HealthSnapshot, Monitor, MonitorSettings, MonitorView, Target, now_ms,
+};
 pub use probe::{Failure, ProbeResult, ProbeSpec};
 pub use resolve::Resolver;
 pub use state::{EndpointState, Event, Status};

@@ -72,6 +72,34 @@ pub struct Monitor {
     tasks: HashMap<EndpointKey, (Target, JoinHandle<()>)>,
 }
 
+/// A read-only handle on the monitor's states and events (for the API), cheap to clone.
+#[derive(Clone)]
+pub struct MonitorView {
+    shared: Arc<Shared>,
+}
+
+impl MonitorView {
+    /// Current states of every probed endpoint.
+    pub fn states(&self) -> HashMap<EndpointKey, EndpointState> {
+        self.shared
+            .states
+            .lock()
+            .expect("health state lock")
+            .clone()
+    }
+
+    /// Recent status transitions, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.shared
+            .events
+            .lock()
+            .expect("event log lock")
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
 /// The probe status of every probed endpoint at one moment; what routing compiles against.
 /// Endpoints without a state are `Checking` (a new endpoint counts as healthy, as in Azure).
 #[derive(Debug, Clone, Default)]
@@ -186,6 +214,13 @@ impl Monitor {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// A read-only handle for other tasks.
+    pub fn view(&self) -> MonitorView {
+        MonitorView {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// How many endpoints are being probed.

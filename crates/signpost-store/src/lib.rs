@@ -13,7 +13,7 @@ pub mod sqlite;
 use serde_json::Value;
 use signpost_model::ValidationError;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{Applied, SqliteStore};
 
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq)]

@@ -158,6 +158,92 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Creates or replaces every profile of `docs` (by `name`) in one transaction, and with `prune`
+    /// deletes the profiles not in `docs`; `validate` sees the whole resulting set first. Profiles
+    /// whose stored document is already equal are left alone, so applying the same documents twice
+    /// changes nothing. Returns the names created, updated and deleted.
+    pub fn apply(
+        &self,
+        docs: Vec<Value>,
+        prune: bool,
+        validate: impl FnOnce(&[Value]) -> Result<(), signpost_model::ValidationError>,
+    ) -> Result<Applied, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = list(&tx)?;
+        let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
+        let mut applied = Applied::default();
+        let mut result: Vec<Value> = Vec::new();
+        for p in &current {
+            let replacement = docs
+                .iter()
+                .find(|d| name_of(d).eq_ignore_ascii_case(&p.name));
+            match replacement {
+                Some(d) if *d != p.doc => {
+                    applied.updated.push(p.name.clone());
+                    result.push(d.clone());
+                }
+                Some(_) => result.push(p.doc.clone()),
+                None if prune => applied.deleted.push(p.name.clone()),
+                None => result.push(p.doc.clone()),
+            }
+        }
+        for d in &docs {
+            if !current
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(&name_of(d)))
+            {
+                applied.created.push(name_of(d));
+                result.push(d.clone());
+            }
+        }
+        if applied.is_empty() {
+            return Ok(applied);
+        }
+        validate(&result)?;
+        let revision: i64 = tx.query_row(
+            "UPDATE meta SET revision = revision + 1 WHERE id = 1 RETURNING revision",
+            [],
+            |r| r.get(0),
+        )?;
+        for d in docs.iter().filter(|d| {
+            let n = name_of(d);
+            applied.created.contains(&n)
+                || applied.updated.iter().any(|u| u.eq_ignore_ascii_case(&n))
+        }) {
+            tx.execute(
+                "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
+                params![name_of(d), d.to_string(), revision],
+            )?;
+        }
+        for name in &applied.deleted {
+            tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+}
+
+/// What [`SqliteStore::apply`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Profiles created.
+    pub created: Vec<String>,
+    /// Profiles whose document changed.
+    pub updated: Vec<String>,
+    /// Profiles deleted (with `prune`).
+    pub deleted: Vec<String>,
+}
+
+impl Applied {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty()
+    }
+}
+
 fn list(conn: &Connection) -> Result<Vec<StoredProfile>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT name, doc, revision FROM profiles ORDER BY name")?;
     let rows = stmt.query_map([], |r| {
@@ -281,6 +367,28 @@ mod tests {
             s.write("zz", Change::Delete, &Precondition::None, ok),
             Err(StoreError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn apply_is_idempotent_and_prunes_on_request() {
+        let (s, _) = store();
+        let docs = vec![json!({"name": "a", "v": 1}), json!({"name": "b"})];
+        let r = s.apply(docs.clone(), false, ok).unwrap();
+        assert_eq!(r.created, vec!["a", "b"]);
+        let rev = s.revision().unwrap();
+        assert!(
+            s.apply(docs, false, ok).unwrap().is_empty(),
+            "the same documents change nothing"
+        );
+        assert_eq!(s.revision().unwrap(), rev);
+        let r = s
+            .apply(vec![json!({"name": "a", "v": 2})], true, ok)
+            .unwrap();
+        assert_eq!(
+            (r.updated, r.deleted),
+            (vec!["a".to_string()], vec!["b".to_string()])
+        );
+        assert_eq!(s.list().unwrap().len(), 1);
     }
 
     #[test]

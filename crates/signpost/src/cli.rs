@@ -52,8 +52,9 @@ pub struct ServeArgs {
     /// 127.0.0.1:5353.
     #[arg(long = "dns-listen")]
     pub dns_listen: Vec<SocketAddr>,
-    /// Profiles file (YAML or JSON, `profiles: [...]`), watched for changes. Default:
-    /// examples/profiles.yaml, or the built-in example when that file does not exist.
+    /// Profiles file (YAML or JSON, `profiles: [...]`), applied to the store at start and whenever
+    /// it changes. Without it the store is the only source; an empty store is seeded with the
+    /// shipped example (examples/profiles.yaml, or its built-in copy).
     #[arg(long)]
     pub profiles: Option<PathBuf>,
     /// UDP worker threads per address. Default: one per core.
@@ -69,6 +70,9 @@ pub struct ServeArgs {
     /// Probes allowed in flight at once. Default: 1024.
     #[arg(long)]
     pub max_probes_in_flight: Option<usize>,
+    /// Address of the REST API. Default: 127.0.0.1:8053. Without tokens it must be loopback.
+    #[arg(long)]
+    pub api_listen: Option<SocketAddr>,
 }
 
 /// `signpost validate`.

@@ -1,21 +1,29 @@
-//! `signpost serve`: the DNS server on a snapshot kept current as the profiles file and the
-//! endpoints' health change.
+//! `signpost serve`: DNS, health probing and the REST API over one store.
 //!
-//! One control loop owns the configuration, the health monitor and the publisher. It reacts to
-//! three things: a new profiles file (reconcile the probes, publish), a health transition
+//! The store (SQLite in the data directory) is the source of truth. At start a `--profiles` file is
+//! applied to it (an empty store without a file is seeded with the shipped example). One control
+//! loop owns the validated configuration, the health monitor and the publisher, and reacts to:
+//! an acknowledged API write (reload from the store, reconcile the probes, publish at once), a
+//! change of the profiles file (apply it to the store, then the same), a health transition
 //! (publish at once), and the passing of time (refresh the status file).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde_json::Value;
+use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
-use signpost_model::{Limits, ProfileSet};
+use signpost_model::azure::ProfileDoc;
+use signpost_model::{Limits, ProfileSet, ValidationError};
+use signpost_store::SqliteStore;
+use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
 use crate::publish::Publisher;
-use crate::settings::{ProfilesSource, Settings};
+use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings};
 use crate::status;
 
 /// How often the profiles file is checked for changes.
@@ -23,6 +31,8 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 /// How often the status file is refreshed with the latest probe results (status changes are
 /// written at once).
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "signpost.db";
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -36,38 +46,38 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(settings: Settings) -> Result<()> {
-    // Read before loading: should the file change in between, the watcher sees a difference.
-    let initial_file = match &settings.profiles {
-        ProfilesSource::File(path) => std::fs::read(path).ok(),
-        ProfilesSource::BuiltInExample => None,
-    };
-    let set = match &settings.profiles {
-        ProfilesSource::File(path) => load(path, &settings.limits)?,
-        ProfilesSource::BuiltInExample => {
-            tracing::info!(
-                "no profiles file given and {} not found: serving the built-in example",
-                crate::settings::DEFAULT_PROFILES
-            );
-            let file = signpost_model::set::parse_profiles_file(crate::EXAMPLE_PROFILES, false)
-                .map_err(anyhow::Error::msg)?;
-            ProfileSet::from_docs(&file.profiles, &settings.limits)?
-        }
-    };
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             settings.data_dir.display()
         )
     })?;
+    let store = Arc::new(
+        SqliteStore::open(&settings.data_dir.join(DB_FILE)).context("cannot open the store")?,
+    );
+    // Read before applying: should the file change in between, the watcher sees a difference.
+    let initial_file = match &settings.profiles {
+        ProfilesSource::File(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            apply_file(&store, path, &settings.limits)?;
+            Some(bytes)
+        }
+        ProfilesSource::Store => {
+            if store.list()?.is_empty() {
+                seed_example(&store, &settings.limits)?;
+            }
+            None
+        }
+    };
+    let set = load_store(&store, &settings.limits)?;
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
-    let known = status::known_states(
-        status::read(&settings.data_dir).unwrap_or_else(|e| {
-            tracing::warn!(error = %format!("{e:#}"), "ignoring the status file");
-            None
-        }),
-        &probe_targets,
-    );
+    let saved = status::read(&settings.data_dir).unwrap_or_else(|e| {
+        tracing::warn!(error = %format!("{e:#}"), "ignoring the status file");
+        None
+    });
+    let known = status::known_states(saved, &probe_targets);
     if !known.is_empty() {
         tracing::info!(endpoints = known.len(), "restored last known health");
     }
@@ -76,47 +86,140 @@ async fn serve(settings: Settings) -> Result<()> {
     let publisher = Publisher::new(settings.zones.clone(), &set, &monitor.health())?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
-    let server = DnsServer::start(&settings.server, publisher.snapshot())
+    let dns = DnsServer::start(&settings.server, publisher.snapshot())
         .context("cannot start the DNS listeners")?;
+
+    let (changed, store_changes) = watch::channel(store.revision()?);
+    let api_state = ApiState {
+        store: store.clone(),
+        limits: settings.limits,
+        zone: settings
+            .zones
+            .first()
+            .map(|z| z.apex.clone())
+            .unwrap_or_default(),
+        changed: Arc::new(changed),
+        snapshot: publisher.snapshot(),
+        monitor: Some(monitor.view()),
+        tokens: settings.tokens.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.api_listen)
+        .await
+        .with_context(|| format!("cannot listen for the API on {}", settings.api_listen))?;
+    let api_addr = listener.local_addr()?;
+    if settings.tokens.enabled() {
+        tracing::info!(api = %api_addr, "REST API listening (bearer tokens required)");
+    } else {
+        tracing::warn!(api = %api_addr, "REST API listening WITHOUT authentication (no token configured): loopback only");
+    }
+    let api = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, signpost_api::router(api_state)).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+
     let control = Control {
         source: settings.profiles.clone(),
         limits: settings.limits,
         data_dir: settings.data_dir.clone(),
+        store,
         set,
         monitor,
         publisher,
         last_file: initial_file,
     };
-    let control = tokio::spawn(control.run());
+    let control = tokio::spawn(control.run(store_changes));
     shutdown_signal().await;
     tracing::info!("shutting down");
     control.abort();
-    server.shutdown();
+    api.abort();
+    dns.shutdown();
     Ok(())
 }
 
-/// Loads and validates a profiles file, logging what Signpost ignores.
-fn load(path: &Path, limits: &Limits) -> Result<ProfileSet> {
+/// Validation of a whole configuration, as the store runs it before every commit.
+pub fn validator(limits: Limits) -> impl FnOnce(&[Value]) -> Result<(), ValidationError> {
+    move |docs| {
+        let parsed = docs
+            .iter()
+            .map(|d| {
+                serde_json::from_value::<ProfileDoc>(d.clone())
+                    .map_err(|e| ValidationError::single("", e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ProfileSet::from_docs(&parsed, &limits).map(|_| ())
+    }
+}
+
+/// Applies a profiles file to the store (creates and updates; nothing is deleted).
+fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
     let (set, ignored) = ProfileSet::load_reporting(path, limits)?;
     for field in ignored {
         tracing::warn!(file = %path.display(), %field, "field not known to Signpost: ignored");
     }
-    Ok(set)
+    let text = std::fs::read_to_string(path)?;
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let file = signpost_model::set::parse_profiles_file(&text, json).map_err(anyhow::Error::msg)?;
+    let docs = file
+        .profiles
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let applied = store.apply(docs, false, validator(*limits))?;
+    if !applied.is_empty() {
+        tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, profiles = set.profiles().len(), "profiles file applied to the store");
+    }
+    Ok(())
+}
+
+/// Seeds an empty store with the shipped example.
+fn seed_example(store: &SqliteStore, limits: &Limits) -> Result<()> {
+    let text = std::fs::read_to_string(DEFAULT_PROFILES)
+        .unwrap_or_else(|_| crate::EXAMPLE_PROFILES.to_string());
+    let file =
+        signpost_model::set::parse_profiles_file(&text, false).map_err(anyhow::Error::msg)?;
+    let docs = file
+        .profiles
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let applied = store.apply(docs, false, validator(*limits))?;
+    tracing::info!(
+        profiles = applied.created.len(),
+        "empty store: loaded the example profiles"
+    );
+    Ok(())
+}
+
+/// The configuration in the store.
+fn load_store(store: &SqliteStore, limits: &Limits) -> Result<ProfileSet> {
+    let docs = store
+        .list()?
+        .into_iter()
+        .map(|p| {
+            serde_json::from_value::<ProfileDoc>(p.doc)
+                .with_context(|| format!("stored profile {:?}", p.name))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ProfileSet::from_docs(&docs, limits)?)
 }
 
 struct Control {
     source: ProfilesSource,
     limits: Limits,
     data_dir: PathBuf,
+    store: Arc<SqliteStore>,
     set: ProfileSet,
     monitor: Monitor,
     publisher: Publisher,
-    /// The profiles file's contents as last loaded.
+    /// The profiles file's contents as last applied.
     last_file: Option<Vec<u8>>,
 }
 
 impl Control {
-    async fn run(mut self) {
+    async fn run(mut self, mut store_changes: watch::Receiver<u64>) {
         let mut changes = self.monitor.changes();
         let mut probes = self.monitor.probes();
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
@@ -125,6 +228,9 @@ impl Control {
         self.write_status();
         loop {
             tokio::select! {
+                Ok(()) = store_changes.changed() => {
+                    self.reload_store();
+                }
                 _ = watch_tick.tick() => {
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read(path) else { continue };
@@ -133,7 +239,10 @@ impl Control {
                     }
                     self.last_file = Some(now);
                     let path = path.clone();
-                    self.reload(&path);
+                    match apply_file(&self.store, &path, &self.limits) {
+                        Ok(()) => self.reload_store(),
+                        Err(e) => tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration"),
+                    }
                 }
                 Ok(()) = changes.changed() => {
                     self.publish();
@@ -151,18 +260,23 @@ impl Control {
         }
     }
 
-    /// A new profiles file: validate, reconcile the probes, publish; keep the last good on error.
-    fn reload(&mut self, path: &Path) {
-        match load(path, &self.limits) {
+    /// The store changed: reload, reconcile the probes, publish.
+    fn reload_store(&mut self) {
+        match load_store(&self.store, &self.limits) {
             Ok(set) => {
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
                 if let Some(serial) = self.publish() {
-                    tracing::info!(file = %path.display(), serial, profiles = self.set.profiles().len(), probed = self.monitor.len(), "profiles reloaded");
+                    tracing::info!(
+                        serial,
+                        profiles = self.set.profiles().len(),
+                        probed = self.monitor.len(),
+                        "configuration reloaded"
+                    );
                 }
             }
             Err(e) => {
-                tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration")
+                tracing::error!(error = %format!("{e:#}"), "cannot load the store; still serving the last good configuration")
             }
         }
     }

@@ -11,6 +11,11 @@
 //! data_dir = "signpost-data"          # last known health, status file
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
+//! api_listen = "127.0.0.1:8053"
+//!
+//! [[tokens]]                          # also SIGNPOST_ADMIN_TOKEN / SIGNPOST_READER_TOKEN
+//! token = "a-long-random-secret-for-admins"
+//! role = "admin"                      # or "reader"
 //!
 //! [[nameservers]]            # NS records at every zone apex; in-zone names get A/AAAA + glue
 //! name = "ns1.tm.example.net"
@@ -31,6 +36,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+use signpost_api::{Role, Tokens};
 use signpost_dns::{NameServer, ServerConfig, SoaTimers, ZoneConfig};
 use signpost_health::{MonitorSettings, Resolver};
 use signpost_model::Limits;
@@ -41,7 +47,7 @@ use crate::cli::ServeArgs;
 pub const DEFAULT_ZONE: &str = "trafficmanager.example";
 /// The data directory used when none is configured.
 pub const DEFAULT_DATA_DIR: &str = "signpost-data";
-/// The profiles file used when none is configured (if it exists).
+/// The example seeded into an empty store (its built-in copy when the file is absent).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
 /// The settings file, every field optional.
@@ -74,6 +80,20 @@ pub struct SettingsFile {
     pub probe_resolver: Option<SocketAddr>,
     /// Probes in flight at once.
     pub max_probes_in_flight: Option<usize>,
+    /// REST API address.
+    pub api_listen: Option<SocketAddr>,
+    /// API bearer tokens.
+    pub tokens: Option<Vec<TokenSetting>>,
+}
+
+/// A `[[tokens]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSetting {
+    /// The secret.
+    pub token: String,
+    /// `admin` or `reader`.
+    pub role: Role,
 }
 
 /// A `[[nameservers]]` entry.
@@ -105,13 +125,13 @@ pub struct SoaSetting {
     pub minimum: Option<u32>,
 }
 
-/// Where the profiles come from.
+/// Where the profiles come from, besides the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProfilesSource {
-    /// A file, watched for changes.
+    /// A file, applied to the store at start and whenever it changes.
     File(PathBuf),
-    /// The built-in example.
-    BuiltInExample,
+    /// Only the store (seeded with the example when empty).
+    Store,
 }
 
 /// Resolved settings for `serve`.
@@ -129,6 +149,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Health engine settings.
     pub monitor: MonitorSettings,
+    /// REST API address.
+    pub api_listen: SocketAddr,
+    /// API tokens (none: open API, loopback only).
+    pub tokens: Tokens,
 }
 
 impl Settings {
@@ -214,10 +238,7 @@ impl Settings {
         let profiles = match (&args.profiles, file.profiles) {
             (Some(p), _) => ProfilesSource::File(p.clone()),
             (None, Some(p)) => ProfilesSource::File(base.join(p)),
-            (None, None) if Path::new(DEFAULT_PROFILES).exists() => {
-                ProfilesSource::File(DEFAULT_PROFILES.into())
-            }
-            (None, None) => ProfilesSource::BuiltInExample,
+            (None, None) => ProfilesSource::Store,
         };
         let mut limits = Limits::default();
         if let Some(m) = file.max_endpoints {
@@ -238,6 +259,35 @@ impl Settings {
             }
             monitor.max_in_flight = m;
         }
+        let api_listen = args
+            .api_listen
+            .or(file.api_listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8053)));
+        let mut tokens: Vec<(String, Role)> = file
+            .tokens
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.token, t.role))
+            .collect();
+        for (var, role) in [
+            ("SIGNPOST_ADMIN_TOKEN", Role::Admin),
+            ("SIGNPOST_READER_TOKEN", Role::Reader),
+        ] {
+            if let Ok(t) = std::env::var(var)
+                && !t.is_empty()
+            {
+                tokens.push((t, role));
+            }
+        }
+        if tokens.iter().any(|(t, _)| t.len() < 16) {
+            bail!("tokens: every API token must be at least 16 characters");
+        }
+        let tokens = Tokens(tokens);
+        if !tokens.enabled() && !api_listen.ip().is_loopback() {
+            bail!(
+                "api_listen: {api_listen} is not a loopback address, and no API token is configured; set SIGNPOST_ADMIN_TOKEN (or [[tokens]]) or listen on loopback"
+            );
+        }
         Ok(Self {
             server,
             zones,
@@ -245,6 +295,8 @@ impl Settings {
             limits,
             data_dir,
             monitor,
+            api_listen,
+            tokens,
         })
     }
 }

@@ -18,6 +18,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_signpost");
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    pub api: SocketAddr,
     log: mpsc::Receiver<String>,
 }
 
@@ -35,7 +36,14 @@ impl Server {
             .current_dir(dir)
             .arg("serve")
             .args(args)
-            .args(["--dns-listen", "127.0.0.1:0", "--dns-workers", "1"])
+            .args([
+                "--dns-listen",
+                "127.0.0.1:0",
+                "--dns-workers",
+                "1",
+                "--api-listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -45,6 +53,7 @@ impl Server {
         let mut server = Self {
             child,
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            api: SocketAddr::from(([0, 0, 0, 0], 0)),
             log,
         };
         let stderr = server.child.stderr.take().expect("stderr is piped");
@@ -57,6 +66,14 @@ impl Server {
         });
         let line = server.wait_log("bound=");
         let at = line.find("bound=").expect("found above");
+        let api_line = server.wait_log("REST API listening");
+        let api_at = api_line.find("api=").expect("the API logs its address");
+        server.api = api_line[api_at + 4..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .expect("an address");
         server.addr = line[at + 6..]
             .split_whitespace()
             .next()

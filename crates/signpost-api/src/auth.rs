@@ -1,0 +1,85 @@
+//! Bearer tokens with two roles: `reader` (GET) and `admin` (everything). With no token
+//! configured the API is open, and the server only lets it listen on loopback.
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::ApiError;
+use crate::routes::ApiState;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read only.
+    Reader,
+    /// Read and write.
+    Admin,
+}
+
+/// The configured tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens(pub Vec<(String, Role)>);
+
+impl Tokens {
+    /// Whether any token is configured (if not, the API is open).
+    pub fn enabled(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    fn role(&self, presented: &str) -> Option<Role> {
+        // Compare every token in full so timing does not reveal a matching prefix.
+        let mut found = None;
+        for (token, role) in &self.0 {
+            let same = token.len() == presented.len()
+                && token
+                    .bytes()
+                    .zip(presented.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0;
+            if same {
+                found = Some(*role);
+            }
+        }
+        found
+    }
+}
+
+/// Middleware: 401 without a valid token, 403 when a reader writes.
+pub async fn require(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if !state.tokens.enabled() || request.uri().path() == "/healthz" {
+        return Ok(next.run(request).await);
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(role) = presented.and_then(|t| state.tokens.role(t)) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "a valid bearer token is required",
+        ));
+    };
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    let name_check = request
+        .uri()
+        .path()
+        .ends_with("/checkTrafficManagerNameAvailability");
+    if role == Role::Reader && !reads && !name_check {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "this token may only read",
+        ));
+    }
+    Ok(next.run(request).await)
+}

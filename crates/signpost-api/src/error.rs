@@ -1,0 +1,94 @@
+//! API errors: a status code and an Azure-style body
+//! `{"error": {"code", "message", "details": [{"target", "message"}]}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use signpost_model::ValidationError;
+use signpost_store::StoreError;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code (`BadRequest`, `NotFound`, ...).
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// Field errors: (path, rule).
+    pub details: Vec<(String, String)>,
+}
+
+impl ApiError {
+    /// An error without field details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", what)
+    }
+
+    /// 400 from validation errors.
+    pub fn invalid(e: ValidationError) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BadRequest",
+            message: e.to_string(),
+            details: e.errors.into_iter().map(|f| (f.path, f.rule)).collect(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Precondition(m) => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
+            }
+            StoreError::NotFound(name) => Self::not_found(format!("profile {name:?} not found")),
+            StoreError::Invalid(v)
+                if v.errors
+                    .iter()
+                    .any(|f| f.rule.starts_with(crate::profiles::NAME_TAKEN)) =>
+            {
+                Self {
+                    status: StatusCode::CONFLICT,
+                    code: "Conflict",
+                    message: v.to_string(),
+                    details: v.errors.into_iter().map(|f| (f.path, f.rule)).collect(),
+                }
+            }
+            StoreError::Invalid(v) => Self::invalid(v),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    other.to_string(),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let details: Vec<_> = self
+            .details
+            .iter()
+            .map(|(t, m)| json!({"target": t, "message": m}))
+            .collect();
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "details": details}});
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,20 @@
+//! Signpost's REST API (axum), JSON in Azure's `trafficManagerProfiles` shape.
+//!
+//! - [`routes`]: the router and shared [`ApiState`];
+//! - [`profiles`]: profiles and endpoints (GET, PUT, PATCH as JSON merge patch, DELETE), name
+//!   availability, with ETags and `If-Match` / `If-None-Match`;
+//! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
+//! - [`auth`]: bearer tokens with `admin` and `reader` roles;
+//! - [`error`]: errors as Azure-style JSON with the field path and the rule.
+//!
+//! Writes go to the store (validated whole, durable on commit) and then bump a `watch` counter
+//! that the server's control loop turns into a new DNS snapshot.
+
+pub mod auth;
+pub mod error;
+pub mod observe;
+pub mod profiles;
+pub mod routes;
+
+pub use auth::{Role, Tokens};
+pub use routes::{ApiState, router};

@@ -1,0 +1,139 @@
+//! Read-only views: a profile's health (`/status`) and the routing decision for a client
+//! (`/explain`), both from the live snapshot, which is what DNS answers from.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use signpost_routing::{Outcome, Query as RouteQuery, QueryFamily, explain as route_explain};
+
+use crate::error::ApiError;
+use crate::routes::ApiState;
+
+/// `GET /api/v1/profiles/{name}/status`.
+pub async fn status(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = s.snapshot.load();
+    let id = snapshot.routing.by_name(&name).ok_or_else(|| {
+        ApiError::not_found(format!("profile {name:?} not found (or not yet published)"))
+    })?;
+    let p = snapshot.routing.profile(id);
+    let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
+    let endpoints: Vec<Value> = p
+        .endpoints
+        .iter()
+        .map(|e| {
+            let state = states.get(&(p.name.clone(), e.name.clone()));
+            json!({
+                "name": e.name,
+                "endpointMonitorStatus": e.status.as_str(),
+                "servedNow": e.eligible,
+                "consecutiveFailures": state.map(|s| s.consecutive_failures),
+                "lastProbe": state.and_then(|s| s.last.as_ref()).map(|(t, r)| json!({
+                    "timeMs": t,
+                    "latencyMs": r.latency_ms,
+                    "result": match &r.outcome { Ok(0) => "connected".to_string(), Ok(c) => format!("HTTP {c}"), Err(f) => f.to_string() },
+                    "healthy": r.is_success(),
+                })),
+            })
+        })
+        .collect();
+    let events: Vec<Value> = s
+        .monitor
+        .as_ref()
+        .map(|m| m.events())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.profile.eq_ignore_ascii_case(&p.name))
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(json!({
+        "name": p.name,
+        "profileMonitorStatus": p.monitor_status.as_str(),
+        "allDown": p.all_down,
+        "failOpen": p.fail_open,
+        "endpoints": endpoints,
+        "events": events,
+    })))
+}
+
+/// Query of `/explain`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainQuery {
+    /// The client (or ECS) address.
+    pub client_ip: String,
+    /// `A` (default), `AAAA`, `ANY` or another type.
+    #[serde(rename = "type")]
+    pub qtype: Option<String>,
+}
+
+/// `GET /api/v1/profiles/{name}/explain?clientIp=..&type=A`.
+pub async fn explain(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    Query(q): Query<ExplainQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let client: IpAddr = q.client_ip.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("clientIp: not an IP address: {:?}", q.client_ip),
+        )
+    })?;
+    let qtype = q.qtype.unwrap_or_else(|| "A".into()).to_ascii_uppercase();
+    let family = match qtype.as_str() {
+        "A" => QueryFamily::V4,
+        "AAAA" => QueryFamily::V6,
+        "ANY" => QueryFamily::Both,
+        _ => QueryFamily::Neither,
+    };
+    let snapshot = s.snapshot.load();
+    let table = &snapshot.routing;
+    let id = table
+        .by_name(&name)
+        .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))?;
+    let (decision, steps) = route_explain(
+        table,
+        id,
+        &RouteQuery { client, family },
+        &mut fastrand::Rng::new(),
+    );
+    let (outcome, answer) = match decision.outcome {
+        Outcome::NxDomain => ("NXDOMAIN", vec![]),
+        Outcome::NoData => ("NODATA", vec![]),
+        Outcome::ServFail => ("SERVFAIL", vec![]),
+        Outcome::Answer { profile, picks } => {
+            let leaf = table.profile(profile);
+            let records: Vec<Value> = picks
+                .as_slice()
+                .iter()
+                .map(|&i| {
+                    let e = &leaf.endpoints[i as usize];
+                    let record = match &e.answer {
+                        signpost_routing::EndpointAnswer::Name(n) => format!("CNAME {n}."),
+                        signpost_routing::EndpointAnswer::Ipv4(a) => format!("A {a}"),
+                        signpost_routing::EndpointAnswer::Ipv6(a) => format!("AAAA {a}"),
+                        signpost_routing::EndpointAnswer::Nested(_) => "nested".into(),
+                    };
+                    json!({"profile": leaf.name, "endpoint": e.name, "record": record})
+                })
+                .collect();
+            ("ANSWER", records)
+        }
+    };
+    Ok(Json(json!({
+        "profile": table.profile(id).name,
+        "clientIp": client.to_string(),
+        "type": qtype,
+        "outcome": outcome,
+        "answer": answer,
+        "ecsScopePrefix": decision.scope,
+        "steps": steps,
+    })))
+}

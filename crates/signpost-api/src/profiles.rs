@@ -1,0 +1,564 @@
+//! Profiles and endpoints: read, create or replace (PUT), merge (PATCH, RFC 7386), delete.
+//!
+//! Every write goes through the store in one transaction that checks the precondition (`If-Match`
+//! with the profile's ETag, `If-None-Match: *` for create-only) and validates the whole resulting
+//! configuration; read-only fields are ignored on input and filled on output. An endpoint's ETag
+//! is its profile's.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use signpost_model::azure::ProfileDoc;
+use signpost_model::{ProfileSet, ValidationError};
+use signpost_store::{Change, Precondition, StoredProfile};
+
+use crate::error::ApiError;
+use crate::routes::ApiState;
+
+/// Start of the rule text that makes a validation error a 409 (another profile has the DNS name).
+pub const NAME_TAKEN: &str = "is already used by profile";
+const ARM_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
+
+/// `GET /api/v1/profiles`: `{"value": [...]}`.
+pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let store = s.store.clone();
+    let all = blocking(move || store.list()).await?;
+    Ok(Json(
+        json!({"value": all.iter().map(|p| present(&s, p)).collect::<Vec<_>>()}),
+    ))
+}
+
+/// `GET /api/v1/profiles/{name}`.
+pub async fn get_profile(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = load(&s, &name).await?;
+    Ok(with_etag(StatusCode::OK, &p, present(&s, &p)))
+}
+
+/// `PUT /api/v1/profiles/{name}`: create (201) or replace (200).
+pub async fn put_profile(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let pre = precondition(&headers)?;
+    write_profile(&s, &name, body, pre).await
+}
+
+/// `PATCH /api/v1/profiles/{name}`: JSON merge patch onto the stored document.
+pub async fn patch_profile(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<Response, ApiError> {
+    let current = load(&s, &name).await?;
+    let pre = match precondition(&headers)? {
+        Precondition::None => Precondition::IfMatch(current.etag()),
+        other => other,
+    };
+    let mut doc = current.doc.clone();
+    merge_patch(&mut doc, &patch);
+    write_profile(&s, &name, doc, pre).await
+}
+
+/// `DELETE /api/v1/profiles/{name}`: 204, or 404.
+pub async fn delete_profile(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pre = precondition(&headers)?;
+    let store = s.store.clone();
+    let limits = s.limits;
+    let target = name.clone();
+    blocking(move || store.write(&target, Change::Delete, &pre, validator(limits, None))).await?;
+    notify(&s).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET .../{endpointType}/{endpointName}`.
+pub async fn get_endpoint(
+    State(s): State<ApiState>,
+    Path((name, kind, endpoint)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let p = load(&s, &name).await?;
+    let shown = present(&s, &p);
+    let (i, _) = find_endpoint(&p.doc, &kind, &endpoint)?;
+    Ok(with_etag(
+        StatusCode::OK,
+        &p,
+        shown["properties"]["endpoints"][i].clone(),
+    ))
+}
+
+/// `PUT .../{endpointType}/{endpointName}`: create (201) or replace (200) one endpoint.
+pub async fn put_endpoint(
+    State(s): State<ApiState>,
+    Path((name, kind, endpoint)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    change_endpoint(&s, &name, &kind, &endpoint, &headers, |existing| {
+        let mut e = body.clone();
+        if let Some(obj) = e.as_object_mut() {
+            obj.insert("name".into(), Value::String(endpoint.clone()));
+            obj.insert("type".into(), Value::String(full_type(&kind)));
+        }
+        let _ = existing;
+        Some(e)
+    })
+    .await
+}
+
+/// `PATCH .../{endpointType}/{endpointName}`: merge patch onto one endpoint.
+pub async fn patch_endpoint(
+    State(s): State<ApiState>,
+    Path((name, kind, endpoint)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<Response, ApiError> {
+    let p = load(&s, &name).await?;
+    find_endpoint(&p.doc, &kind, &endpoint)?;
+    change_endpoint(&s, &name, &kind, &endpoint, &headers, |existing| {
+        let mut e = existing.cloned().unwrap_or_else(|| json!({}));
+        merge_patch(&mut e, &patch);
+        if let Some(obj) = e.as_object_mut() {
+            obj.insert("name".into(), Value::String(endpoint.clone()));
+        }
+        Some(e)
+    })
+    .await
+}
+
+/// `DELETE .../{endpointType}/{endpointName}`: 204, or 404.
+pub async fn delete_endpoint(
+    State(s): State<ApiState>,
+    Path((name, kind, endpoint)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let p = load(&s, &name).await?;
+    find_endpoint(&p.doc, &kind, &endpoint)?;
+    change_endpoint(&s, &name, &kind, &endpoint, &headers, |_| None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/checkTrafficManagerNameAvailability` (Azure's request and response shape).
+pub async fn name_availability(
+    State(s): State<ApiState>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let name = body["name"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let kind = body["type"].as_str().unwrap_or(ARM_TYPE).to_string();
+    if !signpost_model::validate::is_dns_name(&name) || name.contains('_') {
+        return Ok(Json(
+            json!({"name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
+            "message": format!("{name:?} is not a valid DNS name")}),
+        ));
+    }
+    let store = s.store.clone();
+    let all = blocking(move || store.list()).await?;
+    let taken = all
+        .iter()
+        .find(|p| relative_name(&p.doc).is_some_and(|r| r == name));
+    Ok(Json(match taken {
+        Some(_) => {
+            json!({"name": name, "type": kind, "nameAvailable": false, "reason": "AlreadyExists",
+            "message": format!("Domain name {name}.{} already exists. Please choose a different DNS prefix.", s.zone)})
+        }
+        None => json!({"name": name, "type": kind, "nameAvailable": true}),
+    }))
+}
+
+async fn change_endpoint(
+    s: &ApiState,
+    name: &str,
+    kind: &str,
+    endpoint: &str,
+    headers: &HeaderMap,
+    make: impl FnOnce(Option<&Value>) -> Option<Value>,
+) -> Result<Response, ApiError> {
+    short_type(kind).ok_or_else(|| ApiError::not_found(format!("no endpoint type {kind:?}")))?;
+    let current = load(s, name).await?;
+    let pre = match precondition(headers)? {
+        Precondition::None => Precondition::IfMatch(current.etag()),
+        other => other,
+    };
+    let mut doc = current.doc.clone();
+    let endpoints = doc
+        .as_object_mut()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "stored profile is not an object",
+            )
+        })?
+        .entry("properties")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "properties must be an object",
+            )
+        })?
+        .entry("endpoints")
+        .or_insert_with(|| json!([]));
+    let list = endpoints.as_array_mut().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "properties.endpoints must be an array",
+        )
+    })?;
+    let at = list.iter().position(|e| same_endpoint(e, kind, endpoint));
+    let created = at.is_none();
+    match (at, make(at.map(|i| &list[i]))) {
+        (Some(i), Some(e)) => list[i] = e,
+        (None, Some(e)) => list.push(e),
+        (Some(i), None) => {
+            list.remove(i);
+        }
+        (None, None) => {
+            return Err(ApiError::not_found(format!(
+                "endpoint {endpoint:?} not found"
+            )));
+        }
+    }
+    let response = write_profile(s, name, doc, pre).await?;
+    if response.status() == StatusCode::NO_CONTENT {
+        return Ok(response);
+    }
+    let p = load(s, name).await?;
+    let shown = present(s, &p);
+    match find_endpoint(&p.doc, kind, endpoint) {
+        Ok((i, _)) => Ok(with_etag(
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            &p,
+            shown["properties"]["endpoints"][i].clone(),
+        )),
+        Err(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+async fn write_profile(
+    s: &ApiState,
+    name: &str,
+    mut doc: Value,
+    pre: Precondition,
+) -> Result<Response, ApiError> {
+    let obj = doc.as_object_mut().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body must be a JSON object",
+        )
+    })?;
+    obj.insert("name".into(), Value::String(name.to_string()));
+    strip_read_only(&mut doc);
+    // Shape errors (wrong JSON types) name their path before anything is validated.
+    let _: ProfileDoc = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
+        ApiError::invalid(ValidationError::single(
+            e.path().to_string(),
+            e.inner().to_string(),
+        ))
+    })?;
+    let store = s.store.clone();
+    let limits = s.limits;
+    let target = name.to_string();
+    let existed = load(s, name).await.is_ok();
+    let stored = blocking(move || {
+        store.write(
+            &target,
+            Change::Put(doc),
+            &pre,
+            validator(limits, Some(target.clone())),
+        )
+    })
+    .await?
+    .expect("a put returns the stored profile");
+    notify(s).await;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(with_etag(status, &stored, present(s, &stored)))
+}
+
+/// Validates the whole set of documents a write would leave; errors of the written profile are
+/// reported relative to it, others under `profiles['name']`.
+fn validator(
+    limits: signpost_model::Limits,
+    target: Option<String>,
+) -> impl FnOnce(&[Value]) -> Result<(), ValidationError> {
+    move |docs| {
+        let mut parsed = Vec::with_capacity(docs.len());
+        for d in docs {
+            let p: ProfileDoc = serde_json::from_value(d.clone())
+                .map_err(|e| ValidationError::single("", e.to_string()))?;
+            parsed.push(p);
+        }
+        let names: Vec<String> = parsed
+            .iter()
+            .map(|p| p.name.clone().unwrap_or_default())
+            .collect();
+        if let Some(t) = &target
+            && let Some(mine) = docs.last().and_then(relative_name)
+            && let Some(other) = docs[..docs.len() - 1]
+                .iter()
+                .position(|d| relative_name(d).as_deref() == Some(mine.as_str()))
+        {
+            return Err(ValidationError::single(
+                "properties.dnsConfig.relativeName",
+                format!("{NAME_TAKEN} {:?}: {mine:?} (writing {t:?})", names[other]),
+            ));
+        }
+        ProfileSet::from_docs(&parsed, &limits)
+            .map(|_| ())
+            .map_err(|e| ValidationError {
+                errors: e
+                    .errors
+                    .into_iter()
+                    .map(|mut f| {
+                        for (i, n) in names.iter().enumerate() {
+                            let prefix = format!("profiles[{i}]");
+                            if let Some(rest) = f.path.strip_prefix(&prefix) {
+                                let mine = target.is_some() && i == names.len() - 1;
+                                f.path = if mine {
+                                    rest.trim_start_matches('.').to_string()
+                                } else {
+                                    format!("profiles['{n}']{rest}")
+                                };
+                                break;
+                            }
+                        }
+                        f
+                    })
+                    .collect(),
+            })
+    }
+}
+
+async fn load(s: &ApiState, name: &str) -> Result<StoredProfile, ApiError> {
+    let store = s.store.clone();
+    let n = name.to_string();
+    blocking(move || store.get(&n))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))
+}
+
+async fn notify(s: &ApiState) {
+    let store = s.store.clone();
+    if let Ok(Ok(rev)) = tokio::task::spawn_blocking(move || store.revision()).await {
+        s.changed.send_replace(rev);
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, signpost_store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                e.to_string(),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    if let Some(v) = headers.get(header::IF_MATCH) {
+        let v = v.to_str().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "If-Match is not text",
+            )
+        })?;
+        return Ok(Precondition::IfMatch(v.trim().to_string()));
+    }
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == b"*")
+    {
+        return Ok(Precondition::IfNoneMatch);
+    }
+    Ok(Precondition::None)
+}
+
+fn with_etag(status: StatusCode, p: &StoredProfile, body: Value) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&p.etag()) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let t = target.as_object_mut().expect("made an object above");
+    for (k, v) in patch {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+fn strip_read_only(doc: &mut Value) {
+    if let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+        if let Some(d) = p.get_mut("dnsConfig").and_then(Value::as_object_mut) {
+            d.remove("fqdn");
+        }
+        if let Some(m) = p.get_mut("monitorConfig").and_then(Value::as_object_mut) {
+            m.remove("profileMonitorStatus");
+        }
+        if let Some(eps) = p.get_mut("endpoints").and_then(Value::as_array_mut) {
+            for e in eps {
+                if let Some(ep) = e.get_mut("properties").and_then(Value::as_object_mut) {
+                    ep.remove("endpointMonitorStatus");
+                }
+                if let Some(obj) = e.as_object_mut() {
+                    obj.remove("id");
+                }
+            }
+        }
+    }
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("id");
+    }
+}
+
+fn relative_name(doc: &Value) -> Option<String> {
+    doc["properties"]["dnsConfig"]["relativeName"]
+        .as_str()
+        .or(doc["name"].as_str())
+        .map(|r| r.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn short_type(kind: &str) -> Option<&'static str> {
+    let lower = kind.to_ascii_lowercase();
+    let short = lower.rsplit('/').next().unwrap_or_default().to_string();
+    ["externalEndpoints", "nestedEndpoints", "azureEndpoints"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(&short))
+}
+
+fn full_type(kind: &str) -> String {
+    format!(
+        "{ARM_TYPE}/{}",
+        short_type(kind).unwrap_or("externalEndpoints")
+    )
+}
+
+fn same_endpoint(e: &Value, kind: &str, name: &str) -> bool {
+    let type_ok = e["type"].as_str().and_then(short_type) == short_type(kind);
+    type_ok
+        && e["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn find_endpoint<'d>(
+    doc: &'d Value,
+    kind: &str,
+    name: &str,
+) -> Result<(usize, &'d Value), ApiError> {
+    short_type(kind).ok_or_else(|| ApiError::not_found(format!("no endpoint type {kind:?}")))?;
+    doc["properties"]["endpoints"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .enumerate()
+                .find(|(_, e)| same_endpoint(e, kind, name))
+        })
+        .ok_or_else(|| ApiError::not_found(format!("endpoint {name:?} not found")))
+}
+
+/// The document as returned: read-only fields filled from the store and the live snapshot.
+pub fn present(s: &ApiState, p: &StoredProfile) -> Value {
+    let mut doc = p.doc.clone();
+    let snapshot = s.snapshot.load();
+    let compiled = snapshot
+        .routing
+        .by_name(&p.name)
+        .map(|id| snapshot.routing.profile(id));
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "id".into(),
+            json!(format!("/providers/{ARM_TYPE}/{}", p.name)),
+        );
+        obj.insert("name".into(), json!(p.name));
+        obj.insert("type".into(), json!(ARM_TYPE));
+    }
+    let rel = relative_name(&p.doc).unwrap_or_default();
+    let props = doc
+        .as_object_mut()
+        .map(|o| o.entry("properties").or_insert_with(|| json!({})));
+    let Some(Value::Object(props)) = props else {
+        return doc;
+    };
+    if let Value::Object(d) = props.entry("dnsConfig").or_insert_with(|| json!({})) {
+        d.insert("fqdn".into(), json!(format!("{rel}.{}", s.zone)));
+    }
+    if let Some(c) = compiled
+        && let Value::Object(m) = props.entry("monitorConfig").or_insert_with(|| json!({}))
+    {
+        m.insert(
+            "profileMonitorStatus".into(),
+            json!(c.monitor_status.as_str()),
+        );
+    }
+    if let Some(Value::Array(eps)) = props.get_mut("endpoints") {
+        for e in eps {
+            let name = e["name"].as_str().unwrap_or_default().to_string();
+            let kind = e["type"]
+                .as_str()
+                .and_then(short_type)
+                .unwrap_or("externalEndpoints");
+            if let Some(obj) = e.as_object_mut() {
+                obj.insert(
+                    "id".into(),
+                    json!(format!("/providers/{ARM_TYPE}/{}/{kind}/{name}", p.name)),
+                );
+                obj.insert("type".into(), json!(format!("{ARM_TYPE}/{kind}")));
+                let status = compiled
+                    .and_then(|c| c.endpoints.iter().find(|ce| ce.name == name))
+                    .map(|ce| ce.status.as_str());
+                if let (Some(st), Value::Object(ep)) =
+                    (status, obj.entry("properties").or_insert_with(|| json!({})))
+                {
+                    ep.insert("endpointMonitorStatus".into(), json!(st));
+                }
+            }
+        }
+    }
+    doc
+}

@@ -1,0 +1,66 @@
+//! The router and the state every handler shares.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::routing::{get, post};
+use signpost_dns::Snapshot;
+use signpost_health::MonitorView;
+use signpost_model::Limits;
+use signpost_store::SqliteStore;
+use tokio::sync::watch;
+
+use crate::auth::Tokens;
+use crate::{auth, observe, profiles};
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The configuration store.
+    pub store: Arc<SqliteStore>,
+    /// Validation limits.
+    pub limits: Limits,
+    /// The first zone: `dnsConfig.fqdn` is `relativeName.zone`.
+    pub zone: String,
+    /// Bumped with the store revision after every acknowledged write.
+    pub changed: Arc<watch::Sender<u64>>,
+    /// The live DNS snapshot (statuses, explain).
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    /// The health monitor's states and events.
+    pub monitor: Option<MonitorView>,
+    /// Bearer tokens.
+    pub tokens: Tokens,
+}
+
+/// The API's routes under `/api/v1`, plus `/healthz`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/profiles", get(profiles::list))
+        .route(
+            "/api/v1/profiles/{name}",
+            get(profiles::get_profile)
+                .put(profiles::put_profile)
+                .patch(profiles::patch_profile)
+                .delete(profiles::delete_profile),
+        )
+        .route("/api/v1/profiles/{name}/status", get(observe::status))
+        .route("/api/v1/profiles/{name}/explain", get(observe::explain))
+        .route(
+            "/api/v1/profiles/{name}/{endpoint_type}/{endpoint}",
+            get(profiles::get_endpoint)
+                .put(profiles::put_endpoint)
+                .patch(profiles::patch_endpoint)
+                .delete(profiles::delete_endpoint),
+        )
+        .route(
+            "/api/v1/checkTrafficManagerNameAvailability",
+            post(profiles::name_availability),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
+        .with_state(state)
+}
