@@ -6,12 +6,29 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// Signpost: a self-hosted DNS traffic manager.
+///
+/// Exit codes: 0 success; 1 failure (the server refused the request, or could not be reached);
+/// 2 bad command line; 3 not found.
 #[derive(Debug, Parser)]
 #[command(name = "signpost", version, about)]
 pub struct Cli {
     /// Log filter (`info`, `debug`, `signpost_dns=debug`, ...); defaults to RUST_LOG or `info`.
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// The API of a running `signpost serve`.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_API_URL",
+        default_value = "http://127.0.0.1:8053"
+    )]
+    pub api_url: String,
+    /// Bearer token for the API.
+    #[arg(long, global = true, env = "SIGNPOST_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Output format of client commands.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub output: Output,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -24,8 +41,164 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a profiles file and exit (0 when valid, 1 with every error otherwise).
     Validate(ValidateArgs),
-    /// Show every endpoint's health, from a running server's data directory.
+    /// Show every endpoint's health (from the API, or with --data-dir from the status file).
     Status(StatusArgs),
+    /// Profiles: list, show, create, delete.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Endpoints of a profile: add, set, enable, disable, remove.
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+    /// Which endpoint a client gets, and why.
+    Explain(ExplainArgs),
+    /// Make the server's profiles match a file (idempotent).
+    Apply(ApplyArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Human-readable.
+    Text,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// `signpost profile ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List profiles.
+    List,
+    /// Show one profile (Azure JSON).
+    Show {
+        /// Profile name.
+        name: String,
+    },
+    /// Create a profile.
+    Create {
+        /// Profile name.
+        name: String,
+        /// Routing method: Priority, Weighted, Performance, Geographic, MultiValue, Subnet.
+        #[arg(long, default_value = "Priority")]
+        method: String,
+        /// DNS label(s) in the zone (default: the name).
+        #[arg(long)]
+        relative_name: Option<String>,
+        /// Answer TTL in seconds.
+        #[arg(long, default_value_t = 30)]
+        ttl: u32,
+        /// Probe protocol: HTTP, HTTPS or TCP.
+        #[arg(long, default_value = "HTTP")]
+        protocol: String,
+        /// Probe port (default: 80, or 443 for HTTPS).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Probe path (HTTP/HTTPS).
+        #[arg(long)]
+        path: Option<String>,
+    },
+    /// Delete a profile.
+    Delete {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// `signpost endpoint ...`.
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// Add an endpoint.
+    Add {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+        /// DNS name or address answered (external endpoints).
+        #[arg(long, required_unless_present = "child")]
+        target: Option<String>,
+        /// Child profile (makes a nested endpoint).
+        #[arg(long, conflicts_with = "target")]
+        child: Option<String>,
+        /// Priority (Priority routing).
+        #[arg(long)]
+        priority: Option<u16>,
+        /// Weight (Weighted routing).
+        #[arg(long)]
+        weight: Option<u16>,
+        /// Region (Performance routing).
+        #[arg(long)]
+        location: Option<String>,
+        /// Location codes (Geographic routing), repeatable.
+        #[arg(long = "geo")]
+        geo: Vec<String>,
+    },
+    /// Change an endpoint's target, priority, weight or location.
+    Set {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+        /// New target.
+        #[arg(long)]
+        target: Option<String>,
+        /// New priority.
+        #[arg(long)]
+        priority: Option<u16>,
+        /// New weight.
+        #[arg(long)]
+        weight: Option<u16>,
+        /// New region.
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// Enable an endpoint.
+    Enable {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+    },
+    /// Disable an endpoint (it stops being answered; its health is kept).
+    Disable {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+    },
+    /// Remove an endpoint.
+    Remove {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+    },
+}
+
+/// `signpost explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// Profile name.
+    pub profile: String,
+    /// The client (or EDNS Client Subnet) address.
+    #[arg(long)]
+    pub client_ip: String,
+    /// Query type: A, AAAA, ANY, ...
+    #[arg(long = "type", default_value = "A")]
+    pub qtype: String,
+}
+
+/// `signpost apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// Profiles file (YAML or JSON, `profiles: [...]`).
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Also delete the server's profiles that the file does not hold.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `signpost status`.
@@ -33,9 +206,9 @@ pub enum Command {
 pub struct StatusArgs {
     /// Only this profile.
     pub profile: Option<String>,
-    /// The server's data directory.
-    #[arg(long, default_value = "signpost-data", env = "SIGNPOST_DATA_DIR")]
-    pub data_dir: PathBuf,
+    /// Read the status file of this data directory instead of asking the API.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `signpost serve`: every flag overrides the same setting of `--config`.

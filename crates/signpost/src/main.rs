@@ -5,17 +5,31 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use signpost::cli::{Cli, Command};
+use signpost::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     signpost::logging::init(cli.log_level.as_deref());
+    let client = || signpost::client::Client::new(&cli.api_url, cli.token.clone());
+    let out = cli.output;
     let result = match cli.command {
         Command::Serve(args) => signpost::serve::run(args),
         Command::Validate(args) => signpost::validate::run(args),
-        Command::Status(args) => signpost::status::run(args),
+        Command::Status(args) => match args.data_dir {
+            Some(dir) => signpost::status::run(&dir, args.profile.as_deref()),
+            None => client().and_then(|c| commands::status(&c, out, args.profile.as_deref())),
+        },
+        Command::Profile(cmd) => client().and_then(|c| commands::profile(&c, out, cmd)),
+        Command::Endpoint(cmd) => client().and_then(|c| commands::endpoint(&c, out, cmd)),
+        Command::Explain(args) => client().and_then(|c| commands::explain(&c, out, args)),
+        Command::Apply(args) => client().and_then(|c| commands::apply(&c, out, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<commands::NotFound>() => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("Error: {e:#}");
             ExitCode::from(1)

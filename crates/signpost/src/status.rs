@@ -4,14 +4,12 @@
 //! endpoints out of answers from the first query, and printed by `signpost status`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use signpost_health::{EndpointKey, EndpointState, Event, Monitor, Target};
 use signpost_routing::RoutingTable;
-
-use crate::cli::StatusArgs;
 
 /// File name inside the data directory.
 pub const FILE: &str = "status.json";
@@ -155,10 +153,9 @@ pub fn known_states(
     out
 }
 
-/// `signpost status [PROFILE]`: prints the table from the data directory.
-pub fn run(args: StatusArgs) -> Result<()> {
-    let dir: PathBuf = args.data_dir;
-    let doc = read(&dir)?.with_context(|| {
+/// `signpost status [PROFILE] --data-dir DIR`: prints the table from the status file.
+pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
+    let doc = read(dir)?.with_context(|| {
         format!(
             "no {FILE} in {} (is `signpost serve --data-dir {}` running?)",
             dir.display(),
@@ -174,11 +171,11 @@ pub fn run(args: StatusArgs) -> Result<()> {
         "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
         "PROFILE", "PROFILE STATUS", "ENDPOINT", "ENDPOINT STATUS", "LAST PROBE", "LATENCY"
     );
-    for p in doc.profiles.iter().filter(|p| {
-        args.profile
-            .as_deref()
-            .is_none_or(|n| n.eq_ignore_ascii_case(&p.name))
-    }) {
+    for p in doc
+        .profiles
+        .iter()
+        .filter(|p| profile.is_none_or(|n| n.eq_ignore_ascii_case(&p.name)))
+    {
         let mut profile_status = p.monitor_status.clone();
         if p.fail_open {
             profile_status.push_str(" (FAIL-OPEN)");

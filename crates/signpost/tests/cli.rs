@@ -1,0 +1,245 @@
+//! The CLI as a client of a running server: the real binary on both sides.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{BIN, Server, temp_dir};
+use domain::base::iana::Rtype;
+
+fn cli(s: &Server, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--api-url", &format!("http://{}", s.api)])
+        .args(args)
+        .env_remove("SIGNPOST_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn profile_and_endpoint_commands() {
+    let dir = temp_dir("cli");
+    let s = Server::start(&dir, &["--zone", "tm.test"]);
+    let o = cli(
+        &s,
+        &[
+            "profile",
+            "create",
+            "shop2",
+            "--method",
+            "Priority",
+            "--protocol",
+            "TCP",
+            "--port",
+            "443",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("created profile shop2 (shop2.tm.test)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        cli(&s, &["profile", "create", "shop2"]).status.code(),
+        Some(1),
+        "create never overwrites"
+    );
+    for (name, prio) in [("a", "1"), ("b", "2")] {
+        let target = format!("{name}.example.com");
+        let o = cli(
+            &s,
+            &[
+                "endpoint",
+                "add",
+                "shop2",
+                name,
+                "--target",
+                &target,
+                "--priority",
+                prio,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(
+        s.ask("shop2.tm.test", Rtype::A),
+        vec!["CNAME a.example.com."]
+    );
+    assert!(
+        cli(&s, &["endpoint", "disable", "shop2", "a"])
+            .status
+            .success()
+    );
+    s.eventually("shop2.tm.test", &["CNAME b.example.com."]);
+    let ex = cli(&s, &["explain", "shop2", "--client-ip", "192.0.2.7"]);
+    assert!(
+        stdout(&ex).contains("ANSWER CNAME b.example.com. (b)"),
+        "{}",
+        stdout(&ex)
+    );
+    assert!(stdout(&ex).contains("skipped: Disabled"), "{}", stdout(&ex));
+    assert!(
+        cli(&s, &["endpoint", "enable", "shop2", "a"])
+            .status
+            .success()
+    );
+    assert!(
+        cli(
+            &s,
+            &[
+                "endpoint",
+                "set",
+                "shop2",
+                "a",
+                "--target",
+                "a2.example.com"
+            ]
+        )
+        .status
+        .success()
+    );
+    s.eventually("shop2.tm.test", &["CNAME a2.example.com."]);
+    assert!(
+        cli(&s, &["endpoint", "remove", "shop2", "a"])
+            .status
+            .success()
+    );
+    s.eventually("shop2.tm.test", &["CNAME b.example.com."]);
+    assert_eq!(
+        cli(&s, &["endpoint", "remove", "shop2", "a"]).status.code(),
+        Some(3),
+        "not found"
+    );
+
+    let list = cli(&s, &["profile", "list"]);
+    assert!(
+        stdout(&list)
+            .lines()
+            .any(|l| l.starts_with("shop2 ") && l.contains("shop2.tm.test")),
+        "{}",
+        stdout(&list)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&cli(&s, &["--output", "json", "profile", "list"]))).unwrap();
+    assert!(
+        json["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "shop2")
+    );
+    let status = cli(&s, &["status", "shop2"]);
+    assert!(
+        stdout(&status)
+            .lines()
+            .any(|l| l.starts_with("shop2") && l.contains(" b ")),
+        "{}",
+        stdout(&status)
+    );
+    assert!(cli(&s, &["profile", "delete", "shop2"]).status.success());
+    assert_eq!(
+        cli(&s, &["profile", "show", "shop2"]).status.code(),
+        Some(3)
+    );
+    let bad = cli(
+        &s,
+        &[
+            "endpoint",
+            "add",
+            "contoso",
+            "x",
+            "--target",
+            "x.example.com",
+            "--weight",
+            "0",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("weight: must be 1..=1000, got 0"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn apply_is_idempotent_prunes_and_dry_runs() {
+    let dir = temp_dir("cli-apply");
+    let s = Server::start(&dir, &["--zone", "tm.test"]);
+    let file = dir.join("desired.yaml");
+    std::fs::write(
+        &file,
+        "profiles:\n  - name: api\n    properties:\n      trafficRoutingMethod: Weighted\n      endpoints:\n        - { name: x, type: externalEndpoints, properties: { target: x.example.com, weight: 5 } }\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let dry = cli(&s, &["apply", "-f", f, "--dry-run"]);
+    assert!(
+        stdout(&dry).contains("would create profile api"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(
+        s.ask("api.tm.test", Rtype::A),
+        vec!["NXDOMAIN"],
+        "a dry run changes nothing"
+    );
+    let first = cli(&s, &["apply", "-f", f]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("did create profile api"));
+    s.eventually("api.tm.test", &["CNAME x.example.com."]);
+    let again = cli(&s, &["apply", "-f", f]);
+    assert!(stdout(&again).contains("no changes"), "{}", stdout(&again));
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("weight: 5", "weight: 6"),
+    )
+    .unwrap();
+    assert!(stdout(&cli(&s, &["apply", "-f", f])).contains("did update profile api"));
+    // --prune removes the seeded example profiles the file does not hold.
+    let pruned = cli(&s, &["apply", "-f", f, "--prune", "--dry-run"]);
+    assert!(
+        stdout(&pruned).contains("would delete profile contoso"),
+        "{}",
+        stdout(&pruned)
+    );
+    let pruned = cli(&s, &["--output", "json", "apply", "-f", f, "--prune"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&pruned)).unwrap();
+    assert_eq!(report["changes"].as_array().unwrap().len(), 6, "{report}");
+    s.eventually("contoso.tm.test", &["NXDOMAIN"]);
+    assert!(stdout(&cli(&s, &["apply", "-f", f, "--prune"])).contains("no changes"));
+    // An invalid file is refused before anything is sent.
+    std::fs::write(
+        &file,
+        "profiles:\n  - name: api\n    properties: { trafficRoutingMethod: Sideways }\n",
+    )
+    .unwrap();
+    let bad = cli(&s, &["apply", "-f", f]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("trafficRoutingMethod"));
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    let o = Command::new(BIN)
+        .args(["--api-url", "http://127.0.0.1:9", "profile", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot reach the API"),
+        "{}",
+        stderr(&o)
+    );
+}
