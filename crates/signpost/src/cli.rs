@@ -53,6 +53,26 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Make the server's profiles match a file (idempotent).
     Apply(ApplyArgs),
+    /// Import profiles from another traffic manager.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `signpost import ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Azure: `az network traffic-manager profile show|list` output, or an ARM template.
+    Azure(ImportArgs),
+}
+
+/// `signpost import azure`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The exported JSON.
+    pub file: PathBuf,
+    /// Replace profiles that already exist (default: leave them and report).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Output formats.

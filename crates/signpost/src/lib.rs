@@ -1,7 +1,8 @@
 //! The `signpost` binary's library: command line, settings, and the wiring of `signpost serve`.
 //!
 //! - [`cli`]: the command line (clap);
-//! - [`client`] and [`commands`]: the client subcommands, over the REST API;
+//! - [`client`] and [`commands`]: the client subcommands, over the REST API; [`import`]: Azure
+//!   exports and ARM templates;
 //! - [`settings`]: server settings from a TOML file, overridden by flags, with defaults that let
 //!   `signpost serve` alone start on the shipped example;
 //! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
@@ -12,6 +13,7 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod import;
 pub mod logging;
 pub mod publish;
 pub mod serve;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use signpost::cli::{Cli, Command};
+use signpost::cli::{Cli, Command, ImportCommand};
 use signpost::commands;
 
 fn main() -> ExitCode {
@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         Command::Endpoint(cmd) => client().and_then(|c| commands::endpoint(&c, out, cmd)),
         Command::Explain(args) => client().and_then(|c| commands::explain(&c, out, args)),
         Command::Apply(args) => client().and_then(|c| commands::apply(&c, out, args)),
+        Command::Import(ImportCommand::Azure(args)) => {
+            client().and_then(|c| signpost::import::run(&c, out, args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -243,3 +243,69 @@ fn an_unreachable_server_is_a_clear_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn import_azure_exports_and_arm_templates() {
+    let dir = temp_dir("cli-import");
+    let s = Server::start(&dir, &["--zone", "tm.test"]);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let list = fixtures.join("azure-profile-list.json");
+    let o = cli(&s, &["import", "azure", list.to_str().unwrap()]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    for name in [
+        "azuresdkfornetautoresttrafficmanager3880",
+        "parentprofile",
+        "azsmnet6386",
+    ] {
+        assert!(
+            stdout(&o).contains(&format!("imported profile {name}")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let warnings = stderr(&o);
+    assert!(
+        warnings.contains("MyFirstNestedEndpoint") && warnings.contains("is not in this export"),
+        "{warnings}"
+    );
+    s.eventually(
+        "azuresdkfornetautoresttrafficmanager3880.tm.test",
+        &["CNAME foobar.contoso.com."],
+    );
+    // Importing again without --overwrite leaves them and says so.
+    let again = cli(&s, &["import", "azure", list.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stdout(&again).contains("already exists"),
+        "{}",
+        stdout(&again)
+    );
+
+    let arm = fixtures.join("azure-arm-template.json");
+    let o = cli(&s, &["import", "azure", arm.to_str().unwrap()]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let warnings = stderr(&o);
+    assert!(
+        warnings.contains("served as an external endpoint"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("\"orphan\": an Azure endpoint without a target"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("tags"), "{warnings}");
+    assert!(warnings.contains("cannot evaluate"), "{warnings}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&stdout(&cli(&s, &["profile", "show", "armprofile"]))).unwrap();
+    let names: Vec<&str> = shown["properties"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["webapp", "dc2"],
+        "the concat-named child cannot be resolved"
+    );
+}
