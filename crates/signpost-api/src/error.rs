@@ -55,18 +55,7 @@ impl From<StoreError> for ApiError {
                 Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
             }
             StoreError::NotFound(name) => Self::not_found(format!("profile {name:?} not found")),
-            StoreError::Invalid(v)
-                if v.errors
-                    .iter()
-                    .any(|f| f.rule.starts_with(crate::profiles::NAME_TAKEN)) =>
-            {
-                Self {
-                    status: StatusCode::CONFLICT,
-                    code: "Conflict",
-                    message: v.to_string(),
-                    details: v.errors.into_iter().map(|f| (f.path, f.rule)).collect(),
-                }
-            }
+            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
             StoreError::Invalid(v) => Self::invalid(v),
             other => {
                 tracing::error!(error = %other, "store failure");

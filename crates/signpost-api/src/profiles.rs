@@ -10,15 +10,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use signpost_model::ValidationError;
 use signpost_model::azure::ProfileDoc;
-use signpost_model::{ProfileSet, ValidationError};
 use signpost_store::{Change, Precondition, StoredProfile};
 
 use crate::error::ApiError;
 use crate::routes::ApiState;
 
-/// Start of the rule text that makes a validation error a 409 (another profile has the DNS name).
-pub const NAME_TAKEN: &str = "is already used by profile";
 const ARM_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
 
 /// `GET /api/v1/profiles`: `{"value": [...]}`.
@@ -75,9 +73,8 @@ pub async fn delete_profile(
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers)?;
     let store = s.store.clone();
-    let limits = s.limits;
     let target = name.clone();
-    blocking(move || store.write(&target, Change::Delete, &pre, validator(limits, None))).await?;
+    blocking(move || store.write(&target, Change::Delete, &pre)).await?;
     notify(&s).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -279,19 +276,11 @@ async fn write_profile(
         ))
     })?;
     let store = s.store.clone();
-    let limits = s.limits;
     let target = name.to_string();
     let existed = load(s, name).await.is_ok();
-    let stored = blocking(move || {
-        store.write(
-            &target,
-            Change::Put(doc),
-            &pre,
-            validator(limits, Some(target.clone())),
-        )
-    })
-    .await?
-    .expect("a put returns the stored profile");
+    let stored = blocking(move || store.write(&target, Change::Put(doc), &pre))
+        .await?
+        .expect("a put returns the stored profile");
     notify(s).await;
     let status = if existed {
         StatusCode::OK
@@ -299,60 +288,6 @@ async fn write_profile(
         StatusCode::CREATED
     };
     Ok(with_etag(status, &stored, present(s, &stored)))
-}
-
-/// Validates the whole set of documents a write would leave; errors of the written profile are
-/// reported relative to it, others under `profiles['name']`.
-fn validator(
-    limits: signpost_model::Limits,
-    target: Option<String>,
-) -> impl FnOnce(&[Value]) -> Result<(), ValidationError> {
-    move |docs| {
-        let mut parsed = Vec::with_capacity(docs.len());
-        for d in docs {
-            let p: ProfileDoc = serde_json::from_value(d.clone())
-                .map_err(|e| ValidationError::single("", e.to_string()))?;
-            parsed.push(p);
-        }
-        let names: Vec<String> = parsed
-            .iter()
-            .map(|p| p.name.clone().unwrap_or_default())
-            .collect();
-        if let Some(t) = &target
-            && let Some(mine) = docs.last().and_then(relative_name)
-            && let Some(other) = docs[..docs.len() - 1]
-                .iter()
-                .position(|d| relative_name(d).as_deref() == Some(mine.as_str()))
-        {
-            return Err(ValidationError::single(
-                "properties.dnsConfig.relativeName",
-                format!("{NAME_TAKEN} {:?}: {mine:?} (writing {t:?})", names[other]),
-            ));
-        }
-        ProfileSet::from_docs(&parsed, &limits)
-            .map(|_| ())
-            .map_err(|e| ValidationError {
-                errors: e
-                    .errors
-                    .into_iter()
-                    .map(|mut f| {
-                        for (i, n) in names.iter().enumerate() {
-                            let prefix = format!("profiles[{i}]");
-                            if let Some(rest) = f.path.strip_prefix(&prefix) {
-                                let mine = target.is_some() && i == names.len() - 1;
-                                f.path = if mine {
-                                    rest.trim_start_matches('.').to_string()
-                                } else {
-                                    format!("profiles['{n}']{rest}")
-                                };
-                                break;
-                            }
-                        }
-                        f
-                    })
-                    .collect(),
-            })
-    }
 }
 
 async fn load(s: &ApiState, name: &str) -> Result<StoredProfile, ApiError> {

@@ -5,8 +5,9 @@
 //!   write the store acknowledged survives `kill -9` (and power loss);
 //! - [`Change`] and [`Precondition`]: what a write does and what it requires (ETags:
 //!   `If-Match`, create-only), checked in the same transaction as the write;
-//! - every write validates the whole resulting configuration before it commits, so the store never
-//!   holds a configuration the server would reject.
+//! - every write validates the whole resulting configuration before it commits (re-validating
+//!   only the documents it changes), so the store never holds a configuration the server would
+//!   reject.
 
 pub mod sqlite;
 
@@ -66,6 +67,9 @@ pub enum StoreError {
     /// The resulting configuration is invalid (HTTP 400).
     #[error("{0}")]
     Invalid(#[from] ValidationError),
+    /// Another profile already has this DNS name (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
     /// The database failed.
     #[error("store: {0}")]
     Database(#[from] rusqlite::Error),

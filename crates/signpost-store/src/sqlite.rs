@@ -4,24 +4,40 @@
 //! `meta` table holding the store's revision, which every write increments inside its own
 //! `BEGIN IMMEDIATE` transaction. WAL mode lets readers run during a write; `synchronous = FULL`
 //! makes each commit durable before it is acknowledged.
+//!
+//! Every write validates the whole resulting configuration inside its transaction. To keep that
+//! cheap with thousands of profiles, the store keeps each profile's validated form in memory,
+//! keyed by the revision that wrote it: a write re-validates only the documents it changes, then
+//! runs the cross-profile rules over all of them.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
+use signpost_model::azure::ProfileDoc;
+use signpost_model::{FieldError, Limits, Profile, ProfileSet, ValidationError, validate};
 
 use crate::{Change, Precondition, StoreError, StoredProfile};
 
 /// The SQLite store. Writes are serialised by a mutex around the one connection.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    inner: Mutex<Inner>,
+    limits: Limits,
+}
+
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    /// Validated profiles by lower-case name, with the revision they were read at.
+    cache: HashMap<String, (u64, Profile)>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database file; documents are validated with `limits`.
+    pub fn open(path: &Path, limits: Limits) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -39,35 +55,51 @@ impl SqliteStore {
              INSERT OR IGNORE INTO meta (id, revision) VALUES (1, 0);",
         )?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            inner: Mutex::new(Inner {
+                conn,
+                cache: HashMap::new(),
+            }),
+            limits,
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The store's revision (0 when nothing was ever written).
     pub fn revision(&self) -> Result<u64, StoreError> {
-        let conn = self.lock();
-        Ok(
-            conn.query_row("SELECT revision FROM meta WHERE id = 1", [], |r| {
+        let inner = self.lock();
+        Ok(inner
+            .conn
+            .query_row("SELECT revision FROM meta WHERE id = 1", [], |r| {
                 r.get::<_, i64>(0)
-            })? as u64,
-        )
+            })? as u64)
     }
 
     /// Every profile, by name.
     pub fn list(&self) -> Result<Vec<StoredProfile>, StoreError> {
-        list(&self.lock())
+        let inner = self.lock();
+        let mut stmt = inner
+            .conn
+            .prepare_cached("SELECT name, doc, revision FROM profiles ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        rows.map(|r| decode(r?)).collect()
     }
 
     /// One profile (case-insensitive name).
     pub fn get(&self, name: &str) -> Result<Option<StoredProfile>, StoreError> {
-        let conn = self.lock();
-        let row = conn
+        let inner = self.lock();
+        let row = inner
+            .conn
             .query_row(
                 "SELECT name, doc, revision FROM profiles WHERE name = ?1",
                 params![name],
@@ -83,25 +115,39 @@ impl SqliteStore {
         row.map(decode).transpose()
     }
 
-    /// Applies `change` to profile `name` if `pre` holds and `validate` accepts the whole resulting
-    /// set of documents; returns the new version (`None` for a delete). One transaction: either
-    /// everything is written and durable, or nothing.
+    /// The whole configuration, validated (from the cache; only changed rows are parsed).
+    pub fn profile_set(&self) -> Result<ProfileSet, StoreError> {
+        let mut inner = self.lock();
+        let Inner { conn, cache } = &mut *inner;
+        sync(conn, cache, &self.limits)?;
+        let mut all: Vec<&(u64, Profile)> = cache.values().collect();
+        all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        Ok(ProfileSet::from_profiles(
+            all.into_iter().map(|(_, p)| p.clone()).collect(),
+        )?)
+    }
+
+    /// Applies `change` to profile `name` if `pre` holds and the whole resulting configuration is
+    /// valid; returns the new version (`None` for a delete). One transaction: either everything
+    /// is written and durable, or nothing.
     pub fn write(
         &self,
         name: &str,
         change: Change,
         pre: &Precondition,
-        validate: impl FnOnce(&[Value]) -> Result<(), signpost_model::ValidationError>,
     ) -> Result<Option<StoredProfile>, StoreError> {
-        let mut conn = self.lock();
+        let mut inner = self.lock();
+        let Inner { conn, cache } = &mut *inner;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = list(&tx)?;
-        let existing = current.iter().find(|p| p.name.eq_ignore_ascii_case(name));
-        match (pre, existing) {
-            (Precondition::IfNoneMatch, Some(p)) => {
+        sync(&tx, cache, &self.limits)?;
+        let existing = cache
+            .get(&name.to_ascii_lowercase())
+            .map(|(rev, p)| (*rev, p.name.clone()));
+        let etag = |rev: u64| format!("\"{rev}\"");
+        match (pre, &existing) {
+            (Precondition::IfNoneMatch, Some((_, n))) => {
                 return Err(StoreError::Precondition(format!(
-                    "profile {:?} already exists",
-                    p.name
+                    "profile {n:?} already exists"
                 )));
             }
             (Precondition::IfMatch(tag), None) => {
@@ -109,10 +155,10 @@ impl SqliteStore {
                     "If-Match {tag} but profile {name:?} does not exist"
                 )));
             }
-            (Precondition::IfMatch(tag), Some(p)) if tag != "*" && *tag != p.etag() => {
+            (Precondition::IfMatch(tag), Some((rev, _))) if tag != "*" && *tag != etag(*rev) => {
                 return Err(StoreError::Precondition(format!(
                     "If-Match {tag} does not match the current ETag {}",
-                    p.etag()
+                    etag(*rev)
                 )));
             }
             _ => {}
@@ -120,32 +166,27 @@ impl SqliteStore {
         if matches!(change, Change::Delete) && existing.is_none() {
             return Err(StoreError::NotFound(name.to_string()));
         }
-        let mut docs: Vec<Value> = current
-            .iter()
-            .filter(|p| !p.name.eq_ignore_ascii_case(name))
-            .map(|p| p.doc.clone())
-            .collect();
-        if let Change::Put(doc) = &change {
-            docs.push(doc.clone());
-        }
-        validate(&docs)?;
-        let revision: i64 = tx.query_row(
-            "UPDATE meta SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-            [],
-            |r| r.get(0),
+        let stored_name = existing
+            .as_ref()
+            .map_or(name, |(_, n)| n.as_str())
+            .to_string();
+        let new_profile = match &change {
+            Change::Put(doc) => Some(validate_doc(doc, &self.limits)?),
+            Change::Delete => None,
+        };
+        check_set(
+            cache,
+            std::slice::from_ref(&stored_name),
+            new_profile.iter().cloned().collect(),
         )?;
-        let stored_name = existing.map_or(name, |p| p.name.as_str()).to_string();
+        let revision = bump(&tx)?;
         let result = match change {
             Change::Put(doc) => {
-                tx.execute(
-                    "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
-                    params![stored_name, doc.to_string(), revision],
-                )?;
+                upsert(&tx, &stored_name, &doc, revision)?;
                 Some(StoredProfile {
-                    name: stored_name,
+                    name: stored_name.clone(),
                     doc,
-                    revision: revision as u64,
+                    revision,
                 })
             }
             Change::Delete => {
@@ -154,74 +195,90 @@ impl SqliteStore {
             }
         };
         tx.commit()?;
-        Ok(result)
-    }
-}
-
-impl SqliteStore {
-    /// Creates or replaces every profile of `docs` (by `name`) in one transaction, and with `prune`
-    /// deletes the profiles not in `docs`; `validate` sees the whole resulting set first. Profiles
-    /// whose stored document is already equal are left alone, so applying the same documents twice
-    /// changes nothing. Returns the names created, updated and deleted.
-    pub fn apply(
-        &self,
-        docs: Vec<Value>,
-        prune: bool,
-        validate: impl FnOnce(&[Value]) -> Result<(), signpost_model::ValidationError>,
-    ) -> Result<Applied, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = list(&tx)?;
-        let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
-        let mut applied = Applied::default();
-        let mut result: Vec<Value> = Vec::new();
-        for p in &current {
-            let replacement = docs
-                .iter()
-                .find(|d| name_of(d).eq_ignore_ascii_case(&p.name));
-            match replacement {
-                Some(d) if *d != p.doc => {
-                    applied.updated.push(p.name.clone());
-                    result.push(d.clone());
-                }
-                Some(_) => result.push(p.doc.clone()),
-                None if prune => applied.deleted.push(p.name.clone()),
-                None => result.push(p.doc.clone()),
+        let key = stored_name.to_ascii_lowercase();
+        match new_profile {
+            Some(p) => {
+                cache.insert(key, (revision, p));
+            }
+            None => {
+                cache.remove(&key);
             }
         }
-        for d in &docs {
-            if !current
-                .iter()
-                .any(|p| p.name.eq_ignore_ascii_case(&name_of(d)))
-            {
-                applied.created.push(name_of(d));
-                result.push(d.clone());
+        Ok(result)
+    }
+
+    /// Creates or replaces every profile of `docs` (by `name`) in one transaction, and with `prune`
+    /// deletes the profiles not in `docs`; the whole resulting set is validated first. Profiles
+    /// whose stored document is already equal are left alone, so applying the same documents twice
+    /// changes nothing. Returns the names created, updated and deleted.
+    pub fn apply(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+        let mut inner = self.lock();
+        let Inner { conn, cache } = &mut *inner;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        sync(&tx, cache, &self.limits)?;
+        let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
+        let mut applied = Applied::default();
+        let mut changed: Vec<(String, Value, Profile)> = Vec::new();
+        for (i, d) in docs.iter().enumerate() {
+            let name = name_of(d);
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM profiles WHERE name = ?1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let same = current
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<Value>(c).ok())
+                .is_some_and(|c| c == *d);
+            if same {
+                continue;
+            }
+            let profile = validate_doc(d, &self.limits).map_err(|e| match e {
+                StoreError::Invalid(v) => StoreError::Invalid(prefix(v, &format!("profiles[{i}]"))),
+                other => other,
+            })?;
+            match cache.get(&name.to_ascii_lowercase()) {
+                Some((_, p)) => applied.updated.push(p.name.clone()),
+                None => applied.created.push(name.clone()),
+            }
+            changed.push((name, d.clone(), profile));
+        }
+        if prune {
+            for (_, p) in cache.values() {
+                if !docs
+                    .iter()
+                    .any(|d| name_of(d).eq_ignore_ascii_case(&p.name))
+                {
+                    applied.deleted.push(p.name.clone());
+                }
             }
         }
         if applied.is_empty() {
             return Ok(applied);
         }
-        validate(&result)?;
-        let revision: i64 = tx.query_row(
-            "UPDATE meta SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-            [],
-            |r| r.get(0),
+        let mut replaced: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
+        replaced.extend(applied.deleted.iter().cloned());
+        check_set(
+            cache,
+            &replaced,
+            changed.iter().map(|(_, _, p)| p.clone()).collect(),
         )?;
-        for d in docs.iter().filter(|d| {
-            let n = name_of(d);
-            applied.created.contains(&n)
-                || applied.updated.iter().any(|u| u.eq_ignore_ascii_case(&n))
-        }) {
-            tx.execute(
-                "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
-                params![name_of(d), d.to_string(), revision],
-            )?;
+        let revision = bump(&tx)?;
+        for (name, doc, _) in &changed {
+            upsert(&tx, name, doc, revision)?;
         }
         for name in &applied.deleted {
             tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
         }
         tx.commit()?;
+        for (name, _, p) in changed {
+            cache.insert(name.to_ascii_lowercase(), (revision, p));
+        }
+        for name in &applied.deleted {
+            cache.remove(&name.to_ascii_lowercase());
+        }
         Ok(applied)
     }
 }
@@ -244,16 +301,136 @@ impl Applied {
     }
 }
 
-fn list(conn: &Connection) -> Result<Vec<StoredProfile>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT name, doc, revision FROM profiles ORDER BY name")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    rows.map(|r| decode(r?)).collect()
+/// Brings the cache up to date with the table: parses and validates only rows whose revision
+/// changed, forgets rows that are gone.
+fn sync(
+    conn: &Connection,
+    cache: &mut HashMap<String, (u64, Profile)>,
+    limits: &Limits,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT name, revision FROM profiles")?;
+    let rows: Vec<(String, u64)> = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<Result<_, _>>()?;
+    let present: std::collections::HashSet<String> =
+        rows.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    cache.retain(|k, _| present.contains(k));
+    for (name, revision) in rows {
+        let key = name.to_ascii_lowercase();
+        if cache.get(&key).is_some_and(|(r, _)| *r == revision) {
+            continue;
+        }
+        let text: String = conn.query_row(
+            "SELECT doc FROM profiles WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )?;
+        let doc: Value = serde_json::from_str(&text).map_err(|source| StoreError::Corrupt {
+            name: name.clone(),
+            source,
+        })?;
+        let profile = validate_doc(&doc, limits).map_err(|e| match e {
+            StoreError::Invalid(v) => {
+                StoreError::Invalid(prefix(v, &format!("profiles['{name}']")))
+            }
+            other => other,
+        })?;
+        cache.insert(key, (revision, profile));
+    }
+    Ok(())
+}
+
+/// One document, validated on its own (paths relative to the profile).
+fn validate_doc(doc: &Value, limits: &Limits) -> Result<Profile, StoreError> {
+    let typed: ProfileDoc = serde_path_to_error::deserialize(doc.clone())
+        .map_err(|e| ValidationError::single(e.path().to_string(), e.inner().to_string()))?;
+    Ok(validate::profile(&typed, limits)?)
+}
+
+/// Runs the cross-profile rules over the cache with `replaced` names removed and `added` added.
+/// A DNS name already used by another profile is a conflict; other errors name the profile.
+fn check_set(
+    cache: &HashMap<String, (u64, Profile)>,
+    replaced: &[String],
+    added: Vec<Profile>,
+) -> Result<(), StoreError> {
+    let mut all: Vec<Profile> = cache
+        .iter()
+        .filter(|(k, _)| !replaced.iter().any(|r| r.eq_ignore_ascii_case(k)))
+        .map(|(_, (_, p))| p.clone())
+        .collect();
+    for p in &added {
+        if let Some(other) = all.iter().find(|o| o.relative_name == p.relative_name) {
+            return Err(StoreError::Conflict(format!(
+                "properties.dnsConfig.relativeName: {:?} is already used by profile {:?}",
+                p.relative_name, other.name
+            )));
+        }
+    }
+    let names: Vec<String> = all
+        .iter()
+        .chain(added.iter())
+        .map(|p| p.name.clone())
+        .collect();
+    let single = added.len() == 1;
+    all.extend(added);
+    ProfileSet::from_profiles(all).map(|_| ()).map_err(|e| {
+        StoreError::Invalid(ValidationError {
+            errors: e
+                .errors
+                .into_iter()
+                .map(|mut f| {
+                    if let Some((i, rest)) = f
+                        .path
+                        .strip_prefix("profiles[")
+                        .and_then(|r| r.split_once(']'))
+                    {
+                        let i: usize = i.parse().unwrap_or(usize::MAX);
+                        let n = names.get(i).cloned().unwrap_or_default();
+                        let written = single && i == names.len() - 1;
+                        f.path = if written {
+                            rest.trim_start_matches('.').to_string()
+                        } else {
+                            format!("profiles['{n}']{rest}")
+                        };
+                    }
+                    f
+                })
+                .collect(),
+        })
+    })
+}
+
+fn prefix(v: ValidationError, at: &str) -> ValidationError {
+    ValidationError {
+        errors: v
+            .errors
+            .into_iter()
+            .map(|f| FieldError {
+                path: format!("{at}.{}", f.path),
+                rule: f.rule,
+            })
+            .collect(),
+    }
+}
+
+fn bump(tx: &Transaction<'_>) -> Result<u64, StoreError> {
+    Ok(tx.query_row(
+        "UPDATE meta SET revision = revision + 1 WHERE id = 1 RETURNING revision",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+fn upsert(tx: &Transaction<'_>, name: &str, doc: &Value, revision: u64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
+         ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, revision = excluded.revision",
+        params![name, doc.to_string(), revision as i64],
+    )?;
+    Ok(())
 }
 
 fn decode((name, doc, revision): (String, String, i64)) -> Result<StoredProfile, StoreError> {
@@ -282,11 +459,17 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.db");
         let _ = std::fs::remove_file(&path);
-        (SqliteStore::open(&path).unwrap(), path)
+        (SqliteStore::open(&path, Limits::default()).unwrap(), path)
     }
 
-    fn ok(_: &[Value]) -> Result<(), signpost_model::ValidationError> {
-        Ok(())
+    fn profile(name: &str, target: &str) -> Value {
+        json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
+            "endpoints": [{"name": "a", "type": "externalEndpoints", "properties": {"target": target}}]}})
+    }
+
+    fn nesting(name: &str, child: &str) -> Value {
+        json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
+            "endpoints": [{"name": "a", "type": "nestedEndpoints", "properties": {"targetResourceId": child}}]}})
     }
 
     #[test]
@@ -295,18 +478,16 @@ mod tests {
         let a = s
             .write(
                 "a",
-                Change::Put(json!({"name": "a"})),
+                Change::Put(profile("a", "a.example.com")),
                 &Precondition::None,
-                ok,
             )
             .unwrap()
             .unwrap();
         let b = s
             .write(
                 "b",
-                Change::Put(json!({"name": "b"})),
+                Change::Put(profile("b", "b.example.com")),
                 &Precondition::None,
-                ok,
             )
             .unwrap()
             .unwrap();
@@ -314,9 +495,8 @@ mod tests {
         let a2 = s
             .write(
                 "A",
-                Change::Put(json!({"name": "a", "x": 1})),
+                Change::Put(profile("a", "a2.example.com")),
                 &Precondition::IfMatch(a.etag()),
-                ok,
             )
             .unwrap()
             .unwrap();
@@ -325,84 +505,114 @@ mod tests {
             "names are case-insensitive and keep their first spelling"
         );
         drop(s);
-        let s = SqliteStore::open(&path).unwrap();
+        let s = SqliteStore::open(&path, Limits::default()).unwrap();
         assert_eq!(s.list().unwrap().len(), 2);
         assert_eq!(
             s.get("a").unwrap().unwrap().doc,
-            json!({"name": "a", "x": 1})
+            profile("a", "a2.example.com")
         );
         assert_eq!(s.revision().unwrap(), a2.revision);
+        assert_eq!(s.profile_set().unwrap().profiles().len(), 2);
     }
 
     #[test]
     fn preconditions_are_checked_in_the_transaction() {
         let (s, _) = store();
         let a = s
-            .write("a", Change::Put(json!({})), &Precondition::IfNoneMatch, ok)
+            .write(
+                "a",
+                Change::Put(profile("a", "x.example.com")),
+                &Precondition::IfNoneMatch,
+            )
             .unwrap()
             .unwrap();
-        assert!(matches!(
-            s.write("a", Change::Put(json!({})), &Precondition::IfNoneMatch, ok),
-            Err(StoreError::Precondition(_))
-        ));
+        let again = s.write(
+            "a",
+            Change::Put(profile("a", "x.example.com")),
+            &Precondition::IfNoneMatch,
+        );
+        assert!(matches!(again, Err(StoreError::Precondition(_))));
         s.write(
             "a",
-            Change::Put(json!({"v": 2})),
+            Change::Put(profile("a", "y.example.com")),
             &Precondition::IfMatch(a.etag()),
-            ok,
         )
         .unwrap();
         let stale = s.write(
             "a",
-            Change::Put(json!({"v": 3})),
+            Change::Put(profile("a", "z.example.com")),
             &Precondition::IfMatch(a.etag()),
-            ok,
         );
         assert!(
             matches!(stale, Err(StoreError::Precondition(_))),
             "a stale ETag never overwrites"
         );
-        assert_eq!(s.get("a").unwrap().unwrap().doc, json!({"v": 2}));
+        assert_eq!(
+            s.get("a").unwrap().unwrap().doc,
+            profile("a", "y.example.com")
+        );
         assert!(matches!(
-            s.write("zz", Change::Delete, &Precondition::None, ok),
+            s.write("zz", Change::Delete, &Precondition::None),
             Err(StoreError::NotFound(_))
         ));
     }
 
     #[test]
+    fn invalid_writes_change_nothing() {
+        let (s, _) = store();
+        let before = s.revision().unwrap();
+        let bad = json!({"name": "a", "properties": {"trafficRoutingMethod": "Sideways"}});
+        match s.write("a", Change::Put(bad), &Precondition::None) {
+            Err(StoreError::Invalid(v)) => assert!(v.has("properties.trafficRoutingMethod"), "{v}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            s.write(
+                "p",
+                Change::Put(nesting("p", "missing")),
+                &Precondition::None
+            ),
+            Err(StoreError::Invalid(_))
+        ));
+        s.write(
+            "c",
+            Change::Put(profile("c", "c.example.com")),
+            &Precondition::None,
+        )
+        .unwrap();
+        s.write("p", Change::Put(nesting("p", "c")), &Precondition::None)
+            .unwrap();
+        match s.write("c", Change::Delete, &Precondition::None) {
+            Err(StoreError::Invalid(v)) => {
+                assert!(v.errors[0].path.starts_with("profiles['p']"), "{v}")
+            }
+            other => panic!("deleting a nested child must fail: {other:?}"),
+        }
+        let clash = json!({"name": "d", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "c"}}});
+        assert!(matches!(
+            s.write("d", Change::Put(clash), &Precondition::None),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.revision().unwrap(), before + 2);
+    }
+
+    #[test]
     fn apply_is_idempotent_and_prunes_on_request() {
         let (s, _) = store();
-        let docs = vec![json!({"name": "a", "v": 1}), json!({"name": "b"})];
-        let r = s.apply(docs.clone(), false, ok).unwrap();
+        let docs = vec![profile("a", "a.example.com"), profile("b", "b.example.com")];
+        let r = s.apply(docs.clone(), false).unwrap();
         assert_eq!(r.created, vec!["a", "b"]);
         let rev = s.revision().unwrap();
         assert!(
-            s.apply(docs, false, ok).unwrap().is_empty(),
+            s.apply(docs, false).unwrap().is_empty(),
             "the same documents change nothing"
         );
         assert_eq!(s.revision().unwrap(), rev);
-        let r = s
-            .apply(vec![json!({"name": "a", "v": 2})], true, ok)
-            .unwrap();
+        let r = s.apply(vec![profile("a", "a2.example.com")], true).unwrap();
         assert_eq!(
             (r.updated, r.deleted),
             (vec!["a".to_string()], vec!["b".to_string()])
         );
         assert_eq!(s.list().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn a_write_the_validator_rejects_changes_nothing() {
-        let (s, _) = store();
-        let before = s.revision().unwrap();
-        let r = s.write("a", Change::Put(json!({})), &Precondition::None, |_| {
-            Err(signpost_model::ValidationError::single(
-                "name",
-                "is required",
-            ))
-        });
-        assert!(matches!(r, Err(StoreError::Invalid(_))));
-        assert_eq!(s.revision().unwrap(), before);
-        assert!(s.get("a").unwrap().is_none());
     }
 }

@@ -7,17 +7,15 @@
 //! change of the profiles file (apply it to the store, then the same), a health transition
 //! (publish at once), and the passing of time (refresh the status file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
-use signpost_model::azure::ProfileDoc;
-use signpost_model::{Limits, ProfileSet, ValidationError};
+use signpost_model::{Limits, ProfileSet};
 use signpost_store::SqliteStore;
 use tokio::sync::watch;
 
@@ -28,9 +26,11 @@ use crate::status;
 
 /// How often the profiles file is checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
-/// How often the status file is refreshed with the latest probe results (status changes are
-/// written at once).
-const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+/// The status file is written at most this often after a configuration or health change (off
+/// the publish path, so a change reaches DNS first)...
+const STATUS_DEBOUNCE: Duration = Duration::from_secs(1);
+/// ...and refreshed this often with the latest probe results while probes run.
+const STATUS_REFRESH_TICKS: u32 = 5;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "signpost.db";
 
@@ -53,7 +53,8 @@ async fn serve(settings: Settings) -> Result<()> {
         )
     })?;
     let store = Arc::new(
-        SqliteStore::open(&settings.data_dir.join(DB_FILE)).context("cannot open the store")?,
+        SqliteStore::open(&settings.data_dir.join(DB_FILE), settings.limits)
+            .context("cannot open the store")?,
     );
     // Read before applying: should the file change in between, the watcher sees a difference.
     let initial_file = match &settings.profiles {
@@ -65,7 +66,7 @@ async fn serve(settings: Settings) -> Result<()> {
         }
         ProfilesSource::Store => {
             if store.list()?.is_empty() {
-                seed_example(&store, &settings.limits)?;
+                seed_example(&store)?;
             }
             None
         }
@@ -121,12 +122,13 @@ async fn serve(settings: Settings) -> Result<()> {
     let control = Control {
         source: settings.profiles.clone(),
         limits: settings.limits,
-        data_dir: settings.data_dir.clone(),
         store,
         set,
         monitor,
         publisher,
         last_file: initial_file,
+        status_dirty: false,
+        status_writer: status::Writer::start(settings.data_dir.clone()),
     };
     let control = tokio::spawn(control.run(store_changes));
     shutdown_signal().await;
@@ -135,20 +137,6 @@ async fn serve(settings: Settings) -> Result<()> {
     api.abort();
     dns.shutdown();
     Ok(())
-}
-
-/// Validation of a whole configuration, as the store runs it before every commit.
-pub fn validator(limits: Limits) -> impl FnOnce(&[Value]) -> Result<(), ValidationError> {
-    move |docs| {
-        let parsed = docs
-            .iter()
-            .map(|d| {
-                serde_json::from_value::<ProfileDoc>(d.clone())
-                    .map_err(|e| ValidationError::single("", e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        ProfileSet::from_docs(&parsed, &limits).map(|_| ())
-    }
 }
 
 /// Applies a profiles file to the store (creates and updates; nothing is deleted).
@@ -167,7 +155,7 @@ fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()?;
-    let applied = store.apply(docs, false, validator(*limits))?;
+    let applied = store.apply(docs, false)?;
     if !applied.is_empty() {
         tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, profiles = set.profiles().len(), "profiles file applied to the store");
     }
@@ -175,7 +163,7 @@ fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
 }
 
 /// Seeds an empty store with the shipped example.
-fn seed_example(store: &SqliteStore, limits: &Limits) -> Result<()> {
+fn seed_example(store: &SqliteStore) -> Result<()> {
     let text = std::fs::read_to_string(DEFAULT_PROFILES)
         .unwrap_or_else(|_| crate::EXAMPLE_PROFILES.to_string());
     let file =
@@ -185,7 +173,7 @@ fn seed_example(store: &SqliteStore, limits: &Limits) -> Result<()> {
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()?;
-    let applied = store.apply(docs, false, validator(*limits))?;
+    let applied = store.apply(docs, false)?;
     tracing::info!(
         profiles = applied.created.len(),
         "empty store: loaded the example profiles"
@@ -193,29 +181,24 @@ fn seed_example(store: &SqliteStore, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// The configuration in the store.
-fn load_store(store: &SqliteStore, limits: &Limits) -> Result<ProfileSet> {
-    let docs = store
-        .list()?
-        .into_iter()
-        .map(|p| {
-            serde_json::from_value::<ProfileDoc>(p.doc)
-                .with_context(|| format!("stored profile {:?}", p.name))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ProfileSet::from_docs(&docs, limits)?)
+/// The configuration in the store (validated; only changed documents are parsed again).
+fn load_store(store: &SqliteStore, _limits: &Limits) -> Result<ProfileSet> {
+    Ok(store.profile_set()?)
 }
 
 struct Control {
     source: ProfilesSource,
     limits: Limits,
-    data_dir: PathBuf,
     store: Arc<SqliteStore>,
     set: ProfileSet,
     monitor: Monitor,
     publisher: Publisher,
     /// The profiles file's contents as last applied.
     last_file: Option<Vec<u8>>,
+    /// A snapshot was published since the status file was last written.
+    status_dirty: bool,
+    /// Writes status files on its own thread.
+    status_writer: status::Writer,
 }
 
 impl Control {
@@ -223,8 +206,9 @@ impl Control {
         let mut changes = self.monitor.changes();
         let mut probes = self.monitor.probes();
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
-        let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
+        let mut status_tick = tokio::time::interval(STATUS_DEBOUNCE);
         let mut probed_since_write = false;
+        let mut ticks_since_write = 0u32;
         self.write_status();
         loop {
             tokio::select! {
@@ -245,15 +229,23 @@ impl Control {
                     }
                 }
                 Ok(()) = changes.changed() => {
-                    self.publish();
+                    // Health is persisted at once: a restart must not forget a Degraded endpoint.
+                    if self.publish().is_some() {
+                        self.write_status();
+                        self.status_dirty = false;
+                    }
                 }
                 Ok(()) = probes.changed() => {
                     probed_since_write = true;
                 }
                 _ = status_tick.tick() => {
-                    if probed_since_write {
+                    ticks_since_write += 1;
+                    let refresh = probed_since_write && ticks_since_write >= STATUS_REFRESH_TICKS;
+                    if self.status_dirty || refresh {
                         self.write_status();
+                        self.status_dirty = false;
                         probed_since_write = false;
+                        ticks_since_write = 0;
                     }
                 }
             }
@@ -284,7 +276,7 @@ impl Control {
     fn publish(&mut self) -> Option<u32> {
         match self.publisher.publish(&self.set, &self.monitor.health()) {
             Ok(snapshot) => {
-                self.write_status();
+                self.status_dirty = true;
                 Some(snapshot.serial)
             }
             Err(e) => {
@@ -294,6 +286,7 @@ impl Control {
         }
     }
 
+    /// Queues the status file for writing (on the writer thread, off the control loop).
     fn write_status(&self) {
         let snapshot = self.publisher.current();
         let doc = status::document(
@@ -302,9 +295,7 @@ impl Control {
             &self.monitor,
             &targets(&self.set),
         );
-        if let Err(e) = status::write(&self.data_dir, &doc) {
-            tracing::warn!(error = %format!("{e:#}"), "cannot write the status file");
-        }
+        self.status_writer.submit(doc);
     }
 }
 

@@ -113,6 +113,40 @@ pub fn write(dir: &Path, doc: &StatusDoc) -> Result<()> {
     Ok(())
 }
 
+/// A thread that writes status documents in order, skipping to the newest when they pile up, so
+/// file I/O never delays the control loop and an older document never overwrites a newer one.
+pub struct Writer {
+    queue: std::sync::mpsc::Sender<StatusDoc>,
+}
+
+impl Writer {
+    /// Starts the thread writing into `dir`.
+    pub fn start(dir: std::path::PathBuf) -> Self {
+        let (queue, docs) = std::sync::mpsc::channel::<StatusDoc>();
+        let spawned = std::thread::Builder::new()
+            .name("status-writer".into())
+            .spawn(move || {
+                while let Ok(mut doc) = docs.recv() {
+                    while let Ok(newer) = docs.try_recv() {
+                        doc = newer;
+                    }
+                    if let Err(e) = write(&dir, &doc) {
+                        tracing::warn!(error = %format!("{e:#}"), "cannot write the status file");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the status writer");
+        }
+        Self { queue }
+    }
+
+    /// Queues a document.
+    pub fn submit(&self, doc: StatusDoc) {
+        let _ = self.queue.send(doc);
+    }
+}
+
 /// Reads the file, if there is one.
 pub fn read(dir: &Path) -> Result<Option<StatusDoc>> {
     let path = dir.join(FILE);
