@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients)
+# Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients),
+# curl
 # and unbound (a real recursive resolver). Idempotent; needs root (or sudo).
 set -euo pipefail
 need=()
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v unbound >/dev/null || need+=(unbound)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q

@@ -69,6 +69,33 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The error body, for the OpenAPI document.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// `error` of [`ErrorBody`].
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// Field errors.
+    pub details: Vec<ErrorItem>,
+}
+
+/// One field error.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorItem {
+    /// Field path.
+    pub target: String,
+    /// The rule.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let details: Vec<_> = self

@@ -5,7 +5,8 @@
 //!   availability, with ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
 //! - [`auth`]: bearer tokens with `admin` and `reader` roles;
-//! - [`error`]: errors as Azure-style JSON with the field path and the rule.
+//! - [`error`]: errors as Azure-style JSON with the field path and the rule;
+//! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`).
 //!
 //! Writes go to the store (validated whole, durable on commit) and then bump a `watch` counter
 //! that the server's control loop turns into a new DNS snapshot.
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod error;
 pub mod observe;
+pub mod openapi;
 pub mod profiles;
 pub mod routes;
 

@@ -10,10 +10,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use signpost_routing::{Outcome, Query as RouteQuery, QueryFamily, explain as route_explain};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::{Explanation, ProfileHealth};
 use crate::routes::ApiState;
 
 /// `GET /api/v1/profiles/{name}/status`.
+#[utoipa::path(get, path = "/api/v1/profiles/{name}/status", tag = "observe", params(("name" = String, Path)), responses((status = 200, description = "monitor status of the profile and every endpoint, last probe results, recent events", body = ProfileHealth), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn status(
     State(s): State<ApiState>,
     Path(name): Path<String>,
@@ -74,11 +76,14 @@ pub struct ExplainQuery {
 }
 
 /// `GET /api/v1/profiles/{name}/explain?clientIp=..&type=A`.
+#[utoipa::path(get, path = "/api/v1/profiles/{name}/explain", tag = "observe", params(("name" = String, Path), ("clientIp" = String, Query, description = "the client or ECS address"), ("type" = Option<String>, Query, description = "A (default), AAAA, ANY, ...")), responses((status = 200, description = "the decision and each step", body = Explanation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn explain(
     State(s): State<ApiState>,
     Path(name): Path<String>,
-    Query(q): Query<ExplainQuery>,
+    query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", e.body_text()))?;
     let client: IpAddr = q.client_ip.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -6,7 +6,7 @@
 //! is its profile's.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -14,12 +14,34 @@ use signpost_model::ValidationError;
 use signpost_model::azure::ProfileDoc;
 use signpost_store::{Change, Precondition, StoredProfile};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::{NameAvailability, NameAvailabilityRequest, ProfileList};
 use crate::routes::ApiState;
+use signpost_model::azure::EndpointDoc;
 
 const ARM_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
 
+/// A JSON request body; a body that is not JSON is a 400 in the API's error shape (axum's own
+/// rejection would be plain text).
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<Value>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
 /// `GET /api/v1/profiles`: `{"value": [...]}`.
+#[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles", responses((status = 200, description = "every profile", body = ProfileList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let store = s.store.clone();
     let all = blocking(move || store.list()).await?;
@@ -29,6 +51,7 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
 }
 
 /// `GET /api/v1/profiles/{name}`.
+#[utoipa::path(get, path = "/api/v1/profiles/{name}", tag = "profiles", params(("name" = String, Path, description = "profile name")), responses((status = 200, description = "the profile (ETag header)", body = ProfileDoc), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn get_profile(
     State(s): State<ApiState>,
     Path(name): Path<String>,
@@ -38,22 +61,24 @@ pub async fn get_profile(
 }
 
 /// `PUT /api/v1/profiles/{name}`: create (201) or replace (200).
+#[utoipa::path(put, path = "/api/v1/profiles/{name}", tag = "profiles", params(("name" = String, Path, description = "profile name"), ("If-Match" = Option<String>, Header, description = "only if the ETag matches"), ("If-None-Match" = Option<String>, Header, description = "`*`: only create")), request_body = ProfileDoc, responses((status = 200, description = "replaced", body = ProfileDoc), (status = 201, description = "created", body = ProfileDoc), (status = 409, description = "another profile has this DNS name", body = ErrorBody), (status = 412, description = "precondition failed", body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn put_profile(
     State(s): State<ApiState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers)?;
     write_profile(&s, &name, body, pre).await
 }
 
 /// `PATCH /api/v1/profiles/{name}`: JSON merge patch onto the stored document.
+#[utoipa::path(patch, path = "/api/v1/profiles/{name}", tag = "profiles", params(("name" = String, Path, description = "profile name"), ("If-Match" = Option<String>, Header, description = "only if the ETag matches")), request_body(content = Object, description = "JSON merge patch (RFC 7386)"), responses((status = 200, description = "merged", body = ProfileDoc), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn patch_profile(
     State(s): State<ApiState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Json(patch): Json<Value>,
+    JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
     let current = load(&s, &name).await?;
     let pre = match precondition(&headers)? {
@@ -66,6 +91,7 @@ pub async fn patch_profile(
 }
 
 /// `DELETE /api/v1/profiles/{name}`: 204, or 404.
+#[utoipa::path(delete, path = "/api/v1/profiles/{name}", tag = "profiles", params(("name" = String, Path, description = "profile name"), ("If-Match" = Option<String>, Header, description = "only if the ETag matches")), responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn delete_profile(
     State(s): State<ApiState>,
     Path(name): Path<String>,
@@ -80,6 +106,7 @@ pub async fn delete_profile(
 }
 
 /// `GET .../{endpointType}/{endpointName}`.
+#[utoipa::path(get, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path, description = "externalEndpoints, nestedEndpoints or azureEndpoints"), ("endpointName" = String, Path)), responses((status = 200, description = "the endpoint", body = EndpointDoc), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn get_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
@@ -95,11 +122,12 @@ pub async fn get_endpoint(
 }
 
 /// `PUT .../{endpointType}/{endpointName}`: create (201) or replace (200) one endpoint.
+#[utoipa::path(put, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path), ("endpointName" = String, Path), ("If-Match" = Option<String>, Header, description = "the profile's ETag")), request_body = EndpointDoc, responses((status = 200, description = "replaced", body = EndpointDoc), (status = 201, description = "created", body = EndpointDoc), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn put_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     change_endpoint(&s, &name, &kind, &endpoint, &headers, |existing| {
         let mut e = body.clone();
@@ -114,11 +142,12 @@ pub async fn put_endpoint(
 }
 
 /// `PATCH .../{endpointType}/{endpointName}`: merge patch onto one endpoint.
+#[utoipa::path(patch, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path), ("endpointName" = String, Path), ("If-Match" = Option<String>, Header, description = "the profile's ETag")), request_body(content = Object, description = "JSON merge patch (RFC 7386)"), responses((status = 200, description = "merged", body = EndpointDoc), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn patch_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
     headers: HeaderMap,
-    Json(patch): Json<Value>,
+    JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
     let p = load(&s, &name).await?;
     find_endpoint(&p.doc, &kind, &endpoint)?;
@@ -134,6 +163,7 @@ pub async fn patch_endpoint(
 }
 
 /// `DELETE .../{endpointType}/{endpointName}`: 204, or 404.
+#[utoipa::path(delete, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path), ("endpointName" = String, Path), ("If-Match" = Option<String>, Header, description = "the profile's ETag")), responses((status = 204, description = "removed"), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn delete_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
@@ -146,10 +176,14 @@ pub async fn delete_endpoint(
 }
 
 /// `POST /api/v1/checkTrafficManagerNameAvailability` (Azure's request and response shape).
+#[utoipa::path(post, path = "/api/v1/checkTrafficManagerNameAvailability", tag = "profiles", request_body = NameAvailabilityRequest, responses((status = 200, description = "whether the DNS name is free", body = NameAvailability), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn name_availability(
     State(s): State<ApiState>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    let request: crate::openapi::NameAvailabilityRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("body: {e}")))?;
+    let body = json!({"name": request.name, "type": request.resource_type});
     let name = body["name"]
         .as_str()
         .unwrap_or_default()
@@ -267,7 +301,6 @@ async fn write_profile(
         )
     })?;
     obj.insert("name".into(), Value::String(name.to_string()));
-    strip_read_only(&mut doc);
     // Shape errors (wrong JSON types) name their path before anything is validated.
     let _: ProfileDoc = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
         ApiError::invalid(ValidationError::single(
@@ -275,6 +308,7 @@ async fn write_profile(
             e.inner().to_string(),
         ))
     })?;
+    strip_read_only(&mut doc);
     let store = s.store.clone();
     let target = name.to_string();
     let existed = load(s, name).await.is_ok();

@@ -37,6 +37,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(crate::openapi::document))
         .route("/api/v1/profiles", get(profiles::list))
         .route(
             "/api/v1/profiles/{name}",

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 /// A profile document: `{ "name": .., "properties": { .. } }`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileDoc {
     /// ARM resource id (accepted, ignored).
@@ -27,17 +28,19 @@ pub struct ProfileDoc {
     pub location: Option<String>,
     /// ARM tags (accepted, ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Value>,
+    pub tags: Option<BTreeMap<String, String>>,
     /// The profile's settings.
     #[serde(default)]
     pub properties: Option<ProfilePropertiesDoc>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// `properties` of a profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfilePropertiesDoc {
     /// `Enabled` (default) or `Disabled`.
@@ -62,11 +65,13 @@ pub struct ProfilePropertiesDoc {
     pub all_down_policy: Option<String>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// `dnsConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DnsConfigDoc {
     /// The profile's label(s) in the traffic-manager zone.
@@ -77,11 +82,13 @@ pub struct DnsConfigDoc {
     pub ttl: Option<i64>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// `monitorConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MonitorConfigDoc {
     /// Read-only profile monitor status (ignored on input).
@@ -113,11 +120,13 @@ pub struct MonitorConfigDoc {
     pub validate_certificates: Option<bool>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// A custom header `{name, value}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeaderDoc {
     /// Header name.
     pub name: Option<String>,
@@ -127,6 +136,7 @@ pub struct HeaderDoc {
 
 /// A status code range `{min, max}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusCodeRangeDoc {
     /// Lowest healthy status code.
     pub min: Option<i64>,
@@ -136,6 +146,7 @@ pub struct StatusCodeRangeDoc {
 
 /// An endpoint document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointDoc {
     /// ARM resource id (accepted, ignored).
@@ -150,11 +161,13 @@ pub struct EndpointDoc {
     pub properties: Option<EndpointPropertiesDoc>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// `properties` of an endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointPropertiesDoc {
     /// Nested: the child profile (a name or an ARM id ending in `/trafficManagerProfiles/{name}`).
@@ -192,11 +205,13 @@ pub struct EndpointPropertiesDoc {
     pub probe_target: Option<String>,
     /// Fields Signpost does not know.
     #[serde(flatten, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
 }
 
 /// A subnet item: `{first, last?, scope?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubnetDoc {
     /// First address (for a CIDR, the network address).
     pub first: Option<String>,

@@ -136,6 +136,11 @@ impl SqliteStore {
         change: Change,
         pre: &Precondition,
     ) -> Result<Option<StoredProfile>, StoreError> {
+        // A malformed document is a 400 whatever the preconditions say.
+        let new_profile = match &change {
+            Change::Put(doc) => Some(validate_doc(doc, &self.limits)?),
+            Change::Delete => None,
+        };
         let mut inner = self.lock();
         let Inner { conn, cache } = &mut *inner;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -170,10 +175,6 @@ impl SqliteStore {
             .as_ref()
             .map_or(name, |(_, n)| n.as_str())
             .to_string();
-        let new_profile = match &change {
-            Change::Put(doc) => Some(validate_doc(doc, &self.limits)?),
-            Change::Delete => None,
-        };
         check_set(
             cache,
             std::slice::from_ref(&stored_name),

@@ -134,6 +134,11 @@ fn profile_lifecycle_with_etags_and_dns_propagation() {
         404
     );
     assert_eq!(http(api, "GET", "/healthz", &[], None).status, 200);
+    let doc = http(api, "GET", "/openapi.json", &[], None);
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    assert!(doc.body["paths"]["/api/v1/profiles/{name}"]["put"].is_object());
+    assert!(doc.body["components"]["schemas"]["ProfileDoc"].is_object());
 }
 
 #[test]

@@ -1,0 +1,133 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the model's wire types
+//! (utoipa), served at `GET /openapi.json`.
+
+use serde_json::Value;
+use signpost_model::azure::{
+    DnsConfigDoc, EndpointDoc, EndpointPropertiesDoc, HeaderDoc, MonitorConfigDoc, ProfileDoc,
+    ProfilePropertiesDoc, StatusCodeRangeDoc, SubnetDoc,
+};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ErrorBody, ErrorDetail, ErrorItem};
+
+/// `GET /api/v1/profiles`.
+#[derive(Debug, ToSchema)]
+pub struct ProfileList {
+    /// The profiles.
+    pub value: Vec<ProfileDoc>,
+}
+
+/// `POST /api/v1/checkTrafficManagerNameAvailability` body.
+#[derive(Debug, ToSchema, serde::Deserialize)]
+pub struct NameAvailabilityRequest {
+    /// The relative DNS name asked about.
+    pub name: String,
+    /// `Microsoft.Network/trafficManagerProfiles`.
+    #[schema(rename = "type")]
+    #[serde(rename = "type")]
+    pub resource_type: Option<String>,
+}
+
+/// Its answer.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct NameAvailability {
+    /// The name asked about.
+    pub name: String,
+    /// The resource type.
+    #[schema(rename = "type")]
+    pub resource_type: String,
+    /// Whether no profile has it.
+    pub name_available: bool,
+    /// `AlreadyExists` or `Invalid`.
+    pub reason: Option<String>,
+    /// Explanation.
+    pub message: Option<String>,
+}
+
+/// `GET /api/v1/profiles/{name}/status`.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ProfileHealth {
+    /// Profile name.
+    pub name: String,
+    /// Azure's profileMonitorStatus.
+    pub profile_monitor_status: String,
+    /// Every endpoint that could serve is Degraded.
+    pub all_down: bool,
+    /// Serving Degraded endpoints as if healthy.
+    pub fail_open: bool,
+    /// Each endpoint: name, endpointMonitorStatus, servedNow, consecutiveFailures, lastProbe.
+    pub endpoints: Vec<Value>,
+    /// Recent transitions of this profile's endpoints.
+    pub events: Vec<Value>,
+}
+
+/// `GET /api/v1/profiles/{name}/explain`.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Explanation {
+    /// Profile name.
+    pub profile: String,
+    /// The client address used.
+    pub client_ip: String,
+    /// Query type.
+    #[schema(rename = "type")]
+    pub qtype: String,
+    /// ANSWER, NODATA, NXDOMAIN or SERVFAIL.
+    pub outcome: String,
+    /// The records: profile, endpoint, record.
+    pub answer: Vec<Value>,
+    /// ECS scope prefix the decision depends on.
+    pub ecs_scope_prefix: u8,
+    /// Each step of the decision.
+    pub steps: Vec<String>,
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Signpost API",
+        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain."
+    ),
+    paths(
+        crate::profiles::list,
+        crate::profiles::get_profile,
+        crate::profiles::put_profile,
+        crate::profiles::patch_profile,
+        crate::profiles::delete_profile,
+        crate::profiles::get_endpoint,
+        crate::profiles::put_endpoint,
+        crate::profiles::patch_endpoint,
+        crate::profiles::delete_endpoint,
+        crate::profiles::name_availability,
+        crate::observe::status,
+        crate::observe::explain,
+    ),
+    components(schemas(
+        ProfileDoc,
+        ProfilePropertiesDoc,
+        DnsConfigDoc,
+        MonitorConfigDoc,
+        HeaderDoc,
+        StatusCodeRangeDoc,
+        EndpointDoc,
+        EndpointPropertiesDoc,
+        SubnetDoc,
+        ErrorBody,
+        ErrorDetail,
+        ErrorItem,
+        ProfileList,
+        NameAvailabilityRequest,
+        NameAvailability,
+        ProfileHealth,
+        Explanation
+    ))
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`.
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
