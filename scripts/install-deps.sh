@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients),
-# curl
-# and unbound (a real recursive resolver). Idempotent; needs root (or sudo).
+# curl, and unbound (a real recursive resolver). Idempotent; needs root (or sudo). The end-to-end
+# script also installs schemathesis from PyPI when it is missing.
 set -euo pipefail
 need=()
 command -v dig >/dev/null || need+=(bind9-dnsutils)
