@@ -26,6 +26,6 @@ P
 for set in profiles.yaml:"$PWD/bench/profiles.yaml" profiles-10k.yaml:"$W/profiles-10k.yaml"; do
   name=${set%%:*}; file=${set#*:}
   echo "== signpost with $name"
-  EXTRA="signpost 5305 $W/signpost serve --zone trafficmanager.net --dns-listen 127.0.0.1:5305 --profiles $file --dns-workers 1 --log-level warn" \
+  EXTRA="signpost 5305 $W/signpost serve --zone trafficmanager.net --dns-listen 127.0.0.1:5305 --profiles $file --dns-workers 1 --log-level warn --probe-resolver 127.0.0.1:9 --api-listen 127.0.0.1:0 --data-dir $W/data-$name" \
     bash "$RUN_AUTH" "${1:-10}" "${2:-2}"
 done

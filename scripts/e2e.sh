@@ -105,6 +105,8 @@ server:
   logfile: ""
   access-control: 127.0.0.0/8 allow
   do-not-query-localhost: no
+  # Nothing leaves loopback: unbound only talks to Signpost (stub) and its own auth zone.
+  outgoing-interface: 127.0.0.1
   module-config: "iterator"
   local-zone: "test." nodefault
   cache-max-ttl: 2
@@ -186,7 +188,7 @@ check "and the rejection is logged with the field" "1" "$(grep -c 'trafficRoutin
 command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check schemathesis >/dev/null 2>&1
 OA=$(free_port); OD=$(free_port)
 "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$OD --api-listen 127.0.0.1:$OA --data-dir "$W/openapi-data" \
-  --dns-workers 1 >"$W/signpost-openapi.log" 2>&1 &
+  --dns-workers 1 --probe-resolver 127.0.0.1:9 >"$W/signpost-openapi.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$OA/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 if schemathesis run "http://127.0.0.1:$OA/openapi.json" -n 30 --exclude-checks positive_data_acceptance \

@@ -49,6 +49,10 @@ impl Server {
                 "1",
                 "--api-listen",
                 "127.0.0.1:0",
+                // Probe target names go to a closed loopback port: tests never send a query
+                // off this machine (the system resolver would).
+                "--probe-resolver",
+                "127.0.0.1:9",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
