@@ -139,7 +139,9 @@ async fn serve(settings: Settings) -> Result<()> {
     Ok(())
 }
 
-/// Applies a profiles file to the store (creates and updates; nothing is deleted).
+/// Applies a profiles file to the store: the file is the whole configuration, so profiles it no
+/// longer holds are deleted (as `signpost apply --prune` does). Changes made through the API last
+/// until the file changes again.
 fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
     let (set, ignored) = ProfileSet::load_reporting(path, limits)?;
     for field in ignored {
@@ -155,9 +157,9 @@ fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()?;
-    let applied = store.apply(docs, false)?;
+    let applied = store.apply(docs, true)?;
     if !applied.is_empty() {
-        tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, profiles = set.profiles().len(), "profiles file applied to the store");
+        tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, deleted = ?applied.deleted, profiles = set.profiles().len(), "profiles file applied to the store");
     }
     Ok(())
 }
