@@ -198,22 +198,12 @@ impl Monitor {
 
     /// Current states of every probed endpoint.
     pub fn states(&self) -> HashMap<EndpointKey, EndpointState> {
-        self.shared
-            .states
-            .lock()
-            .expect("health state lock")
-            .clone()
+        self.view().states()
     }
 
     /// Recent status transitions, oldest first.
     pub fn events(&self) -> Vec<Event> {
-        self.shared
-            .events
-            .lock()
-            .expect("event log lock")
-            .iter()
-            .cloned()
-            .collect()
+        self.view().events()
     }
 
     /// A read-only handle for other tasks.

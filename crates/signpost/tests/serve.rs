@@ -54,7 +54,13 @@ fn serves_a_profiles_file_and_follows_its_edits() {
     );
 
     // Removing a profile from the file removes it from DNS (the file is the whole configuration).
-    write(&file, &format!("{}  - name: other\n    properties:\n      trafficRoutingMethod: Priority\n      endpoints:\n        - {{ name: o, type: externalEndpoints, properties: {{ target: o.example.com }} }}\n", profile("second.example.com")));
+    write(
+        &file,
+        &format!(
+            "{}  - name: other\n    properties:\n      trafficRoutingMethod: Priority\n      endpoints:\n        - {{ name: o, type: externalEndpoints, properties: {{ target: o.example.com }} }}\n",
+            profile("second.example.com")
+        ),
+    );
     s.eventually("other.tm.test", &["CNAME o.example.com."]);
     write(&file, &profile("second.example.com"));
     s.eventually("other.tm.test", &["NXDOMAIN"]);
