@@ -2,6 +2,8 @@
 # Adds Signpost (one UDP worker) to ../shared/bench/run-auth.sh, the side-by-side dnsperf run of
 # Knot DNS, NSD, PowerDNS (LUA) and gdnsd, once with the two benchmark profiles and once with
 # 10,000 profiles loaded (same query mix), so every figure is a ratio taken on the same machine.
+# The extra profiles' endpoints are alwaysServe: this measures DNS, not 20,000 probes (the health
+# engine has its own benchmark).
 # Usage: bench/run-auth-signpost.sh [seconds-per-run] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,8 @@ with open(sys.argv[1], "w") as f:
     properties:
       trafficRoutingMethod: Priority
       endpoints:
-        - {{ name: a, type: externalEndpoints, properties: {{ target: p{i}-a.example.com }} }}
-        - {{ name: b, type: externalEndpoints, properties: {{ target: p{i}-b.example.com }} }}
+        - {{ name: a, type: externalEndpoints, properties: {{ target: p{i}-a.example.com, alwaysServe: Enabled }} }}
+        - {{ name: b, type: externalEndpoints, properties: {{ target: p{i}-b.example.com, alwaysServe: Enabled }} }}
 """)
 P
 for set in profiles.yaml:"$PWD/bench/profiles.yaml" profiles-10k.yaml:"$W/profiles-10k.yaml"; do

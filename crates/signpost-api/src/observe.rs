@@ -106,7 +106,14 @@ pub async fn explain(
     let (decision, steps) = route_explain(
         table,
         id,
-        &RouteQuery { client, family },
+        &RouteQuery {
+            client,
+            family,
+            locator: snapshot
+                .geo
+                .as_deref()
+                .map(|g| g as &dyn signpost_routing::Locate),
+        },
         &mut fastrand::Rng::new(),
     );
     let (outcome, answer) = match decision.outcome {

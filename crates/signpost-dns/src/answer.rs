@@ -158,7 +158,14 @@ impl Answerer {
                 let decision = route(
                     &snap.routing,
                     *id,
-                    &RouteQuery { client, family },
+                    &RouteQuery {
+                        client,
+                        family,
+                        locator: snap
+                            .geo
+                            .as_deref()
+                            .map(|g| g as &dyn signpost_routing::Locate),
+                    },
                     rng,
                     &mut (),
                 );

@@ -11,7 +11,9 @@ use std::str::FromStr;
 
 use domain::base::Name;
 use domain::base::iana::Rtype;
-use signpost_routing::{EndpointAnswer, ProfileId, RoutingTable};
+use std::sync::Arc;
+
+use signpost_routing::{EndpointAnswer, Locate, ProfileId, RoutingTable};
 
 /// SOA timers of a zone (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,18 +135,36 @@ pub(crate) struct Zone {
 }
 
 /// Everything a query needs, immutable.
-#[derive(Debug)]
 pub struct Snapshot {
     /// Serial, also the SOA serial; grows with every rebuild.
     pub serial: u32,
     /// The routing tables.
     pub routing: RoutingTable,
+    /// GeoIP, when configured (a new database is a new snapshot).
+    pub geo: Option<Arc<dyn Locate + Send + Sync>>,
     pub(crate) zones: Vec<Zone>,
     /// Record tail per profile per endpoint (`None` for nested endpoints).
     pub(crate) records: Vec<Vec<Option<Vec<u8>>>>,
 }
 
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("serial", &self.serial)
+            .field("profiles", &self.routing.profiles().len())
+            .field("zones", &self.zones.len())
+            .field("geoip", &self.geo.is_some())
+            .finish()
+    }
+}
+
 impl Snapshot {
+    /// The same snapshot answering Geographic queries with `geo`.
+    pub fn with_geo(mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) -> Self {
+        self.geo = geo;
+        self
+    }
+
     /// Encodes a snapshot of `routing` served in `zones`.
     pub fn build(
         zones: &[ZoneConfig],
@@ -175,6 +195,7 @@ impl Snapshot {
         Ok(Self {
             serial,
             routing,
+            geo: None,
             zones,
             records,
         })

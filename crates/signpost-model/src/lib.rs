@@ -13,11 +13,13 @@
 
 pub mod azure;
 pub mod error;
+pub mod geo_codes;
 pub mod profile;
 pub mod set;
 pub mod validate;
 
 pub use error::{FieldError, ValidationError};
+pub use geo_codes::Location;
 pub use profile::{
     AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
     IpRange, MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,

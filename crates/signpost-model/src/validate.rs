@@ -586,10 +586,10 @@ fn endpoint(
     let mut geo_mapping = Vec::new();
     for (i, code) in props.geo_mapping.iter().flatten().enumerate() {
         let up = code.trim().to_ascii_uppercase();
-        if !is_geo_code(&up) {
+        if !crate::geo_codes::is_known(&up) {
             errs.push(
                 format!("{pp}.geoMapping[{i}]"),
-                format!("must be WORLD, GEO-xx, a country code (DE) or a subdivision code (US-CA), got {code:?}"),
+                format!("must be a known location code (WORLD, GEO-EU, a country such as DE, a subdivision such as US-CA), got {code:?}"),
             );
         }
         geo_mapping.push(up);
@@ -1010,24 +1010,6 @@ pub fn is_dns_name(name: &str) -> bool {
                 && b.iter()
                     .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
         })
-}
-
-/// Syntax of a geographic code. Which codes exist is the geo crate's business (a later issue).
-fn is_geo_code(code: &str) -> bool {
-    let alpha = |s: &str, min: usize, max: usize| {
-        (min..=max).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric())
-    };
-    match code.split_once('-') {
-        None => {
-            code == "WORLD" || (code.len() == 2 && code.bytes().all(|c| c.is_ascii_uppercase()))
-        }
-        Some(("GEO", g)) => alpha(g, 2, 2),
-        Some((country, sub)) => {
-            country.len() == 2
-                && country.bytes().all(|c| c.is_ascii_uppercase())
-                && alpha(sub, 1, 3)
-        }
-    }
 }
 
 /// Records `value` under `key` unless already there; returns the first value recorded, so a

@@ -17,5 +17,7 @@ pub mod route;
 pub mod table;
 
 pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
-pub use route::{Decision, Outcome, Picks, Query, QueryFamily, Steps, Trace, explain, route};
+pub use route::{
+    Decision, Locate, Outcome, Picks, Query, QueryFamily, Steps, Trace, explain, route,
+};
 pub use table::{CompiledEndpoint, CompiledProfile, EndpointAnswer, ProfileId, RoutingTable};

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use signpost_model::{AddressFamily, AllDownPolicy, RoutingMethod};
+use signpost_model::{AddressFamily, AllDownPolicy, Location, RoutingMethod};
 
 use crate::health::MonitorStatus;
 use crate::table::{CompiledProfile, EndpointAnswer, ProfileId, RoutingTable, Selection};
@@ -39,13 +39,44 @@ impl QueryFamily {
     }
 }
 
+/// Where a client address is: a GeoIP database behind a trait, so routing stays pure (the
+/// lookup is a read of an in-memory database, no I/O).
+pub trait Locate {
+    /// The location of `addr` (`None` when the database has none) and the prefix length of the
+    /// database network that decided it (the ECS scope of the answer).
+    fn locate(&self, addr: IpAddr) -> (Option<Location>, u8);
+}
+
 /// What routing needs to know about a query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Query {
+#[derive(Clone, Copy)]
+pub struct Query<'a> {
     /// The client: the ECS address when the query carries one, else the resolver's address.
     pub client: IpAddr,
     /// The record family asked for.
     pub family: QueryFamily,
+    /// GeoIP, when configured (Geographic routing needs it beyond `WORLD`).
+    pub locator: Option<&'a dyn Locate>,
+}
+
+impl<'a> Query<'a> {
+    /// A query without GeoIP.
+    pub fn new(client: IpAddr, family: QueryFamily) -> Self {
+        Self {
+            client,
+            family,
+            locator: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Query<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("client", &self.client)
+            .field("family", &self.family)
+            .field("geoip", &self.locator.is_some())
+            .finish()
+    }
 }
 
 /// The endpoints chosen for an answer (indices into the leaf profile's endpoints). No allocation.
@@ -306,19 +337,53 @@ fn choose(
                 None => None,
             }
         }
-        Selection::Geographic { world } => {
+        Selection::Geographic { codes } => {
             // The geo-fence is never crossed: the mapped endpoint is returned whatever its health.
             if let Some(i) = ranged {
                 trace
                     .step(|| "subnet override wins (Geographic: regardless of health)".to_string());
                 return Some(i);
             }
-            trace
-                .step(|| "no GeoIP location for the client: only WORLD mappings apply".to_string());
-            if world.is_none() {
-                trace.step(|| "no enabled endpoint maps WORLD".to_string());
+            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
+            *scope = (*scope).max(prefix);
+            let location = match located {
+                Some(location) => {
+                    trace.step(|| {
+                        let codes: Vec<&str> = location.codes().collect();
+                        format!(
+                            "client {} is in {} (GeoIP network /{prefix})",
+                            q.client,
+                            codes.join(" < ")
+                        )
+                    });
+                    location
+                }
+                None => {
+                    trace.step(|| match q.locator {
+                        None => {
+                            "no GeoIP database configured: only WORLD mappings apply".to_string()
+                        }
+                        Some(_) => format!(
+                            "client {} is not in the GeoIP database: only WORLD applies",
+                            q.client
+                        ),
+                    });
+                    Location::new(None, None, None)
+                }
+            };
+            for code in location.codes() {
+                if let Some(&i) = codes.get(code) {
+                    trace.step(|| {
+                        format!(
+                            "{code} is mapped to endpoint {:?}",
+                            p.endpoints[i as usize].name
+                        )
+                    });
+                    return Some(i);
+                }
             }
-            *world
+            trace.step(|| "no enabled endpoint maps any of the client's codes".to_string());
+            None
         }
         _ if ranged.is_some_and(eligible) => {
             trace.step(|| "subnet override wins".to_string());

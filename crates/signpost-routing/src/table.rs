@@ -77,8 +77,8 @@ pub(crate) enum Selection {
     MultiValue { v4: Vec<u16>, v6: Vec<u16> },
     /// The endpoint without ranges, if any.
     Subnet { fallback: Option<u16> },
-    /// The endpoint mapped to `WORLD`, if enabled (GeoIP-based codes arrive with the geo crate).
-    Geographic { world: Option<u16> },
+    /// Location code -> enabled endpoint mapping it.
+    Geographic { codes: HashMap<String, u16> },
     /// Regions in first-appearance order, each with its endpoints.
     Performance { regions: Vec<(String, Vec<u16>)> },
 }
@@ -380,11 +380,13 @@ fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
                 .map(|i| i as u16),
         },
         RoutingMethod::Geographic => Selection::Geographic {
-            world: p
+            codes: p
                 .endpoints
                 .iter()
-                .position(|e| e.enabled && e.geo_mapping.iter().any(|c| c == "WORLD"))
-                .map(|i| i as u16),
+                .enumerate()
+                .filter(|(_, e)| e.enabled)
+                .flat_map(|(i, e)| e.geo_mapping.iter().map(move |c| (c.clone(), i as u16)))
+                .collect(),
         },
         RoutingMethod::Performance => {
             let mut regions: Vec<(String, Vec<u16>)> = Vec::new();

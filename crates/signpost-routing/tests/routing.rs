@@ -24,11 +24,8 @@ fn health(entries: &[(&str, &str, ProbeStatus)]) -> Health {
         .collect()
 }
 
-fn q(client: &str) -> Query {
-    Query {
-        client: client.parse::<IpAddr>().unwrap(),
-        family: QueryFamily::V4,
-    }
+fn q(client: &str) -> Query<'static> {
+    Query::new(client.parse::<IpAddr>().unwrap(), QueryFamily::V4)
 }
 
 /// Routes once and names the chosen endpoints ("NODATA"/"NXDOMAIN" otherwise).
@@ -481,7 +478,11 @@ profiles:
         - { name: world, type: externalEndpoints, properties: { target: w.example.com, geoMapping: [WORLD] } }
         - { name: corp, type: externalEndpoints, properties: { target: corp.example.com, geoMapping: [US-CA], subnets: [ { first: 10.0.0.0, scope: 8 } ] } }
 "#;
-    assert_eq!(one(yaml, &AllHealthy, "g", "192.0.2.1"), "world");
+    assert_eq!(
+        one(yaml, &AllHealthy, "g", "192.0.2.1"),
+        "world",
+        "without GeoIP only WORLD applies"
+    );
     let h = health(&[("g", "world", ProbeStatus::Degraded)]);
     assert_eq!(
         one(yaml, &h, "g", "192.0.2.1"),

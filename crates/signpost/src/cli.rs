@@ -266,6 +266,10 @@ pub struct ServeArgs {
     /// Address of the REST API. Default: 127.0.0.1:8053. Without tokens it must be loopback.
     #[arg(long)]
     pub api_listen: Option<SocketAddr>,
+    /// MaxMind-format GeoIP database (GeoLite2 or DB-IP Lite, Country or City) for Geographic
+    /// routing; reloaded when the file changes. Without it only WORLD mappings apply.
+    #[arg(long)]
+    pub geoip: Option<PathBuf>,
 }
 
 /// `signpost validate`.

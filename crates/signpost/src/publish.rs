@@ -13,11 +13,12 @@ use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_dns::{Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
-use signpost_routing::{HealthView, RoutingTable};
+use signpost_routing::{HealthView, Locate, RoutingTable};
 
 /// Builds and swaps snapshots for a fixed set of zones.
 pub struct Publisher {
     zones: Vec<ZoneConfig>,
+    geo: Option<Arc<dyn Locate + Send + Sync>>,
     current: Arc<ArcSwap<Snapshot>>,
     serial: u32,
     all_down: BTreeSet<String>,
@@ -25,12 +26,18 @@ pub struct Publisher {
 
 impl Publisher {
     /// Builds the first snapshot from `set` and `health`.
-    pub fn new(zones: Vec<ZoneConfig>, set: &ProfileSet, health: &dyn HealthView) -> Result<Self> {
+    pub fn new(
+        zones: Vec<ZoneConfig>,
+        geo: Option<Arc<dyn Locate + Send + Sync>>,
+        set: &ProfileSet,
+        health: &dyn HealthView,
+    ) -> Result<Self> {
         let serial = next_serial(0);
         let routing = RoutingTable::compile(set, health);
-        let first = Snapshot::build(&zones, routing, serial)?;
+        let first = Snapshot::build(&zones, routing, serial)?.with_geo(geo.clone());
         let mut publisher = Self {
             zones,
+            geo,
             current: Arc::new(ArcSwap::from_pointee(first)),
             serial,
             all_down: BTreeSet::new(),
@@ -52,15 +59,19 @@ impl Publisher {
     /// Publishes a snapshot of `set` under `health`; on error the current snapshot stays.
     pub fn publish(&mut self, set: &ProfileSet, health: &dyn HealthView) -> Result<Arc<Snapshot>> {
         let serial = next_serial(self.serial);
-        let snapshot = Arc::new(Snapshot::build(
-            &self.zones,
-            RoutingTable::compile(set, health),
-            serial,
-        )?);
+        let snapshot = Arc::new(
+            Snapshot::build(&self.zones, RoutingTable::compile(set, health), serial)?
+                .with_geo(self.geo.clone()),
+        );
         self.current.store(snapshot.clone());
         self.serial = serial;
         self.report(&snapshot);
         Ok(snapshot)
+    }
+
+    /// Uses another GeoIP database from the next publish on.
+    pub fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
+        self.geo = geo;
     }
 
     /// Logs profiles entering or leaving the all-down state.

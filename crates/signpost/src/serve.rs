@@ -16,6 +16,7 @@ use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
 use signpost_model::{Limits, ProfileSet};
+use signpost_routing::Locate;
 use signpost_store::SqliteStore;
 use tokio::sync::watch;
 
@@ -24,6 +25,8 @@ use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings};
 use crate::status;
 
+/// Least time between two publishes caused by health changes (the first is immediate).
+const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
 /// How often the profiles file is checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 /// The status file is written at most this often after a configuration or health change (off
@@ -84,7 +87,8 @@ async fn serve(settings: Settings) -> Result<()> {
     }
     let mut monitor = Monitor::new(settings.monitor.clone(), known);
     monitor.reconcile(probe_targets);
-    let publisher = Publisher::new(settings.zones.clone(), &set, &monitor.health())?;
+    let geo = open_geoip(settings.geoip.as_deref(), &set)?;
+    let publisher = Publisher::new(settings.zones.clone(), geo, &set, &monitor.health())?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
     let dns = DnsServer::start(&settings.server, publisher.snapshot())
@@ -127,6 +131,8 @@ async fn serve(settings: Settings) -> Result<()> {
         monitor,
         publisher,
         last_file: initial_file,
+        geoip: settings.geoip.clone(),
+        geoip_stamp: settings.geoip.as_deref().and_then(file_stamp),
         status_dirty: false,
         status_writer: status::Writer::start(settings.data_dir.clone()),
     };
@@ -137,6 +143,33 @@ async fn serve(settings: Settings) -> Result<()> {
     api.abort();
     dns.shutdown();
     Ok(())
+}
+
+/// Opens the GeoIP database, if one is configured; says so when Geographic profiles will only see
+/// WORLD.
+fn open_geoip(
+    path: Option<&Path>,
+    set: &ProfileSet,
+) -> Result<Option<Arc<dyn Locate + Send + Sync>>> {
+    match path {
+        Some(p) => {
+            let geo = signpost_geo::GeoIp::open(p)?;
+            tracing::info!(file = %p.display(), database = geo.database_type(), "GeoIP database loaded");
+            Ok(Some(Arc::new(geo)))
+        }
+        None => {
+            if set
+                .profiles()
+                .iter()
+                .any(|p| p.routing_method == signpost_model::RoutingMethod::Geographic)
+            {
+                tracing::info!(
+                    "no GeoIP database (--geoip): Geographic profiles answer from WORLD mappings and subnet overrides only"
+                );
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// Applies a profiles file to the store: the file is the whole configuration, so profiles it no
@@ -197,6 +230,10 @@ struct Control {
     publisher: Publisher,
     /// The profiles file's contents as last applied.
     last_file: Option<Vec<u8>>,
+    /// The GeoIP database file, watched for changes.
+    geoip: Option<std::path::PathBuf>,
+    /// Its modification time and size when last loaded.
+    geoip_stamp: Option<(std::time::SystemTime, u64)>,
     /// A snapshot was published since the status file was last written.
     status_dirty: bool,
     /// Writes status files on its own thread.
@@ -211,6 +248,8 @@ impl Control {
         let mut status_tick = tokio::time::interval(STATUS_DEBOUNCE);
         let mut probed_since_write = false;
         let mut ticks_since_write = 0u32;
+        let mut health_pending = false;
+        let mut last_health_publish = tokio::time::Instant::now() - HEALTH_MIN_GAP;
         self.write_status();
         loop {
             tokio::select! {
@@ -218,6 +257,7 @@ impl Control {
                     self.reload_store();
                 }
                 _ = watch_tick.tick() => {
+                    self.check_geoip();
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read(path) else { continue };
                     if self.last_file.as_deref() == Some(&now[..]) {
@@ -231,11 +271,20 @@ impl Control {
                     }
                 }
                 Ok(()) = changes.changed() => {
-                    // Health is persisted at once: a restart must not forget a Degraded endpoint.
-                    if self.publish().is_some() {
-                        self.write_status();
-                        self.status_dirty = false;
+                    // An isolated health change is published at once; a storm of them (a network
+                    // partition flips thousands of endpoints) at most every HEALTH_MIN_GAP, so
+                    // recompiling never starves the DNS threads.
+                    if last_health_publish.elapsed() >= HEALTH_MIN_GAP {
+                        self.publish_health();
+                        last_health_publish = tokio::time::Instant::now();
+                    } else {
+                        health_pending = true;
                     }
+                }
+                _ = tokio::time::sleep_until(last_health_publish + HEALTH_MIN_GAP), if health_pending => {
+                    self.publish_health();
+                    last_health_publish = tokio::time::Instant::now();
+                    health_pending = false;
                 }
                 Ok(()) = probes.changed() => {
                     probed_since_write = true;
@@ -250,6 +299,38 @@ impl Control {
                         ticks_since_write = 0;
                     }
                 }
+            }
+        }
+    }
+
+    /// Publishes after health changes, and persists health at once (a restart must not forget a
+    /// Degraded endpoint).
+    fn publish_health(&mut self) {
+        if self.publish().is_some() {
+            self.write_status();
+            self.status_dirty = false;
+        }
+    }
+
+    /// Reloads the GeoIP database when its file changed; a file that cannot be read keeps the
+    /// database in use.
+    fn check_geoip(&mut self) {
+        let Some(path) = self.geoip.clone() else {
+            return;
+        };
+        let stamp = file_stamp(&path);
+        if stamp.is_none() || stamp == self.geoip_stamp {
+            return;
+        }
+        match signpost_geo::GeoIp::open(&path) {
+            Ok(geo) => {
+                self.geoip_stamp = stamp;
+                tracing::info!(file = %path.display(), database = geo.database_type(), "GeoIP database reloaded");
+                self.publisher.set_geo(Some(Arc::new(geo)));
+                self.publish();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "GeoIP database not reloaded; still using the previous one")
             }
         }
     }
@@ -299,6 +380,12 @@ impl Control {
         );
         self.status_writer.submit(doc);
     }
+}
+
+/// Modification time and size of a file, to notice it was replaced.
+fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
 }
 
 async fn shutdown_signal() {

@@ -12,6 +12,7 @@
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
 //! api_listen = "127.0.0.1:8053"
+//! geoip = "GeoLite2-Country.mmdb"     # Geographic routing; reloaded when the file changes
 //!
 //! [[tokens]]                          # also SIGNPOST_ADMIN_TOKEN / SIGNPOST_READER_TOKEN
 //! token = "a-long-random-secret-for-admins"
@@ -82,6 +83,8 @@ pub struct SettingsFile {
     pub max_probes_in_flight: Option<usize>,
     /// REST API address.
     pub api_listen: Option<SocketAddr>,
+    /// GeoIP database, relative to the settings file.
+    pub geoip: Option<PathBuf>,
     /// API bearer tokens.
     pub tokens: Option<Vec<TokenSetting>>,
 }
@@ -153,6 +156,8 @@ pub struct Settings {
     pub api_listen: SocketAddr,
     /// API tokens (none: open API, loopback only).
     pub tokens: Tokens,
+    /// GeoIP database file.
+    pub geoip: Option<PathBuf>,
 }
 
 impl Settings {
@@ -288,6 +293,7 @@ impl Settings {
                 "api_listen: {api_listen} is not a loopback address, and no API token is configured; set SIGNPOST_ADMIN_TOKEN (or [[tokens]]) or listen on loopback"
             );
         }
+        let geoip = args.geoip.clone().or(file.geoip.map(|g| base.join(g)));
         Ok(Self {
             server,
             zones,
@@ -297,6 +303,7 @@ impl Settings {
             monitor,
             api_listen,
             tokens,
+            geoip,
         })
     }
 }
