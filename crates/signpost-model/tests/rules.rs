@@ -1028,23 +1028,27 @@ fn rule_endpoint_location_required_for_performance() {
 }
 
 #[test]
-fn rule_geo_mapping_codes_must_be_well_formed() {
+fn rule_geo_mapping_codes_must_be_known() {
     let v = profile("p", "Geographic", json!([ext("a", "a.example.com")]));
     let v = with(
         v,
         "/properties/endpoints/0/properties/geoMapping",
-        json!(["DE", "Germany", "GEO-EUR", "U-CA", "US-CALI", ""]),
+        json!([
+            "DE", "Germany", "GEO-EUR", "U-CA", "US-CALI", "", "ZZ", "GEO-XX", "US-XX"
+        ]),
     );
     let e = invalid(v);
-    assert_eq!(e.errors.len(), 5, "{e}");
-    for (i, bad) in ["Germany", "GEO-EUR", "U-CA", "US-CALI", ""]
-        .iter()
-        .enumerate()
+    assert_eq!(e.errors.len(), 8, "{e}");
+    for (i, bad) in [
+        "Germany", "GEO-EUR", "U-CA", "US-CALI", "", "ZZ", "GEO-XX", "US-XX",
+    ]
+    .iter()
+    .enumerate()
     {
         rule_at(
             &e,
             &format!("properties.endpoints[0].properties.geoMapping[{}]", i + 1),
-            &["must be WORLD, GEO-xx", &format!("{bad:?}")],
+            &["must be a known location code", &format!("{bad:?}")],
         );
     }
 }
