@@ -1,0 +1,105 @@
+//! `--geoip`: the real binary places clients with a database the test writes, and picks up a
+//! replaced database without a restart.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{Server, http, temp_dir, write};
+
+/// A one-network database: `net` is in `country` (continent `continent`).
+fn database(net: &str, country: &str, continent: &str) -> Vec<u8> {
+    let mut w = mmdb_writer::Writer::new("Signpost-Test-Country");
+    let mut record = BTreeMap::new();
+    record.insert(
+        "country",
+        BTreeMap::from([("iso_code", country.to_string())]),
+    );
+    record.insert(
+        "continent",
+        BTreeMap::from([("code", continent.to_string())]),
+    );
+    w.insert(net.parse::<ipnet::IpNet>().unwrap(), &record)
+        .unwrap();
+    w.to_bytes().unwrap()
+}
+
+const PROFILES: &str = "profiles:\n  - name: shop\n    properties:\n      trafficRoutingMethod: Geographic\n      endpoints:\n        - { name: de, type: externalEndpoints, properties: { target: de.example.com, geoMapping: [DE] } }\n        - { name: europe, type: externalEndpoints, properties: { target: eu.example.com, geoMapping: [GEO-EU] } }\n        - { name: world, type: externalEndpoints, properties: { target: world.example.com, geoMapping: [WORLD] } }\n";
+
+fn explained(s: &Server, client: &str) -> String {
+    let r = http(
+        s.api,
+        "GET",
+        &format!("/api/v1/profiles/shop/explain?clientIp={client}"),
+        &[],
+        None,
+    );
+    r.body["answer"][0]["endpoint"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+#[test]
+fn geoip_places_clients_and_reloads() {
+    let dir = temp_dir("geoip");
+    let db = dir.join("geo.mmdb");
+    std::fs::write(&db, database("203.0.113.0/24", "DE", "EU")).unwrap();
+    let profiles = dir.join("profiles.yaml");
+    write(&profiles, PROFILES);
+    let s = Server::start(
+        &dir,
+        &[
+            "--zone",
+            "tm.test",
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--geoip",
+            db.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(explained(&s, "203.0.113.5"), "de");
+    assert_eq!(explained(&s, "198.51.100.5"), "world");
+    // The database is replaced: the same network is now in France (Europe, no FR endpoint).
+    let tmp = dir.join("geo.mmdb.new");
+    std::fs::write(&tmp, database("203.0.113.0/24", "FR", "EU")).unwrap();
+    std::fs::rename(&tmp, &db).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while explained(&s, "203.0.113.5") != "europe" {
+        assert!(
+            Instant::now() < deadline,
+            "the new database was not picked up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.wait_log("GeoIP database reloaded");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_database_stops_the_start_with_a_clear_error() {
+    let dir = temp_dir("geoip-bad");
+    let db = dir.join("geo.mmdb");
+    std::fs::write(&db, b"not a database").unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .current_dir(&dir)
+        .args([
+            "serve",
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--geoip",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("GeoIP database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
