@@ -85,6 +85,12 @@ impl Locate for GeoIp {
             .or_else(|| text(&[Key("registered_country"), Key("iso_code")]));
         let continent = text(&[Key("continent"), Key("code")]);
         let subdivision = text(&[Key("subdivisions"), Index(0), Key("iso_code")]);
-        (Some(Location::new(country, subdivision, continent)), prefix)
+        let number = |path: &[PathElement<'_>]| found.decode_path::<f64>(path).ok().flatten();
+        let coordinates = number(&[Key("location"), Key("latitude")])
+            .zip(number(&[Key("location"), Key("longitude")]));
+        (
+            Some(Location::new(country, subdivision, continent).with_coordinates(coordinates)),
+            prefix,
+        )
     }
 }

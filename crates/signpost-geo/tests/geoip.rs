@@ -30,7 +30,15 @@ struct Iso {
 }
 
 #[derive(Serialize)]
+struct Coordinates {
+    latitude: f64,
+    longitude: f64,
+}
+
+#[derive(Serialize)]
 struct Record {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Coordinates>,
     #[serde(skip_serializing_if = "Option::is_none")]
     continent: Option<Code>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +50,7 @@ struct Record {
 
 fn record(continent: &str, country: &str, subdivision: Option<&str>) -> Record {
     Record {
+        location: None,
         continent: Some(Code {
             code: continent.into(),
         }),
@@ -61,7 +70,12 @@ fn database() -> std::path::PathBuf {
     let mut add = |net: &str, r: Record| w.insert(net.parse::<IpNet>().unwrap(), &r).unwrap();
     add("198.51.100.0/24", record("NA", "US", Some("CA")));
     add("198.51.101.0/25", record("NA", "US", None));
-    add("203.0.113.0/24", record("EU", "DE", Some("BY")));
+    let mut munich = record("EU", "DE", Some("BY"));
+    munich.location = Some(Coordinates {
+        latitude: 48.14,
+        longitude: 11.58,
+    });
+    add("203.0.113.0/24", munich);
     add("192.0.2.0/26", record("AS", "AE", None));
     add("2001:db8:1::/48", record("OC", "AU", Some("NSW")));
     add("2001:db8:100::/40", record("EU", "IE", None));
@@ -120,6 +134,15 @@ fn lookups_read_country_subdivision_region_and_prefix() {
     );
     assert_eq!(codes("192.0.2.200"), None, "not in the database");
     assert_eq!(codes("2001:db8:3::1"), None);
+    assert_eq!(
+        geo.locate(ip("203.0.113.1")).0.unwrap().coordinates(),
+        Some((48.14, 11.58)),
+        "City databases carry coordinates"
+    );
+    assert_eq!(
+        geo.locate(ip("198.51.100.1")).0.unwrap().coordinates(),
+        None
+    );
     let (_, miss_prefix) = geo.locate(ip("192.0.2.200"));
     assert!(
         miss_prefix >= 25,

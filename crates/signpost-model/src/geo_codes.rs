@@ -74,13 +74,14 @@ pub fn region_of(country: &str, continent: &str) -> &'static str {
 
 /// A client's location as GeoIP reports it, ready for matching from the most specific code.
 /// Fixed-size and `Copy`: looking it up allocates nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Location {
     subdivision: [u8; 7],
     subdivision_len: u8,
     country: [u8; 2],
     has_country: bool,
     region: &'static str,
+    coordinates: Option<(f64, f64)>,
 }
 
 impl Location {
@@ -92,6 +93,7 @@ impl Location {
             country: [0; 2],
             has_country: false,
             region: "WORLD",
+            coordinates: None,
         };
         if let Some(c) = country.filter(|c| c.len() == 2 && c.is_ascii()) {
             loc.country.copy_from_slice(c.as_bytes());
@@ -106,6 +108,18 @@ impl Location {
             loc.region = region_of("", cont);
         }
         loc
+    }
+
+    /// The same location with coordinates (latitude, longitude in degrees; City databases have
+    /// them, Country databases do not).
+    pub fn with_coordinates(mut self, coordinates: Option<(f64, f64)>) -> Self {
+        self.coordinates = coordinates.filter(|(lat, lon)| lat.is_finite() && lon.is_finite());
+        self
+    }
+
+    /// Latitude and longitude, when known.
+    pub fn coordinates(&self) -> Option<(f64, f64)> {
+        self.coordinates
     }
 
     /// The codes that contain this location, most specific first (subdivision, country, region,

@@ -15,6 +15,7 @@ pub mod azure;
 pub mod error;
 pub mod geo_codes;
 pub mod profile;
+pub mod regions;
 pub mod set;
 pub mod validate;
 

@@ -583,6 +583,15 @@ fn endpoint(
             "is required when trafficRoutingMethod is Performance",
         );
     }
+    if method == RoutingMethod::Performance
+        && let Some(l) = &location
+        && crate::regions::coordinates(l).is_none()
+    {
+        errs.push(
+            format!("{pp}.endpointLocation"),
+            format!("must name a known region (an Azure, AWS or Google Cloud region such as West Europe, eu-west-1, europe-west1), got {l:?}"),
+        );
+    }
     let mut geo_mapping = Vec::new();
     for (i, code) in props.geo_mapping.iter().flatten().enumerate() {
         let up = code.trim().to_ascii_uppercase();

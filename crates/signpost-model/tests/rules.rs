@@ -2366,3 +2366,27 @@ fn syntax_error_names_the_field_path() {
     assert!(parse_profiles_file("{\"profiles\": [", true).is_err());
     assert!(parse_profiles_file("profiles: [\n", false).is_err());
 }
+
+#[test]
+fn rule_endpoint_location_must_be_a_known_region() {
+    let mut ep = ext("a", "a.example.com");
+    ep["properties"]["endpointLocation"] = json!("Atlantis");
+    let e = invalid(profile("p", "Performance", json!([ep])));
+    rule_at(
+        &e,
+        "properties.endpoints[0].properties.endpointLocation",
+        &["must name a known region", "\"Atlantis\""],
+    );
+    for known in ["West Europe", "westeurope", "eu-west-1", "europe-west1"] {
+        let mut ep = ext("a", "a.example.com");
+        ep["properties"]["endpointLocation"] = json!(known);
+        assert!(
+            validate::profile(
+                &serde_json::from_value(profile("p", "Performance", json!([ep]))).unwrap(),
+                &Limits::default()
+            )
+            .is_ok(),
+            "{known}"
+        );
+    }
+}

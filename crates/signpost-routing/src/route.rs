@@ -419,20 +419,50 @@ fn choose(
             Some(indices[at])
         }
         Selection::Performance { regions } => {
-            trace.step(|| {
-                "no latency data for the client yet: regions ranked in configuration order"
-                    .to_string()
-            });
-            for (region, members) in regions {
-                let n = members.iter().filter(|&&i| eligible(i)).count();
-                if n == 0 {
-                    trace.step(|| format!("region {region:?} has no eligible endpoint"));
-                    continue;
+            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
+            let here = located.and_then(|l| l.coordinates());
+            let has_eligible =
+                |r: &&crate::table::PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
+            let chosen = match here {
+                Some(here) => {
+                    *scope = (*scope).max(prefix);
+                    // The closest region with an eligible endpoint; ties go to configuration order.
+                    let distance = |r: &crate::table::PerformanceRegion| {
+                        r.coordinates.map_or(f64::INFINITY, |c| {
+                            signpost_model::regions::distance_km(here, c)
+                        })
+                    };
+                    trace.step(|| {
+                        let mut ranked: Vec<(f64, &str)> = regions.iter().map(|r| (distance(r), r.name.as_str())).collect();
+                        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        let list: Vec<String> = ranked.iter().map(|(d, n)| format!("{n} {d:.0} km")).collect();
+                        format!("client {} is at {:.2},{:.2} (GeoIP network /{prefix}); regions by distance: {}", q.client, here.0, here.1, list.join(", "))
+                    });
+                    regions
+                        .iter()
+                        .filter(has_eligible)
+                        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
                 }
-                let k = rng.usize(0..n);
-                return members.iter().copied().filter(|&i| eligible(i)).nth(k);
-            }
-            None
+                None => {
+                    trace.step(|| "no location for the client (no GeoIP database, or no coordinates for it): regions ranked in configuration order".to_string());
+                    regions.iter().find(has_eligible)
+                }
+            };
+            let region = chosen?;
+            trace.step(|| {
+                format!(
+                    "region {:?} has an eligible endpoint; traffic is spread evenly inside it",
+                    region.name
+                )
+            });
+            let n = region.endpoints.iter().filter(|&&i| eligible(i)).count();
+            let k = rng.usize(0..n);
+            region
+                .endpoints
+                .iter()
+                .copied()
+                .filter(|&i| eligible(i))
+                .nth(k)
         }
         Selection::MultiValue { .. } => unreachable!("MultiValue is answered by multi_value"),
     }

@@ -79,8 +79,19 @@ pub(crate) enum Selection {
     Subnet { fallback: Option<u16> },
     /// Location code -> enabled endpoint mapping it.
     Geographic { codes: HashMap<String, u16> },
-    /// Regions in first-appearance order, each with its endpoints.
-    Performance { regions: Vec<(String, Vec<u16>)> },
+    /// Regions in first-appearance order, each with its coordinates and endpoints.
+    Performance { regions: Vec<PerformanceRegion> },
+}
+
+/// A region of a Performance profile.
+#[derive(Debug, Clone)]
+pub(crate) struct PerformanceRegion {
+    /// The name as first written.
+    pub(crate) name: String,
+    /// Latitude and longitude (validation guarantees a known region).
+    pub(crate) coordinates: Option<(f64, f64)>,
+    /// Its endpoints.
+    pub(crate) endpoints: Vec<u16>,
 }
 
 /// A profile compiled for routing.
@@ -389,12 +400,20 @@ fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
                 .collect(),
         },
         RoutingMethod::Performance => {
-            let mut regions: Vec<(String, Vec<u16>)> = Vec::new();
+            let mut regions: Vec<PerformanceRegion> = Vec::new();
             for (i, e) in p.endpoints.iter().enumerate() {
-                let region = e.location.clone().unwrap_or_default().to_ascii_lowercase();
-                match regions.iter_mut().find(|(r, _)| *r == region) {
-                    Some((_, list)) => list.push(i as u16),
-                    None => regions.push((region, vec![i as u16])),
+                let name = e.location.clone().unwrap_or_default();
+                let coordinates = signpost_model::regions::coordinates(&name);
+                match regions.iter_mut().find(|r| {
+                    r.name.eq_ignore_ascii_case(&name)
+                        || (coordinates.is_some() && r.coordinates == coordinates)
+                }) {
+                    Some(r) => r.endpoints.push(i as u16),
+                    None => regions.push(PerformanceRegion {
+                        name,
+                        coordinates,
+                        endpoints: vec![i as u16],
+                    }),
                 }
             }
             Selection::Performance { regions }

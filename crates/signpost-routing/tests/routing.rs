@@ -551,3 +551,62 @@ fn explain_names_the_endpoint_and_the_reason() {
         "{text}"
     );
 }
+
+/// A stand-in for GeoIP: every address is at the given coordinates, in a /24.
+struct At(f64, f64);
+
+impl signpost_routing::Locate for At {
+    fn locate(&self, _addr: IpAddr) -> (Option<signpost_model::Location>, u8) {
+        (
+            Some(
+                signpost_model::Location::new(None, None, None)
+                    .with_coordinates(Some((self.0, self.1))),
+            ),
+            24,
+        )
+    }
+}
+
+#[test]
+fn performance_sends_clients_to_the_closest_healthy_region() {
+    let yaml = r#"
+profiles:
+  - name: perf
+    properties:
+      trafficRoutingMethod: Performance
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }
+        - { name: eu, type: externalEndpoints, properties: { target: eu.example.com, endpointLocation: westeurope } }
+        - { name: asia, type: externalEndpoints, properties: { target: asia.example.com, endpointLocation: ap-southeast-1 } }
+"#;
+    let paris = At(48.86, 2.35);
+    let new_york = At(40.71, -74.0);
+    let jakarta = At(-6.2, 106.8);
+    let run = |h: &dyn HealthView, at: &At| {
+        let table = RoutingTable::compile(&set(yaml), h);
+        let q = Query {
+            client: "198.51.100.1".parse().unwrap(),
+            family: QueryFamily::V4,
+            locator: Some(at),
+        };
+        let (d, steps) = explain(&table, 0, &q, &mut fastrand::Rng::with_seed(5));
+        (name_of(&table, d), d.scope, steps)
+    };
+    assert_eq!(run(&AllHealthy, &paris).0, "eu");
+    assert_eq!(run(&AllHealthy, &new_york).0, "us");
+    let (name, scope, steps) = run(&AllHealthy, &jakarta);
+    assert_eq!((name.as_str(), scope), ("asia", 24));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("regions by distance: ap-southeast-1")),
+        "{steps:?}"
+    );
+    // The closest region down: the next closest.
+    let h = health(&[("perf", "eu", ProbeStatus::Degraded)]);
+    assert_eq!(
+        run(&h, &paris).0,
+        "us",
+        "New York is closer to Paris than Singapore"
+    );
+}

@@ -1,0 +1,184 @@
+//! Cloud regions with coordinates, for Performance routing: an endpoint's `endpointLocation` names
+//! one, and clients are sent to the closest region (great-circle distance from their GeoIP
+//! location) that has a healthy endpoint. Azure display and programmatic names (`West Europe`,
+//! `westeurope`), AWS (`eu-west-1`) and Google Cloud (`europe-west1`) names are known; names match
+//! ignoring case, spaces and punctuation. Coordinates are those of the region's metro area, which
+//! is all a ranking by distance needs.
+
+/// (name, latitude, longitude), degrees.
+const CATALOGUE: &[(&str, f64, f64)] = &[
+    // Azure
+    ("East US", 37.37, -79.82),
+    ("East US 2", 36.68, -78.39),
+    ("Central US", 41.59, -93.60),
+    ("North Central US", 41.88, -87.63),
+    ("South Central US", 29.42, -98.49),
+    ("West Central US", 41.14, -104.82),
+    ("West US", 37.78, -122.42),
+    ("West US 2", 47.23, -119.85),
+    ("West US 3", 33.45, -112.07),
+    ("Canada Central", 43.65, -79.38),
+    ("Canada East", 46.82, -71.22),
+    ("Brazil South", -23.55, -46.63),
+    ("Mexico Central", 20.59, -100.39),
+    ("Chile Central", -33.45, -70.67),
+    ("North Europe", 53.35, -6.26),
+    ("West Europe", 52.37, 4.90),
+    ("UK South", 51.51, -0.13),
+    ("UK West", 51.48, -3.18),
+    ("France Central", 48.86, 2.35),
+    ("France South", 43.30, 5.37),
+    ("Germany West Central", 50.11, 8.68),
+    ("Germany North", 52.52, 13.40),
+    ("Switzerland North", 47.38, 8.54),
+    ("Switzerland West", 46.20, 6.14),
+    ("Norway East", 59.91, 10.75),
+    ("Norway West", 58.97, 5.73),
+    ("Sweden Central", 60.67, 17.14),
+    ("Poland Central", 52.23, 21.01),
+    ("Italy North", 45.46, 9.19),
+    ("Spain Central", 40.42, -3.70),
+    ("Austria East", 48.21, 16.37),
+    ("East Asia", 22.27, 114.19),
+    ("Southeast Asia", 1.28, 103.83),
+    ("Japan East", 35.68, 139.77),
+    ("Japan West", 34.69, 135.50),
+    ("Korea Central", 37.57, 126.98),
+    ("Korea South", 35.18, 129.08),
+    ("Central India", 18.52, 73.86),
+    ("South India", 13.08, 80.27),
+    ("West India", 19.08, 72.88),
+    ("Jio India West", 22.47, 70.06),
+    ("Australia East", -33.86, 151.21),
+    ("Australia Southeast", -37.81, 144.96),
+    ("Australia Central", -35.28, 149.13),
+    ("UAE North", 25.27, 55.30),
+    ("UAE Central", 24.47, 54.37),
+    ("Qatar Central", 25.29, 51.53),
+    ("Israel Central", 32.09, 34.78),
+    ("South Africa North", -26.20, 28.05),
+    ("South Africa West", -33.92, 18.42),
+    ("New Zealand North", -36.85, 174.76),
+    ("Indonesia Central", -6.21, 106.85),
+    ("Malaysia West", 3.139, 101.687),
+    // AWS
+    ("us-east-1", 38.90, -77.40),
+    ("us-east-2", 40.00, -83.00),
+    ("us-west-1", 37.40, -122.00),
+    ("us-west-2", 45.80, -119.70),
+    ("ca-central-1", 45.50, -73.60),
+    ("ca-west-1", 51.00, -114.10),
+    ("mx-central-1", 20.60, -100.40),
+    ("sa-east-1", -23.50, -46.60),
+    ("eu-west-1", 53.30, -6.30),
+    ("eu-west-2", 51.50, -0.10),
+    ("eu-west-3", 48.90, 2.40),
+    ("eu-central-1", 50.10, 8.70),
+    ("eu-central-2", 47.40, 8.50),
+    ("eu-north-1", 59.30, 18.10),
+    ("eu-south-1", 45.50, 9.20),
+    ("eu-south-2", 41.60, -0.90),
+    ("me-south-1", 26.20, 50.60),
+    ("me-central-1", 24.50, 54.40),
+    ("il-central-1", 32.10, 34.80),
+    ("af-south-1", -33.90, 18.40),
+    ("ap-east-1", 22.30, 114.20),
+    ("ap-south-1", 19.10, 72.90),
+    ("ap-south-2", 17.40, 78.50),
+    ("ap-northeast-1", 35.70, 139.70),
+    ("ap-northeast-2", 37.60, 127.00),
+    ("ap-northeast-3", 34.70, 135.50),
+    ("ap-southeast-1", 1.30, 103.80),
+    ("ap-southeast-2", -33.90, 151.20),
+    ("ap-southeast-3", -6.20, 106.80),
+    ("ap-southeast-4", -37.80, 145.00),
+    // Google Cloud
+    ("us-central1", 41.30, -95.90),
+    ("us-east1", 33.20, -80.00),
+    ("us-east4", 39.00, -77.50),
+    ("us-east5", 40.00, -83.00),
+    ("us-south1", 32.80, -96.80),
+    ("us-west1", 45.60, -121.20),
+    ("us-west2", 34.10, -118.20),
+    ("us-west3", 40.80, -111.90),
+    ("us-west4", 36.20, -115.10),
+    ("northamerica-northeast1", 45.50, -73.60),
+    ("northamerica-northeast2", 43.70, -79.40),
+    ("southamerica-east1", -23.50, -46.60),
+    ("southamerica-west1", -33.40, -70.70),
+    ("europe-west1", 50.40, 3.80),
+    ("europe-west2", 51.50, -0.10),
+    ("europe-west3", 50.10, 8.70),
+    ("europe-west4", 53.40, 6.80),
+    ("europe-west6", 47.40, 8.50),
+    ("europe-west8", 45.50, 9.20),
+    ("europe-west9", 48.90, 2.40),
+    ("europe-southwest1", 40.40, -3.70),
+    ("europe-north1", 60.60, 27.20),
+    ("europe-central2", 52.20, 21.00),
+    ("me-west1", 32.10, 34.80),
+    ("me-central1", 25.30, 51.50),
+    ("asia-east1", 24.10, 120.50),
+    ("asia-east2", 22.30, 114.20),
+    ("asia-northeast1", 35.70, 139.70),
+    ("asia-northeast2", 34.70, 135.50),
+    ("asia-northeast3", 37.60, 127.00),
+    ("asia-south1", 19.10, 72.90),
+    ("asia-south2", 28.60, 77.20),
+    ("asia-southeast1", 1.30, 103.80),
+    ("asia-southeast2", -6.20, 106.80),
+    ("australia-southeast1", -33.90, 151.20),
+    ("australia-southeast2", -37.80, 145.00),
+    ("africa-south1", -26.20, 28.00),
+];
+
+fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Coordinates (latitude, longitude in degrees) of a known region, by any of its spellings.
+pub fn coordinates(name: &str) -> Option<(f64, f64)> {
+    let wanted = normalise(name);
+    CATALOGUE
+        .iter()
+        .find(|(n, _, _)| normalise(n) == wanted)
+        .map(|&(_, lat, lon)| (lat, lon))
+}
+
+/// Great-circle distance in kilometres (haversine, mean Earth radius).
+pub fn distance_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_in_any_spelling() {
+        assert_eq!(coordinates("West Europe"), coordinates("westeurope"));
+        assert!(coordinates("WEST-EUROPE").is_some());
+        assert!(coordinates("eu-west-1").is_some() && coordinates("europe-west1").is_some());
+        assert_eq!(coordinates("Atlantis"), None);
+    }
+
+    #[test]
+    fn distances_between_known_cities() {
+        let london = (51.5074, -0.1278);
+        let paris = (48.8566, 2.3522);
+        let new_york = (40.7128, -74.0060);
+        let los_angeles = (34.0522, -118.2437);
+        let sydney = (-33.8688, 151.2093);
+        assert!((distance_km(london, paris) - 344.0).abs() < 5.0);
+        assert!((distance_km(new_york, los_angeles) - 3936.0).abs() < 20.0);
+        assert!((distance_km(london, sydney) - 16994.0).abs() < 50.0);
+        assert_eq!(distance_km(paris, paris), 0.0);
+    }
+}
