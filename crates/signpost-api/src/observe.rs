@@ -113,6 +113,10 @@ pub async fn explain(
                 .geo
                 .as_deref()
                 .map(|g| g as &dyn signpost_routing::Locate),
+            latency: snapshot
+                .latency
+                .as_deref()
+                .map(|l| l as &dyn signpost_routing::LatencySource),
         },
         &mut fastrand::Rng::new(),
     );

@@ -165,6 +165,10 @@ impl Answerer {
                             .geo
                             .as_deref()
                             .map(|g| g as &dyn signpost_routing::Locate),
+                        latency: snap
+                            .latency
+                            .as_deref()
+                            .map(|l| l as &dyn signpost_routing::LatencySource),
                     },
                     rng,
                     &mut (),

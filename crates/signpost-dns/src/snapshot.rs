@@ -13,7 +13,7 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
-use signpost_routing::{EndpointAnswer, Locate, ProfileId, RoutingTable};
+use signpost_routing::{EndpointAnswer, LatencySource, Locate, ProfileId, RoutingTable};
 
 /// SOA timers of a zone (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +142,8 @@ pub struct Snapshot {
     pub routing: RoutingTable,
     /// GeoIP, when configured (a new database is a new snapshot).
     pub geo: Option<Arc<dyn Locate + Send + Sync>>,
+    /// The operator's latency table, when configured.
+    pub latency: Option<Arc<dyn LatencySource + Send + Sync>>,
     pub(crate) zones: Vec<Zone>,
     /// Record tail per profile per endpoint (`None` for nested endpoints).
     pub(crate) records: Vec<Vec<Option<Vec<u8>>>>,
@@ -162,6 +164,12 @@ impl Snapshot {
     /// The same snapshot answering Geographic queries with `geo`.
     pub fn with_geo(mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) -> Self {
         self.geo = geo;
+        self
+    }
+
+    /// The same snapshot ranking Performance regions with `latency` first.
+    pub fn with_latency(mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) -> Self {
+        self.latency = latency;
         self
     }
 
@@ -196,6 +204,7 @@ impl Snapshot {
             serial,
             routing,
             geo: None,
+            latency: None,
             zones,
             records,
         })

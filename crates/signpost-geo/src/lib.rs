@@ -8,12 +8,16 @@
 //! ECS scope. Nothing is allocated per lookup. The location codes and Azure's grouping of
 //! countries live in `signpost_model::geo_codes`.
 
+pub mod latency;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use maxminddb::{PathElement, Reader};
 use signpost_model::Location;
 use signpost_routing::Locate;
+
+pub use latency::LatencyTable;
 
 /// Why a database could not be used.
 #[derive(Debug, thiserror::Error)]

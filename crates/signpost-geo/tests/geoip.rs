@@ -189,6 +189,7 @@ fn the_most_specific_code_wins_and_explain_says_why() {
             client: ip(a),
             family: QueryFamily::V4,
             locator: Some(&geo),
+            latency: None,
         };
         let (d, steps) = explain(&t, 0, &q, &mut fastrand_rng());
         let name = match d.outcome {

@@ -18,6 +18,7 @@ pub mod table;
 
 pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
 pub use route::{
-    Decision, Locate, Outcome, Picks, Query, QueryFamily, Steps, Trace, explain, route,
+    Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, Steps, Trace,
+    explain, route,
 };
 pub use table::{CompiledEndpoint, CompiledProfile, EndpointAnswer, ProfileId, RoutingTable};

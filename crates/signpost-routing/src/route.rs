@@ -47,6 +47,39 @@ pub trait Locate {
     fn locate(&self, addr: IpAddr) -> (Option<Location>, u8);
 }
 
+/// An operator's latency table: for a client address, the measured round-trip time to some
+/// regions (normalised names: lower-case letters and digits) and the table prefix that matched.
+pub trait LatencySource {
+    /// The entry of the longest prefix containing `addr`.
+    fn latencies(&self, addr: IpAddr) -> Option<Latencies<'_>>;
+}
+
+/// One latency-table entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Latencies<'a> {
+    /// (normalised region name, milliseconds).
+    pub entries: &'a [(String, u32)],
+    /// Prefix length of the matching table line (the ECS scope of the answer).
+    pub prefix: u8,
+}
+
+impl Latencies<'_> {
+    /// Milliseconds to `region` (any spelling), if listed.
+    pub fn to(&self, region: &str) -> Option<u32> {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for b in region.bytes().filter(u8::is_ascii_alphanumeric).take(64) {
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        let wanted = std::str::from_utf8(&buf[..n]).unwrap_or("");
+        self.entries
+            .iter()
+            .find(|(r, _)| r == wanted)
+            .map(|(_, ms)| *ms)
+    }
+}
+
 /// What routing needs to know about a query.
 #[derive(Clone, Copy)]
 pub struct Query<'a> {
@@ -56,6 +89,8 @@ pub struct Query<'a> {
     pub family: QueryFamily,
     /// GeoIP, when configured (Geographic routing needs it beyond `WORLD`).
     pub locator: Option<&'a dyn Locate>,
+    /// The operator's latency table, when configured (Performance routing prefers it).
+    pub latency: Option<&'a dyn LatencySource>,
 }
 
 impl<'a> Query<'a> {
@@ -65,6 +100,7 @@ impl<'a> Query<'a> {
             client,
             family,
             locator: None,
+            latency: None,
         }
     }
 }
@@ -423,6 +459,54 @@ fn choose(
             let here = located.and_then(|l| l.coordinates());
             let has_eligible =
                 |r: &&crate::table::PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
+            if let Some(table) = q.latency.and_then(|t| t.latencies(q.client)) {
+                *scope = (*scope).max(table.prefix);
+                let ms =
+                    |r: &crate::table::PerformanceRegion| table.to(&r.name).unwrap_or(u32::MAX);
+                trace.step(|| {
+                    let mut ranked: Vec<(u32, &str)> =
+                        regions.iter().map(|r| (ms(r), r.name.as_str())).collect();
+                    ranked.sort();
+                    let list: Vec<String> = ranked
+                        .iter()
+                        .map(|(m, n)| {
+                            if *m == u32::MAX {
+                                format!("{n} (not in the table)")
+                            } else {
+                                format!("{n} {m} ms")
+                            }
+                        })
+                        .collect();
+                    format!(
+                        "latency table /{} for client {}: {}",
+                        table.prefix,
+                        q.client,
+                        list.join(", ")
+                    )
+                });
+                let listed = regions
+                    .iter()
+                    .filter(has_eligible)
+                    .filter(|r| ms(r) != u32::MAX)
+                    .min_by_key(|r| ms(r));
+                if let Some(region) = listed {
+                    trace.step(|| {
+                        format!(
+                            "region {:?} has the lowest latency with an eligible endpoint",
+                            region.name
+                        )
+                    });
+                    let n = region.endpoints.iter().filter(|&&i| eligible(i)).count();
+                    let k = rng.usize(0..n);
+                    return region
+                        .endpoints
+                        .iter()
+                        .copied()
+                        .filter(|&i| eligible(i))
+                        .nth(k);
+                }
+                trace.step(|| "no region of the latency table has an eligible endpoint: ranking by distance".to_string());
+            }
             let chosen = match here {
                 Some(here) => {
                     *scope = (*scope).max(prefix);

@@ -588,6 +588,7 @@ profiles:
             client: "198.51.100.1".parse().unwrap(),
             family: QueryFamily::V4,
             locator: Some(at),
+            latency: None,
         };
         let (d, steps) = explain(&table, 0, &q, &mut fastrand::Rng::with_seed(5));
         (name_of(&table, d), d.scope, steps)
@@ -609,4 +610,57 @@ profiles:
         "us",
         "New York is closer to Paris than Singapore"
     );
+}
+
+/// A stand-in latency table: every address in a /16 with these figures.
+struct Table(Vec<(String, u32)>);
+
+impl signpost_routing::LatencySource for Table {
+    fn latencies(&self, _addr: IpAddr) -> Option<signpost_routing::Latencies<'_>> {
+        Some(signpost_routing::Latencies {
+            entries: &self.0,
+            prefix: 16,
+        })
+    }
+}
+
+#[test]
+fn a_latency_table_outranks_distance() {
+    let yaml = r#"
+profiles:
+  - name: perf
+    properties:
+      trafficRoutingMethod: Performance
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }
+        - { name: eu, type: externalEndpoints, properties: { target: eu.example.com, endpointLocation: West Europe } }
+"#;
+    let paris = At(48.86, 2.35);
+    // Measured: from this network East US answers faster, whatever the map says.
+    let table = Table(vec![("eastus".into(), 12), ("westeurope".into(), 40)]);
+    let run = |h: &dyn HealthView| {
+        let t = RoutingTable::compile(&set(yaml), h);
+        let q = Query {
+            client: "198.51.100.1".parse().unwrap(),
+            family: QueryFamily::V4,
+            locator: Some(&paris),
+            latency: Some(&table),
+        };
+        let (d, steps) = explain(&t, 0, &q, &mut fastrand::Rng::with_seed(5));
+        (name_of(&t, d), d.scope, steps)
+    };
+    let (name, scope, steps) = run(&AllHealthy);
+    assert_eq!(
+        (name.as_str(), scope),
+        ("us", 16),
+        "the decision depended on the table line /16 only"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("latency table /16") && s.contains("East US 12 ms")),
+        "{steps:?}"
+    );
+    let h = health(&[("perf", "us", ProbeStatus::Degraded)]);
+    assert_eq!(run(&h).0, "eu", "next lowest latency");
 }

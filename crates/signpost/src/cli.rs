@@ -270,6 +270,10 @@ pub struct ServeArgs {
     /// routing; reloaded when the file changes. Without it only WORLD mappings apply.
     #[arg(long)]
     pub geoip: Option<PathBuf>,
+    /// Latency table for Performance routing: CSV lines `prefix,region,milliseconds`, longest
+    /// prefix match, preferred over GeoIP distance; reloaded when the file changes.
+    #[arg(long)]
+    pub latency_table: Option<PathBuf>,
 }
 
 /// `signpost validate`.

@@ -13,12 +13,13 @@ use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_dns::{Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
-use signpost_routing::{HealthView, Locate, RoutingTable};
+use signpost_routing::{HealthView, LatencySource, Locate, RoutingTable};
 
 /// Builds and swaps snapshots for a fixed set of zones.
 pub struct Publisher {
     zones: Vec<ZoneConfig>,
     geo: Option<Arc<dyn Locate + Send + Sync>>,
+    latency: Option<Arc<dyn LatencySource + Send + Sync>>,
     current: Arc<ArcSwap<Snapshot>>,
     serial: u32,
     all_down: BTreeSet<String>,
@@ -29,15 +30,19 @@ impl Publisher {
     pub fn new(
         zones: Vec<ZoneConfig>,
         geo: Option<Arc<dyn Locate + Send + Sync>>,
+        latency: Option<Arc<dyn LatencySource + Send + Sync>>,
         set: &ProfileSet,
         health: &dyn HealthView,
     ) -> Result<Self> {
         let serial = next_serial(0);
         let routing = RoutingTable::compile(set, health);
-        let first = Snapshot::build(&zones, routing, serial)?.with_geo(geo.clone());
+        let first = Snapshot::build(&zones, routing, serial)?
+            .with_geo(geo.clone())
+            .with_latency(latency.clone());
         let mut publisher = Self {
             zones,
             geo,
+            latency,
             current: Arc::new(ArcSwap::from_pointee(first)),
             serial,
             all_down: BTreeSet::new(),
@@ -61,7 +66,8 @@ impl Publisher {
         let serial = next_serial(self.serial);
         let snapshot = Arc::new(
             Snapshot::build(&self.zones, RoutingTable::compile(set, health), serial)?
-                .with_geo(self.geo.clone()),
+                .with_geo(self.geo.clone())
+                .with_latency(self.latency.clone()),
         );
         self.current.store(snapshot.clone());
         self.serial = serial;
@@ -72,6 +78,11 @@ impl Publisher {
     /// Uses another GeoIP database from the next publish on.
     pub fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
         self.geo = geo;
+    }
+
+    /// Uses another latency table from the next publish on.
+    pub fn set_latency(&mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) {
+        self.latency = latency;
     }
 
     /// Logs profiles entering or leaving the all-down state.

@@ -16,7 +16,7 @@ use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
 use signpost_model::{Limits, ProfileSet};
-use signpost_routing::Locate;
+use signpost_routing::{LatencySource, Locate};
 use signpost_store::SqliteStore;
 use tokio::sync::watch;
 
@@ -88,7 +88,21 @@ async fn serve(settings: Settings) -> Result<()> {
     let mut monitor = Monitor::new(settings.monitor.clone(), known);
     monitor.reconcile(probe_targets);
     let geo = open_geoip(settings.geoip.as_deref(), &set)?;
-    let publisher = Publisher::new(settings.zones.clone(), geo, &set, &monitor.health())?;
+    let latency = match &settings.latency_table {
+        Some(path) => {
+            let table = signpost_geo::LatencyTable::open(path)?;
+            tracing::info!(file = %path.display(), entries = table.len(), "latency table loaded");
+            Some(Arc::new(table) as Arc<dyn LatencySource + Send + Sync>)
+        }
+        None => None,
+    };
+    let publisher = Publisher::new(
+        settings.zones.clone(),
+        geo,
+        latency,
+        &set,
+        &monitor.health(),
+    )?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
     let dns = DnsServer::start(&settings.server, publisher.snapshot())
@@ -133,6 +147,8 @@ async fn serve(settings: Settings) -> Result<()> {
         last_file: initial_file,
         geoip: settings.geoip.clone(),
         geoip_stamp: settings.geoip.as_deref().and_then(file_stamp),
+        latency_table: settings.latency_table.clone(),
+        latency_stamp: settings.latency_table.as_deref().and_then(file_stamp),
         status_dirty: false,
         status_writer: status::Writer::start(settings.data_dir.clone()),
     };
@@ -234,6 +250,10 @@ struct Control {
     geoip: Option<std::path::PathBuf>,
     /// Its modification time and size when last loaded.
     geoip_stamp: Option<(std::time::SystemTime, u64)>,
+    /// The latency table file, watched for changes.
+    latency_table: Option<std::path::PathBuf>,
+    /// Its modification time and size when last loaded.
+    latency_stamp: Option<(std::time::SystemTime, u64)>,
     /// A snapshot was published since the status file was last written.
     status_dirty: bool,
     /// Writes status files on its own thread.
@@ -258,6 +278,7 @@ impl Control {
                 }
                 _ = watch_tick.tick() => {
                     self.check_geoip();
+                    self.check_latency_table();
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read(path) else { continue };
                     if self.last_file.as_deref() == Some(&now[..]) {
@@ -322,15 +343,37 @@ impl Control {
         if stamp.is_none() || stamp == self.geoip_stamp {
             return;
         }
+        self.geoip_stamp = stamp;
         match signpost_geo::GeoIp::open(&path) {
             Ok(geo) => {
-                self.geoip_stamp = stamp;
                 tracing::info!(file = %path.display(), database = geo.database_type(), "GeoIP database reloaded");
                 self.publisher.set_geo(Some(Arc::new(geo)));
                 self.publish();
             }
             Err(e) => {
                 tracing::error!(error = %e, "GeoIP database not reloaded; still using the previous one")
+            }
+        }
+    }
+
+    /// Reloads the latency table when its file changed; a bad file keeps the table in use.
+    fn check_latency_table(&mut self) {
+        let Some(path) = self.latency_table.clone() else {
+            return;
+        };
+        let stamp = file_stamp(&path);
+        if stamp.is_none() || stamp == self.latency_stamp {
+            return;
+        }
+        self.latency_stamp = stamp;
+        match signpost_geo::LatencyTable::open(&path) {
+            Ok(table) => {
+                tracing::info!(file = %path.display(), entries = table.len(), "latency table reloaded");
+                self.publisher.set_latency(Some(Arc::new(table)));
+                self.publish();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "latency table rejected; still using the previous one")
             }
         }
     }

@@ -12,7 +12,8 @@
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
 //! api_listen = "127.0.0.1:8053"
-//! geoip = "GeoLite2-Country.mmdb"     # Geographic routing; reloaded when the file changes
+//! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
+//! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
 //!
 //! [[tokens]]                          # also SIGNPOST_ADMIN_TOKEN / SIGNPOST_READER_TOKEN
 //! token = "a-long-random-secret-for-admins"
@@ -85,6 +86,8 @@ pub struct SettingsFile {
     pub api_listen: Option<SocketAddr>,
     /// GeoIP database, relative to the settings file.
     pub geoip: Option<PathBuf>,
+    /// Latency table, relative to the settings file.
+    pub latency_table: Option<PathBuf>,
     /// API bearer tokens.
     pub tokens: Option<Vec<TokenSetting>>,
 }
@@ -158,6 +161,8 @@ pub struct Settings {
     pub tokens: Tokens,
     /// GeoIP database file.
     pub geoip: Option<PathBuf>,
+    /// Latency table file.
+    pub latency_table: Option<PathBuf>,
 }
 
 impl Settings {
@@ -294,6 +299,10 @@ impl Settings {
             );
         }
         let geoip = args.geoip.clone().or(file.geoip.map(|g| base.join(g)));
+        let latency_table = args
+            .latency_table
+            .clone()
+            .or(file.latency_table.map(|l| base.join(l)));
         Ok(Self {
             server,
             zones,
@@ -304,6 +313,7 @@ impl Settings {
             api_listen,
             tokens,
             geoip,
+            latency_table,
         })
     }
 }

@@ -103,3 +103,62 @@ fn a_bad_database_stops_the_start_with_a_clear_error() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const PERFORMANCE: &str = "profiles:\n  - name: fast\n    properties:\n      trafficRoutingMethod: Performance\n      endpoints:\n        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }\n        - { name: eu, type: externalEndpoints, properties: { target: eu.example.com, endpointLocation: West Europe } }\n";
+
+#[test]
+fn a_latency_table_ranks_regions_and_reloads() {
+    let dir = temp_dir("latency");
+    let table = dir.join("latency.csv");
+    std::fs::write(
+        &table,
+        "203.0.113.0/24,West Europe,9\n203.0.113.0/24,East US,90\n",
+    )
+    .unwrap();
+    let profiles = dir.join("profiles.yaml");
+    write(&profiles, PERFORMANCE);
+    let s = Server::start(
+        &dir,
+        &[
+            "--zone",
+            "tm.test",
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--latency-table",
+            table.to_str().unwrap(),
+        ],
+    );
+    let pick = |client: &str| {
+        let r = http(
+            s.api,
+            "GET",
+            &format!("/api/v1/profiles/fast/explain?clientIp={client}"),
+            &[],
+            None,
+        );
+        (
+            r.body["answer"][0]["endpoint"]
+                .as_str()
+                .unwrap_or("none")
+                .to_string(),
+            r.body["ecsScopePrefix"].as_u64(),
+        )
+    };
+    assert_eq!(pick("203.0.113.7"), ("eu".to_string(), Some(24)));
+    // The table changes: East US is now the fast one.
+    std::fs::write(
+        &table,
+        "203.0.113.0/24,West Europe,90\n203.0.113.0/24,East US,9\n# changed\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pick("203.0.113.7").0 != "us" {
+        assert!(Instant::now() < deadline, "the new table was not picked up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A broken table is rejected and the previous one stays.
+    std::fs::write(&table, "203.0.113.0/24,Atlantis,1\n").unwrap();
+    s.wait_log("latency table rejected");
+    assert_eq!(pick("203.0.113.7").0, "us");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,172 @@
+//! The operator's latency table for Performance routing: `prefix,region,milliseconds` lines (CSV;
+//! `#` starts a comment), looked up by longest prefix match with `prefix-trie`. It takes
+//! precedence over great-circle distance: for a client inside a listed prefix, regions are ranked
+//! by the milliseconds given (regions the line does not list come after, by distance).
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixMap;
+use signpost_routing::{Latencies, LatencySource};
+
+use crate::GeoError;
+
+/// A loaded latency table.
+#[derive(Debug, Default)]
+pub struct LatencyTable {
+    v4: PrefixMap<Ipv4Net, Vec<(String, u32)>>,
+    v6: PrefixMap<Ipv6Net, Vec<(String, u32)>>,
+    lines: usize,
+}
+
+impl LatencyTable {
+    /// Reads and checks a table file; any bad line rejects the file, naming the line.
+    pub fn open(path: &Path) -> Result<Self, GeoError> {
+        let err = |message: String| GeoError::Open {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        Self::parse(&text).map_err(err)
+    }
+
+    /// Parses table text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut t = Self::default();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let [prefix, region, ms] = fields[..] else {
+                return Err(format!(
+                    "line {}: expected prefix,region,milliseconds, got {raw:?}",
+                    n + 1
+                ));
+            };
+            let net: IpNet = prefix
+                .parse()
+                .map_err(|_| format!("line {}: {prefix:?} is not a CIDR prefix", n + 1))?;
+            if signpost_model::regions::coordinates(region).is_none() {
+                return Err(format!("line {}: {region:?} is not a known region", n + 1));
+            }
+            let ms: u32 = ms.parse().map_err(|_| {
+                format!(
+                    "line {}: {ms:?} is not a whole number of milliseconds",
+                    n + 1
+                )
+            })?;
+            let entry = (normalise(region), ms);
+            let list = match net.trunc() {
+                IpNet::V4(p) => {
+                    if t.v4.get(&p).is_none() {
+                        t.v4.insert(p, Vec::new());
+                    }
+                    t.v4.get_mut(&p).expect("inserted above")
+                }
+                IpNet::V6(p) => {
+                    if t.v6.get(&p).is_none() {
+                        t.v6.insert(p, Vec::new());
+                    }
+                    t.v6.get_mut(&p).expect("inserted above")
+                }
+            };
+            list.retain(|(r, _)| *r != entry.0);
+            list.push(entry);
+            t.lines += 1;
+        }
+        Ok(t)
+    }
+
+    /// Entries read.
+    pub fn len(&self) -> usize {
+        self.lines
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
+    }
+}
+
+/// Region names compared ignoring case, spaces and punctuation (as the region catalogue does).
+pub fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+impl LatencySource for LatencyTable {
+    fn latencies(&self, addr: IpAddr) -> Option<Latencies<'_>> {
+        let (entries, prefix) = match addr {
+            IpAddr::V4(a) => {
+                let (p, e) = self.v4.get_lpm(&Ipv4Net::new(a, 32).ok()?)?;
+                (e, p.prefix_len())
+            }
+            IpAddr::V6(a) => {
+                let (p, e) = self.v6.get_lpm(&Ipv6Net::new(a, 128).ok()?)?;
+                (e, p.prefix_len())
+            }
+        };
+        Some(Latencies { entries, prefix })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins_and_regions_match_in_any_spelling() {
+        let t = LatencyTable::parse(
+            "# prefix,region,ms\n10.0.0.0/8, West Europe, 80\n10.0.0.0/8,eastus,20\n10.1.0.0/16,westeurope,5\n2001:db8::/32,eu-west-1,7\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 4);
+        let l = t.latencies("10.2.3.4".parse().unwrap()).unwrap();
+        assert_eq!(
+            (l.prefix, l.to("West Europe"), l.to("East US")),
+            (8, Some(80), Some(20))
+        );
+        let l = t.latencies("10.1.3.4".parse().unwrap()).unwrap();
+        assert_eq!(
+            (l.prefix, l.to("WESTEUROPE"), l.to("East US")),
+            (16, Some(5), None)
+        );
+        assert_eq!(
+            t.latencies("2001:db8::1".parse().unwrap())
+                .unwrap()
+                .to("eu-west-1"),
+            Some(7)
+        );
+        assert!(t.latencies("192.0.2.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_with_their_number() {
+        for (text, needle) in [
+            (
+                "10.0.0.0/8,West Europe\n",
+                "line 1: expected prefix,region,milliseconds",
+            ),
+            (
+                "\n10.0.0.0/33,West Europe,5\n",
+                "line 2: \"10.0.0.0/33\" is not a CIDR prefix",
+            ),
+            (
+                "10.0.0.0/8,Atlantis,5\n",
+                "line 1: \"Atlantis\" is not a known region",
+            ),
+            (
+                "10.0.0.0/8,West Europe,fast\n",
+                "line 1: \"fast\" is not a whole number",
+            ),
+        ] {
+            let e = LatencyTable::parse(text).unwrap_err();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+}
