@@ -317,3 +317,27 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's settings example is a real settings file.
+    #[test]
+    fn the_readme_settings_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n")
+            .expect("a toml block in the README")
+            + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("the block ends");
+        let file: SettingsFile =
+            toml::from_str(&readme[start..end]).expect("the README example parses");
+        assert_eq!(
+            file.zones.as_deref(),
+            Some(&["tm.example.net".to_string()][..])
+        );
+        assert_eq!(file.tokens.as_ref().map(Vec::len), Some(1));
+        assert!(file.latency_table.is_some() && file.geoip.is_some());
+    }
+}
