@@ -67,6 +67,21 @@ profiles:
         - { name: us, type: externalEndpoints, properties: { target: app-us.contoso.test, priority: 1 } }
         - { name: eu, type: externalEndpoints, properties: { target: app-eu.contoso.test, priority: 2 } }
         - { name: ap, type: externalEndpoints, properties: { target: app-ap.contoso.test, priority: 3 } }
+  - name: shop
+    properties:
+      trafficRoutingMethod: Geographic
+      dnsConfig: { relativeName: shop, ttl: 30 }
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: shop-us.contoso.test, geoMapping: [GEO-NA], alwaysServe: Enabled } }
+        - { name: eu, type: externalEndpoints, properties: { target: shop-eu.contoso.test, geoMapping: [GEO-EU], alwaysServe: Enabled } }
+        - { name: world, type: externalEndpoints, properties: { target: shop-world.contoso.test, geoMapping: [WORLD], alwaysServe: Enabled } }
+  - name: fast
+    properties:
+      trafficRoutingMethod: Performance
+      dnsConfig: { relativeName: fast, ttl: 30 }
+      endpoints:
+        - { name: west, type: externalEndpoints, properties: { target: fast-west.contoso.test, endpointLocation: West US, alwaysServe: Enabled } }
+        - { name: frankfurt, type: externalEndpoints, properties: { target: fast-fra.contoso.test, endpointLocation: eu-central-1, alwaysServe: Enabled } }
   - name: partners
     properties:
       trafficRoutingMethod: MultiValue
@@ -107,7 +122,12 @@ server:
   do-not-query-localhost: no
   # Nothing leaves loopback: unbound only talks to Signpost (stub) and its own auth zone.
   outgoing-interface: 127.0.0.1
-  module-config: "iterator"
+  # subnetcache: unbound forwards the client's EDNS Client Subnet to Signpost and caches answers
+  # per the scope Signpost returns.
+  module-config: "subnetcache iterator"
+  send-client-subnet: 127.0.0.1
+  client-subnet-always-forward: yes
+  max-client-subnet-ipv4: 24
   local-zone: "test." nodefault
   cache-max-ttl: 2
 stub-zone:
@@ -131,11 +151,16 @@ region 127.0.0.11; US=$REGION_PID
 region 127.0.0.12
 region 127.0.0.13
 
+# A GeoIP database written for the test (never downloaded): 198.51.100.0/24 in California,
+# 203.0.113.0/24 in Bavaria.
+cargo run --quiet -p signpost-geo --example test-mmdb -- "$W/geo.mmdb"
+
 unbound -c "$W/unbound.conf" >"$W/unbound.log" 2>&1 &
 PIDS+=($!)
 # Probe targets are names (app-us.contoso.test, ...): Signpost resolves them through unbound.
 "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 \
-  --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB --api-listen 127.0.0.1:$API >"$W/signpost.log" 2>&1 &
+  --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB --api-listen 127.0.0.1:$API --geoip "$W/geo.mmdb" \
+  >"$W/signpost.log" 2>&1 &
 PIDS+=($!)
 
 sp() { dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$SP" "$@"; }
@@ -149,6 +174,17 @@ check "MultiValue A through unbound" "127.0.0.21" "$(resolver partners.tm.test A
 check "MultiValue AAAA through unbound" "::1" "$(resolver partners.tm.test AAAA)"
 check "unknown name is NXDOMAIN" "NXDOMAIN" "$(dig +norec @127.0.0.1 -p "$SP" nothere.tm.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 check "outside the zone is REFUSED" "REFUSED" "$(dig +norec @127.0.0.1 -p "$SP" www.contoso.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+
+# Geographic and Performance through the resolver: unbound forwards each client's subnet (ECS)
+# to Signpost; two client subnets get different endpoints, and the scope comes back.
+ecs() { dig +short +time=2 +tries=1 @127.0.0.1 -p "$UB" "$1" CNAME +subnet="$2"; }
+check "Geographic: a Californian subnet gets the North American endpoint" "shop-us.contoso.test." "$(ecs shop.tm.test 198.51.100.0/24)"
+check "Geographic: a Bavarian subnet gets the European endpoint" "shop-eu.contoso.test." "$(ecs shop.tm.test 203.0.113.0/24)"
+check "Geographic: a subnet unknown to GeoIP gets WORLD" "shop-world.contoso.test." "$(ecs shop.tm.test 192.0.2.0/24)"
+check "Performance: California is closest to West US" "fast-west.contoso.test." "$(ecs fast.tm.test 198.51.100.0/24)"
+check "Performance: Bavaria is closest to Frankfurt" "fast-fra.contoso.test." "$(ecs fast.tm.test 203.0.113.0/24)"
+check "the answer's ECS scope is the GeoIP network" "203.0.113.0/24/24" \
+  "$(dig +time=2 +tries=1 @127.0.0.1 -p "$UB" shop.tm.test CNAME +subnet=203.0.113.0/24 | sed -n 's/.*CLIENT-SUBNET: //p')"
 
 # Failover with real programs: the first region's server stops; within
 # interval x (tolerated + 1) + TTL + 1 s = 1 x 2 + 2 + 1 = 5 s the resolver's answer moves on.
