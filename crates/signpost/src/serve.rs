@@ -74,7 +74,7 @@ async fn serve(settings: Settings) -> Result<()> {
             None
         }
     };
-    let set = load_store(&store, &settings.limits)?;
+    let set = store.profile_set()?;
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
     let saved = status::read(&settings.data_dir).unwrap_or_else(|e| {
@@ -232,10 +232,6 @@ fn seed_example(store: &SqliteStore) -> Result<()> {
     Ok(())
 }
 
-/// The configuration in the store (validated; only changed documents are parsed again).
-fn load_store(store: &SqliteStore, _limits: &Limits) -> Result<ProfileSet> {
-    Ok(store.profile_set()?)
-}
 
 struct Control {
     source: ProfilesSource,
@@ -380,7 +376,7 @@ impl Control {
 
     /// The store changed: reload, reconcile the probes, publish.
     fn reload_store(&mut self) {
-        match load_store(&self.store, &self.limits) {
+        match self.store.profile_set() {
             Ok(set) => {
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
