@@ -494,6 +494,12 @@ pub fn present(s: &ApiState, p: &StoredProfile) -> Value {
     let Some(Value::Object(props)) = props else {
         return doc;
     };
+    // `null` means absent (Azure's exports write it): read-only fields go into a fresh object.
+    for key in ["dnsConfig", "monitorConfig"] {
+        if props.get(key).is_some_and(Value::is_null) {
+            props.remove(key);
+        }
+    }
     if let Value::Object(d) = props.entry("dnsConfig").or_insert_with(|| json!({})) {
         d.insert("fqdn".into(), json!(format!("{rel}.{}", s.zone)));
     }

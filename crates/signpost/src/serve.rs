@@ -232,7 +232,6 @@ fn seed_example(store: &SqliteStore) -> Result<()> {
     Ok(())
 }
 
-
 struct Control {
     source: ProfilesSource,
     limits: Limits,

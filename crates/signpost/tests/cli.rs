@@ -124,6 +124,13 @@ fn profile_and_endpoint_commands() {
     assert!(
         stdout(&list)
             .lines()
+            .any(|l| l.starts_with("rollout ") && l.contains(" CheckingEndpoints ")),
+        "every profile shows its monitor status, even seeded ones with null monitorConfig: {}",
+        stdout(&list)
+    );
+    assert!(
+        stdout(&list)
+            .lines()
             .any(|l| l.starts_with("shop2 ") && l.contains("shop2.tm.test")),
         "{}",
         stdout(&list)
