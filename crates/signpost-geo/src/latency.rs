@@ -58,7 +58,7 @@ impl LatencyTable {
                     n + 1
                 )
             })?;
-            let entry = (normalise(region), ms);
+            let entry = (region.to_string(), ms);
             let list = match net.trunc() {
                 IpNet::V4(p) => {
                     if t.v4.get(&p).is_none() {
@@ -73,7 +73,7 @@ impl LatencyTable {
                     t.v6.get_mut(&p).expect("inserted above")
                 }
             };
-            list.retain(|(r, _)| *r != entry.0);
+            list.retain(|(r, _)| !signpost_model::regions::same_name(r, &entry.0));
             list.push(entry);
             t.lines += 1;
         }
@@ -89,14 +89,6 @@ impl LatencyTable {
     pub fn is_empty(&self) -> bool {
         self.lines == 0
     }
-}
-
-/// Region names compared ignoring case, spaces and punctuation (as the region catalogue does).
-pub fn normalise(name: &str) -> String {
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 impl LatencySource for LatencyTable {

@@ -132,19 +132,23 @@ const CATALOGUE: &[(&str, f64, f64)] = &[
     ("africa-south1", -26.20, 28.00),
 ];
 
-fn normalise(name: &str) -> String {
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
+/// Whether two region names are the same region: equal ignoring case, spaces and punctuation
+/// (`West Europe` = `westeurope`, `EU-WEST-1` = `eu-west-1`). Allocates nothing.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.bytes()
+        .filter(u8::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .collect()
+        .eq(b
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase()))
 }
 
 /// Coordinates (latitude, longitude in degrees) of a known region, by any of its spellings.
 pub fn coordinates(name: &str) -> Option<(f64, f64)> {
-    let wanted = normalise(name);
     CATALOGUE
         .iter()
-        .find(|(n, _, _)| normalise(n) == wanted)
+        .find(|(n, _, _)| same_name(n, name))
         .map(|&(_, lat, lon)| (lat, lon))
 }
 
@@ -167,6 +171,7 @@ mod tests {
         assert!(coordinates("WEST-EUROPE").is_some());
         assert!(coordinates("eu-west-1").is_some() && coordinates("europe-west1").is_some());
         assert_eq!(coordinates("Atlantis"), None);
+        assert!(same_name("Southeast Asia", "southeastasia") && !same_name("East US", "East US 2"));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub trait Locate {
 }
 
 /// An operator's latency table: for a client address, the measured round-trip time to some
-/// regions (normalised names: lower-case letters and digits) and the table prefix that matched.
+/// regions and the table prefix that matched.
 pub trait LatencySource {
     /// The entry of the longest prefix containing `addr`.
     fn latencies(&self, addr: IpAddr) -> Option<Latencies<'_>>;
@@ -57,7 +57,7 @@ pub trait LatencySource {
 /// One latency-table entry.
 #[derive(Debug, Clone, Copy)]
 pub struct Latencies<'a> {
-    /// (normalised region name, milliseconds).
+    /// (region name as the table wrote it, milliseconds).
     pub entries: &'a [(String, u32)],
     /// Prefix length of the matching table line (the ECS scope of the answer).
     pub prefix: u8,
@@ -66,16 +66,9 @@ pub struct Latencies<'a> {
 impl Latencies<'_> {
     /// Milliseconds to `region` (any spelling), if listed.
     pub fn to(&self, region: &str) -> Option<u32> {
-        let mut buf = [0u8; 64];
-        let mut n = 0;
-        for b in region.bytes().filter(u8::is_ascii_alphanumeric).take(64) {
-            buf[n] = b.to_ascii_lowercase();
-            n += 1;
-        }
-        let wanted = std::str::from_utf8(&buf[..n]).unwrap_or("");
         self.entries
             .iter()
-            .find(|(r, _)| r == wanted)
+            .find(|(r, _)| signpost_model::regions::same_name(r, region))
             .map(|(_, ms)| *ms)
     }
 }
@@ -455,8 +448,6 @@ fn choose(
             Some(indices[at])
         }
         Selection::Performance { regions } => {
-            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
-            let here = located.and_then(|l| l.coordinates());
             let has_eligible =
                 |r: &&crate::table::PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
             if let Some(table) = q.latency.and_then(|t| t.latencies(q.client)) {
@@ -496,17 +487,13 @@ fn choose(
                             region.name
                         )
                     });
-                    let n = region.endpoints.iter().filter(|&&i| eligible(i)).count();
-                    let k = rng.usize(0..n);
-                    return region
-                        .endpoints
-                        .iter()
-                        .copied()
-                        .filter(|&i| eligible(i))
-                        .nth(k);
+                    return spread(&region.endpoints, eligible, rng);
                 }
                 trace.step(|| "no region of the latency table has an eligible endpoint: ranking by distance".to_string());
             }
+            // GeoIP only when the latency table did not decide: one lookup at most per query.
+            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
+            let here = located.and_then(|l| l.coordinates());
             let chosen = match here {
                 Some(here) => {
                     *scope = (*scope).max(prefix);
@@ -539,17 +526,27 @@ fn choose(
                     region.name
                 )
             });
-            let n = region.endpoints.iter().filter(|&&i| eligible(i)).count();
-            let k = rng.usize(0..n);
-            region
-                .endpoints
-                .iter()
-                .copied()
-                .filter(|&i| eligible(i))
-                .nth(k)
+            spread(&region.endpoints, eligible, rng)
         }
         Selection::MultiValue { .. } => unreachable!("MultiValue is answered by multi_value"),
     }
+}
+
+/// One of a region's eligible endpoints, uniformly: a region's endpoints share its traffic evenly.
+fn spread(
+    endpoints: &[u16],
+    eligible: impl Fn(u16) -> bool,
+    rng: &mut fastrand::Rng,
+) -> Option<u16> {
+    let n = endpoints.iter().filter(|&&i| eligible(i)).count();
+    if n == 0 {
+        return None;
+    }
+    endpoints
+        .iter()
+        .copied()
+        .filter(|&i| eligible(i))
+        .nth(rng.usize(0..n))
 }
 
 fn multi_value(
