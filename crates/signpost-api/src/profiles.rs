@@ -183,13 +183,10 @@ pub async fn name_availability(
 ) -> Result<Json<Value>, ApiError> {
     let request: crate::openapi::NameAvailabilityRequest = serde_json::from_value(body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("body: {e}")))?;
-    let body = json!({"name": request.name, "type": request.resource_type});
-    let name = body["name"]
-        .as_str()
-        .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    let kind = body["type"].as_str().unwrap_or(ARM_TYPE).to_string();
+    let name = request.name.trim_end_matches('.').to_ascii_lowercase();
+    let kind = request
+        .resource_type
+        .unwrap_or_else(|| ARM_TYPE.to_string());
     if !signpost_model::validate::is_dns_name(&name) || name.contains('_') {
         return Ok(Json(
             json!({"name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",

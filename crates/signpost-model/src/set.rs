@@ -127,12 +127,6 @@ impl ProfileSet {
     /// Reads a `profiles:` file in YAML or JSON (by extension; `.json` is JSON, anything else YAML,
     /// which also reads JSON) and validates it whole.
     pub fn load(path: &Path, limits: &Limits) -> Result<Self, LoadError> {
-        Self::load_reporting(path, limits).map(|(set, _)| set)
-    }
-
-    /// [`ProfileSet::load`], also returning the paths of fields Signpost does not know (which it
-    /// ignores), so the caller can warn about them.
-    pub fn load_reporting(path: &Path, limits: &Limits) -> Result<(Self, Vec<String>), LoadError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
             path: shown.clone(),
@@ -144,21 +138,10 @@ impl ProfileSet {
                 message,
             }
         })?;
-        let ignored = file
-            .profiles
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| {
-                validate::unknown_fields(p)
-                    .into_iter()
-                    .map(move |f| format!("profiles[{i}].{f}"))
-            })
-            .collect();
-        let set = Self::from_docs(&file.profiles, limits).map_err(|source| LoadError::Invalid {
+        Self::from_docs(&file.profiles, limits).map_err(|source| LoadError::Invalid {
             path: shown,
             source,
-        })?;
-        Ok((set, ignored))
+        })
     }
 
     /// The profiles, in document order.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use signpost_model::{Limits, ProfileSet};
 
@@ -418,15 +418,17 @@ fn strip_nulls(v: &Value) -> Value {
 
 /// `signpost apply -f FILE [--prune] [--dry-run]`.
 pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
-    // The file must be valid on its own before anything is sent.
-    ProfileSet::load(&args.file, &Limits::default())?;
-    let text = std::fs::read_to_string(&args.file)?;
+    let shown = args.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {shown}"))?;
     let json_file = args
         .file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let file =
-        signpost_model::set::parse_profiles_file(&text, json_file).map_err(anyhow::Error::msg)?;
+    let file = signpost_model::set::parse_profiles_file(&text, json_file)
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    // The file must be valid on its own before anything is sent.
+    ProfileSet::from_docs(&file.profiles, &Limits::default()).with_context(|| shown.clone())?;
     let desired: BTreeMap<String, Value> = file
         .profiles
         .iter()

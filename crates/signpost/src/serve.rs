@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
-use signpost_model::{Limits, ProfileSet};
+use signpost_model::ProfileSet;
 use signpost_routing::{LatencySource, Locate};
 use signpost_store::SqliteStore;
 use tokio::sync::watch;
@@ -64,7 +64,7 @@ async fn serve(settings: Settings) -> Result<()> {
         ProfilesSource::File(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            apply_file(&store, path, &settings.limits)?;
+            apply_file(&store, path)?;
             Some(bytes)
         }
         ProfilesSource::Store => {
@@ -139,7 +139,6 @@ async fn serve(settings: Settings) -> Result<()> {
 
     let control = Control {
         source: settings.profiles.clone(),
-        limits: settings.limits,
         store,
         set,
         monitor,
@@ -191,40 +190,43 @@ fn open_geoip(
 /// Applies a profiles file to the store: the file is the whole configuration, so profiles it no
 /// longer holds are deleted (as `signpost apply --prune` does). Changes made through the API last
 /// until the file changes again.
-fn apply_file(store: &SqliteStore, path: &Path, limits: &Limits) -> Result<()> {
-    let (set, ignored) = ProfileSet::load_reporting(path, limits)?;
-    for field in ignored {
-        tracing::warn!(file = %path.display(), %field, "field not known to Signpost: ignored");
-    }
-    let text = std::fs::read_to_string(path)?;
+fn apply_file(store: &SqliteStore, path: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let file = signpost_model::set::parse_profiles_file(&text, json).map_err(anyhow::Error::msg)?;
-    let docs = file
+    let docs = profile_docs(&text, json).with_context(|| path.display().to_string())?;
+    // The store validates the whole resulting configuration in the same transaction.
+    let applied = store
+        .apply(docs, true)
+        .with_context(|| path.display().to_string())?;
+    if !applied.is_empty() {
+        tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, deleted = ?applied.deleted, "profiles file applied to the store");
+    }
+    Ok(())
+}
+
+/// The documents of a profiles file's text, warning about fields Signpost ignores.
+fn profile_docs(text: &str, json: bool) -> Result<Vec<serde_json::Value>> {
+    let file = signpost_model::set::parse_profiles_file(text, json).map_err(anyhow::Error::msg)?;
+    for (i, p) in file.profiles.iter().enumerate() {
+        for field in signpost_model::validate::unknown_fields(p) {
+            tracing::warn!(field = %format!("profiles[{i}].{field}"), "field not known to Signpost: ignored");
+        }
+    }
+    Ok(file
         .profiles
         .iter()
         .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    let applied = store.apply(docs, true)?;
-    if !applied.is_empty() {
-        tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, deleted = ?applied.deleted, profiles = set.profiles().len(), "profiles file applied to the store");
-    }
-    Ok(())
+        .collect::<Result<_, _>>()?)
 }
 
 /// Seeds an empty store with the shipped example.
 fn seed_example(store: &SqliteStore) -> Result<()> {
     let text = std::fs::read_to_string(DEFAULT_PROFILES)
         .unwrap_or_else(|_| crate::EXAMPLE_PROFILES.to_string());
-    let file =
-        signpost_model::set::parse_profiles_file(&text, false).map_err(anyhow::Error::msg)?;
-    let docs = file
-        .profiles
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    let applied = store.apply(docs, false)?;
+    let applied = store.apply(profile_docs(&text, false)?, false)?;
     tracing::info!(
         profiles = applied.created.len(),
         "empty store: loaded the example profiles"
@@ -234,7 +236,6 @@ fn seed_example(store: &SqliteStore) -> Result<()> {
 
 struct Control {
     source: ProfilesSource,
-    limits: Limits,
     store: Arc<SqliteStore>,
     set: ProfileSet,
     monitor: Monitor,
@@ -281,7 +282,7 @@ impl Control {
                     }
                     self.last_file = Some(now);
                     let path = path.clone();
-                    match apply_file(&self.store, &path, &self.limits) {
+                    match apply_file(&self.store, &path) {
                         Ok(()) => self.reload_store(),
                         Err(e) => tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration"),
                     }
