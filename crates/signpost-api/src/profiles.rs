@@ -305,7 +305,7 @@ async fn write_profile(
             e.inner().to_string(),
         ))
     })?;
-    strip_read_only(&mut doc);
+    signpost_model::azure::strip_read_only(&mut doc);
     let store = s.store.clone();
     let target = name.to_string();
     let existed = load(s, name).await.is_ok();
@@ -395,30 +395,6 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         } else {
             merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
         }
-    }
-}
-
-fn strip_read_only(doc: &mut Value) {
-    if let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-        if let Some(d) = p.get_mut("dnsConfig").and_then(Value::as_object_mut) {
-            d.remove("fqdn");
-        }
-        if let Some(m) = p.get_mut("monitorConfig").and_then(Value::as_object_mut) {
-            m.remove("profileMonitorStatus");
-        }
-        if let Some(eps) = p.get_mut("endpoints").and_then(Value::as_array_mut) {
-            for e in eps {
-                if let Some(ep) = e.get_mut("properties").and_then(Value::as_object_mut) {
-                    ep.remove("endpointMonitorStatus");
-                }
-                if let Some(obj) = e.as_object_mut() {
-                    obj.remove("id");
-                }
-            }
-        }
-    }
-    if let Some(obj) = doc.as_object_mut() {
-        obj.remove("id");
     }
 }
 

@@ -220,3 +220,34 @@ pub struct SubnetDoc {
     /// Prefix length of a CIDR block.
     pub scope: Option<i64>,
 }
+
+/// Removes the read-only fields of a profile document (ARM ids, `dnsConfig.fqdn`, monitor
+/// statuses): they are ignored on input and filled on output, so they never reach the store and
+/// never count as a difference.
+pub fn strip_read_only(doc: &mut Value) {
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("id");
+    }
+    let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(d) = p.get_mut("dnsConfig").and_then(Value::as_object_mut) {
+        d.remove("fqdn");
+    }
+    if let Some(m) = p.get_mut("monitorConfig").and_then(Value::as_object_mut) {
+        m.remove("profileMonitorStatus");
+    }
+    for e in p
+        .get_mut("endpoints")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(obj) = e.as_object_mut() {
+            obj.remove("id");
+        }
+        if let Some(ep) = e.get_mut("properties").and_then(Value::as_object_mut) {
+            ep.remove("endpointMonitorStatus");
+        }
+    }
+}

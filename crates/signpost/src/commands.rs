@@ -362,41 +362,37 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
 /// normalised, so a file and the server's copy compare equal when they mean the same.
 fn normalise(doc: &Value) -> Value {
     let mut d = strip_nulls(doc);
+    signpost_model::azure::strip_read_only(&mut d);
     if let Some(o) = d.as_object_mut() {
-        o.remove("id");
         o.insert("type".into(), json!(ARM_TYPE));
     }
     if let Some(p) = d.get_mut("properties").and_then(Value::as_object_mut) {
-        if let Some(dc) = p.get_mut("dnsConfig").and_then(Value::as_object_mut) {
-            dc.remove("fqdn");
-            if dc.is_empty() {
-                p.remove("dnsConfig");
+        // The server creates these objects to hold read-only fields; empty, they mean nothing.
+        for key in ["dnsConfig", "monitorConfig"] {
+            if p.get(key)
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.is_empty())
+            {
+                p.remove(key);
             }
         }
-        if let Some(m) = p.get_mut("monitorConfig").and_then(Value::as_object_mut) {
-            m.remove("profileMonitorStatus");
-            if m.is_empty() {
-                p.remove("monitorConfig");
-            }
-        }
-        if let Some(eps) = p.get_mut("endpoints").and_then(Value::as_array_mut) {
-            for e in eps {
-                if let Some(o) = e.as_object_mut() {
-                    o.remove("id");
-                    let t = o
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("externalEndpoints");
-                    let short = t.rsplit('/').next().unwrap_or(t).to_string();
-                    let short = ["externalEndpoints", "nestedEndpoints", "azureEndpoints"]
-                        .into_iter()
-                        .find(|k| k.eq_ignore_ascii_case(&short))
-                        .unwrap_or("externalEndpoints");
-                    o.insert("type".into(), json!(format!("{ARM_TYPE}/{short}")));
-                    if let Some(ep) = o.get_mut("properties").and_then(Value::as_object_mut) {
-                        ep.remove("endpointMonitorStatus");
-                    }
-                }
+        for e in p
+            .get_mut("endpoints")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(o) = e.as_object_mut() {
+                let t = o
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("externalEndpoints");
+                let short = t.rsplit('/').next().unwrap_or(t).to_string();
+                let short = ["externalEndpoints", "nestedEndpoints", "azureEndpoints"]
+                    .into_iter()
+                    .find(|k| k.eq_ignore_ascii_case(&short))
+                    .unwrap_or("externalEndpoints");
+                o.insert("type".into(), json!(format!("{ARM_TYPE}/{short}")));
             }
         }
     }
