@@ -4,6 +4,7 @@
 //! - [`profiles`]: profiles and endpoints (GET, PUT, PATCH as JSON merge patch, DELETE), name
 //!   availability, with ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
+//! - [`reference`]: the geographic hierarchy and the Performance regions (read-only data);
 //! - [`auth`]: bearer tokens with `admin` and `reader` roles;
 //! - [`error`]: errors as Azure-style JSON with the field path and the rule;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`).
@@ -16,6 +17,7 @@ pub mod error;
 pub mod observe;
 pub mod openapi;
 pub mod profiles;
+pub mod reference;
 pub mod routes;
 
 pub use auth::{Role, Tokens};

@@ -89,7 +89,7 @@ pub struct Explanation {
 #[openapi(
     info(
         title = "Signpost API",
-        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain."
+        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain; the geographic hierarchy and Performance regions."
     ),
     paths(
         crate::profiles::list,
@@ -104,6 +104,8 @@ pub struct Explanation {
         crate::profiles::name_availability,
         crate::observe::status,
         crate::observe::explain,
+        crate::reference::geographic_hierarchy,
+        crate::reference::regions,
     ),
     components(schemas(
         ProfileDoc,
@@ -122,7 +124,12 @@ pub struct Explanation {
         NameAvailabilityRequest,
         NameAvailability,
         ProfileHealth,
-        Explanation
+        Explanation,
+        crate::reference::GeographicHierarchy,
+        crate::reference::GeographicHierarchyProperties,
+        signpost_model::geo_codes::HierarchyRegion,
+        crate::reference::RegionList,
+        crate::reference::RegionInfo
     ))
 )]
 pub struct ApiDoc;

@@ -12,7 +12,7 @@ use signpost_store::SqliteStore;
 use tokio::sync::watch;
 
 use crate::auth::Tokens;
-use crate::{auth, observe, profiles};
+use crate::{auth, observe, profiles, reference};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -55,6 +55,11 @@ pub fn router(state: ApiState) -> Router {
                 .patch(profiles::patch_endpoint)
                 .delete(profiles::delete_endpoint),
         )
+        .route(
+            "/api/v1/geographicHierarchy",
+            get(reference::geographic_hierarchy),
+        )
+        .route("/api/v1/regions", get(reference::regions))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",
             post(profiles::name_availability),

@@ -6,33 +6,32 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use prefix_trie::PrefixMap;
-use signpost_routing::{Latencies, LatencySource};
+use ipnet::IpNet;
+use signpost_model::regions::Catalogue;
+use signpost_routing::{Latencies, LatencySource, PrefixTable};
 
 use crate::GeoError;
 
 /// A loaded latency table.
 #[derive(Debug, Default)]
 pub struct LatencyTable {
-    v4: PrefixMap<Ipv4Net, Vec<(String, u32)>>,
-    v6: PrefixMap<Ipv6Net, Vec<(String, u32)>>,
+    prefixes: PrefixTable<Vec<(String, u32)>>,
     lines: usize,
 }
 
 impl LatencyTable {
     /// Reads and checks a table file; any bad line rejects the file, naming the line.
-    pub fn open(path: &Path) -> Result<Self, GeoError> {
+    pub fn open(path: &Path, regions: &Catalogue) -> Result<Self, GeoError> {
         let err = |message: String| GeoError::Open {
             path: path.display().to_string(),
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        Self::parse(&text).map_err(err)
+        Self::parse(&text, regions).map_err(err)
     }
 
-    /// Parses table text.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// Parses table text; regions are those of `regions` (built-in or the operator's).
+    pub fn parse(text: &str, regions: &Catalogue) -> Result<Self, String> {
         let mut t = Self::default();
         for (n, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
@@ -49,7 +48,7 @@ impl LatencyTable {
             let net: IpNet = prefix
                 .parse()
                 .map_err(|_| format!("line {}: {prefix:?} is not a CIDR prefix", n + 1))?;
-            if signpost_model::regions::coordinates(region).is_none() {
+            if regions.coordinates(region).is_none() {
                 return Err(format!("line {}: {region:?} is not a known region", n + 1));
             }
             let ms: u32 = ms.parse().map_err(|_| {
@@ -59,20 +58,7 @@ impl LatencyTable {
                 )
             })?;
             let entry = (region.to_string(), ms);
-            let list = match net.trunc() {
-                IpNet::V4(p) => {
-                    if t.v4.get(&p).is_none() {
-                        t.v4.insert(p, Vec::new());
-                    }
-                    t.v4.get_mut(&p).expect("inserted above")
-                }
-                IpNet::V6(p) => {
-                    if t.v6.get(&p).is_none() {
-                        t.v6.insert(p, Vec::new());
-                    }
-                    t.v6.get_mut(&p).expect("inserted above")
-                }
-            };
+            let list = t.prefixes.get_or_insert_with(net, Vec::new);
             list.retain(|(r, _)| !signpost_model::regions::same_name(r, &entry.0));
             list.push(entry);
             t.lines += 1;
@@ -92,18 +78,13 @@ impl LatencyTable {
 }
 
 impl LatencySource for LatencyTable {
-    fn latencies(&self, addr: IpAddr) -> Option<Latencies<'_>> {
-        let (entries, prefix) = match addr {
-            IpAddr::V4(a) => {
-                let (p, e) = self.v4.get_lpm(&Ipv4Net::new(a, 32).ok()?)?;
-                (e, p.prefix_len())
-            }
-            IpAddr::V6(a) => {
-                let (p, e) = self.v6.get_lpm(&Ipv6Net::new(a, 128).ok()?)?;
-                (e, p.prefix_len())
-            }
-        };
-        Some(Latencies { entries, prefix })
+    fn latencies(&self, addr: IpAddr) -> Latencies<'_> {
+        let m = self.prefixes.lookup(addr);
+        Latencies {
+            entries: m.value.map(Vec::as_slice),
+            prefix: m.prefix,
+            scope: m.scope,
+        }
     }
 }
 
@@ -115,26 +96,30 @@ mod tests {
     fn longest_prefix_wins_and_regions_match_in_any_spelling() {
         let t = LatencyTable::parse(
             "# prefix,region,ms\n10.0.0.0/8, West Europe, 80\n10.0.0.0/8,eastus,20\n10.1.0.0/16,westeurope,5\n2001:db8::/32,eu-west-1,7\n",
+            &Catalogue::default(),
         )
         .unwrap();
         assert_eq!(t.len(), 4);
-        let l = t.latencies("10.2.3.4".parse().unwrap()).unwrap();
+        let l = t.latencies("10.2.3.4".parse().unwrap());
         assert_eq!(
             (l.prefix, l.to("West Europe"), l.to("East US")),
             (8, Some(80), Some(20))
         );
-        let l = t.latencies("10.1.3.4".parse().unwrap()).unwrap();
+        // Scoped clear of 10.1.0.0/16, which answers differently.
+        assert_eq!(l.scope, 15);
+        let l = t.latencies("10.1.3.4".parse().unwrap());
         assert_eq!(
-            (l.prefix, l.to("WESTEUROPE"), l.to("East US")),
-            (16, Some(5), None)
+            (l.prefix, l.scope, l.to("WESTEUROPE"), l.to("East US")),
+            (16, 16, Some(5), None)
         );
         assert_eq!(
-            t.latencies("2001:db8::1".parse().unwrap())
-                .unwrap()
-                .to("eu-west-1"),
+            t.latencies("2001:db8::1".parse().unwrap()).to("eu-west-1"),
             Some(7)
         );
-        assert!(t.latencies("192.0.2.1".parse().unwrap()).is_none());
+        let miss = t.latencies("192.0.2.1".parse().unwrap());
+        assert!(miss.entries.is_none());
+        // A miss is scoped clear of 10.0.0.0/8: 192.0.0.0/2 holds no table line.
+        assert_eq!(miss.scope, 1);
     }
 
     #[test]
@@ -157,7 +142,7 @@ mod tests {
                 "line 1: \"fast\" is not a whole number",
             ),
         ] {
-            let e = LatencyTable::parse(text).unwrap_err();
+            let e = LatencyTable::parse(text, &Catalogue::default()).unwrap_err();
             assert!(e.contains(needle), "{e}");
         }
     }

@@ -3,41 +3,18 @@
 //! (Azure lists those of US, CA and AU; any ISO 3166-2 first-level code is accepted beyond Azure,
 //! since GeoIP databases report them).
 
-/// Azure's regional groupings.
-pub const REGIONS: [&str; 8] = [
-    "GEO-EU", "GEO-ME", "GEO-NA", "GEO-AS", "GEO-AF", "GEO-AN", "GEO-SA", "GEO-AP",
-];
-
-/// ISO 3166-1 alpha-2 codes, plus Azure's XJ (Jan Mayen), XK (Kosovo), XE (Sint Eustatius),
-/// XS (Saba).
-pub const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ \
-BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ \
-FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM \
-JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT \
-MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB \
-SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ \
-VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XJ XK XE XS";
-
-/// Countries Azure groups under `GEO-ME` (GeoIP databases put them in Asia or Africa).
-pub const MIDDLE_EAST: &str = "AE BH IL IQ IR JO KW LB OM PS QA SA SY YE";
-
-/// Subdivisions Azure offers: US states and DC, Canadian provinces and territories, Australian
-/// states and territories.
-pub const AZURE_SUBDIVISIONS: &str = "US-AK US-AL US-AR US-AZ US-CA US-CO US-CT US-DC US-DE US-FL US-GA US-HI US-IA US-ID \
-US-IL US-IN US-KS US-KY US-LA US-MA US-MD US-ME US-MI US-MN US-MO US-MS US-MT US-NC US-ND US-NE US-NH US-NJ US-NM US-NV \
-US-NY US-OH US-OK US-OR US-PA US-RI US-SC US-SD US-TN US-TX US-UT US-VA US-VT US-WA US-WI US-WV US-WY CA-AB CA-BC CA-MB \
-CA-NB CA-NL CA-NS CA-NT CA-NU CA-ON CA-PE CA-QC CA-SK CA-YT AU-ACT AU-NSW AU-NT AU-QLD AU-SA AU-TAS AU-VIC AU-WA";
+use crate::geo_data::{COUNTRY_NAMES, REGION_NAMES, SUBDIVISION_NAMES};
 
 /// Whether `code` (upper-case) is a known location code.
 pub fn is_known(code: &str) -> bool {
-    if code == "WORLD" || REGIONS.contains(&code) {
+    if code == "WORLD" || REGION_NAMES.iter().any(|(r, _)| *r == code) {
         return true;
     }
     match code.split_once('-') {
         None => is_country(code),
         Some((country, sub)) => {
             if matches!(country, "US" | "CA" | "AU") {
-                AZURE_SUBDIVISIONS.split(' ').any(|c| c == code)
+                SUBDIVISION_NAMES.iter().any(|(c, _)| *c == code)
             } else {
                 is_country(country)
                     && (1..=3).contains(&sub.len())
@@ -51,14 +28,23 @@ pub fn is_known(code: &str) -> bool {
 
 /// Whether `code` is a country code.
 pub fn is_country(code: &str) -> bool {
-    code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code)
+    country(code).is_some()
 }
 
-/// Azure's grouping of a country, from the GeoIP continent code (`EU`, `NA`, `SA`, `AF`, `AS`,
-/// `OC`, `AN`) with the Middle East taken out of Asia and Africa.
-pub fn region_of(country: &str, continent: &str) -> &'static str {
-    if MIDDLE_EAST.split(' ').any(|c| c == country) {
-        return "GEO-ME";
+/// A country's (code, name, grouping) row of the hierarchy.
+fn country(code: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    COUNTRY_NAMES
+        .binary_search_by(|(c, _, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| &COUNTRY_NAMES[i])
+}
+
+/// Azure's grouping of a country: the hierarchy's own row for a known country, else (a code the
+/// database knows and the hierarchy does not) from the GeoIP continent code (`EU`, `NA`, `SA`,
+/// `AF`, `AS`, `OC`, `AN`).
+pub fn region_of(country_code: &str, continent: &str) -> &'static str {
+    if let Some((_, _, region)) = country(country_code) {
+        return region;
     }
     match continent {
         "EU" => "GEO-EU",
@@ -70,6 +56,53 @@ pub fn region_of(country: &str, continent: &str) -> &'static str {
         "AN" => "GEO-AN",
         _ => "WORLD",
     }
+}
+
+/// One node of the geographic hierarchy, in Azure's `Region` shape (`code`, `name`, `regions`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(no_recursion))]
+pub struct HierarchyRegion {
+    /// Location code, as `geoMapping` takes it.
+    pub code: &'static str,
+    /// English name.
+    pub name: &'static str,
+    /// The codes inside this one.
+    pub regions: Vec<HierarchyRegion>,
+}
+
+/// The whole hierarchy: `WORLD`, its groupings in Azure's order, their countries by code, and the
+/// subdivisions Azure offers under their countries. (Other ISO 3166-2 first-level codes are
+/// accepted in `geoMapping` too, since GeoIP databases report them, but are not listed, as Azure
+/// does not list them.)
+pub fn hierarchy() -> HierarchyRegion {
+    let node = |code, name, regions| HierarchyRegion {
+        code,
+        name,
+        regions,
+    };
+    let subdivisions = |country: &str| {
+        SUBDIVISION_NAMES
+            .iter()
+            .filter(|(c, _)| c.split_once('-').is_some_and(|(of, _)| of == country))
+            .map(|&(c, n)| node(c, n, Vec::new()))
+            .collect()
+    };
+    let countries = |region: &str| {
+        COUNTRY_NAMES
+            .iter()
+            .filter(|(_, _, r)| *r == region)
+            .map(|&(c, n, _)| node(c, n, subdivisions(c)))
+            .collect()
+    };
+    node(
+        "WORLD",
+        "World",
+        REGION_NAMES
+            .iter()
+            .map(|&(r, n)| node(r, n, countries(r)))
+            .collect(),
+    )
 }
 
 /// A client's location as GeoIP reports it, ready for matching from the most specific code.
@@ -158,11 +191,38 @@ mod tests {
         ] {
             assert!(!is_known(bad), "{bad}");
         }
-        assert_eq!(
-            COUNTRIES.split(' ').count(),
-            253,
-            "249 ISO codes and Azure's 4"
-        );
+    }
+
+    #[test]
+    fn the_hierarchy_holds_every_code_once_under_its_grouping() {
+        let world = hierarchy();
+        let mut codes = Vec::new();
+        fn walk<'a>(n: &'a HierarchyRegion, parent: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+            out.push((n.code, parent));
+            for c in &n.regions {
+                walk(c, n.code, out);
+            }
+        }
+        walk(&world, "", &mut codes);
+        // WORLD, 8 groupings, 249 ISO countries and Azure's 4, 72 subdivisions.
+        assert_eq!(codes.len(), 1 + 8 + 253 + 72);
+        let mut unique: Vec<&str> = codes.iter().map(|(c, _)| *c).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "a code listed twice");
+        for (code, parent) in &codes {
+            assert!(is_known(code), "{code} is listed but not accepted");
+            if is_country(code) {
+                assert_eq!(region_of(code, ""), *parent, "{code}");
+            }
+            if let Some((country, _)) = code.split_once('-').filter(|_| !code.starts_with("GEO")) {
+                assert_eq!(country, *parent, "{code}");
+            }
+        }
+        let sorted = COUNTRY_NAMES.windows(2).all(|w| w[0].0 < w[1].0);
+        assert!(sorted, "country() searches COUNTRY_NAMES by code");
+        let named = |code: &str| codes.iter().any(|(c, _)| *c == code);
+        assert!(named("GEO-ME") && named("AE") && named("AU-NSW") && named("XK"));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod azure;
 pub mod error;
 pub mod geo_codes;
+pub mod geo_data;
 pub mod profile;
 pub mod regions;
 pub mod set;

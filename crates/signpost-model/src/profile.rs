@@ -106,7 +106,7 @@ impl AllowedRecordTypes {
 }
 
 /// A validated profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Profile {
     /// Resource name, unique in the server.
@@ -229,7 +229,7 @@ impl IpRange {
 }
 
 /// A validated endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Endpoint {
     /// Name, unique in its profile.
@@ -246,6 +246,9 @@ pub struct Endpoint {
     pub priority: u16,
     /// Performance: the endpoint's region.
     pub location: Option<String>,
+    /// Where that region is (latitude, longitude in degrees), resolved at validation from the
+    /// built-in catalogue or the operator's regions.
+    pub coordinates: Option<(f64, f64)>,
     /// Geographic: location codes (upper-case).
     pub geo_mapping: Vec<String>,
     /// Subnet routing or overrides.

@@ -3,7 +3,12 @@
 //! location) that has a healthy endpoint. Azure display and programmatic names (`West Europe`,
 //! `westeurope`), AWS (`eu-west-1`) and Google Cloud (`europe-west1`) names are known; names match
 //! ignoring case, spaces and punctuation. Coordinates are those of the region's metro area, which
-//! is all a ranking by distance needs.
+//! is all a ranking by distance needs. Operators add their own sites (a data centre, an edge
+//! location) in the server settings; a [`Catalogue`] is the built-in list plus those.
+
+use std::sync::Arc;
+
+use crate::error::{Errors, ValidationError};
 
 /// (name, latitude, longitude), degrees.
 const CATALOGUE: &[(&str, f64, f64)] = &[
@@ -144,12 +149,96 @@ pub fn same_name(a: &str, b: &str) -> bool {
             .map(|c| c.to_ascii_lowercase()))
 }
 
-/// Coordinates (latitude, longitude in degrees) of a known region, by any of its spellings.
+/// Coordinates (latitude, longitude in degrees) of a built-in region, by any of its spellings.
 pub fn coordinates(name: &str) -> Option<(f64, f64)> {
     CATALOGUE
         .iter()
         .find(|(n, _, _)| same_name(n, name))
         .map(|&(_, lat, lon)| (lat, lon))
+}
+
+/// A region an operator defines: a name and where it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// The name endpoints give as `endpointLocation` (matched ignoring case, spaces and
+    /// punctuation, like the built-in names).
+    pub name: String,
+    /// Degrees north, -90..=90.
+    pub latitude: f64,
+    /// Degrees east, -180..=180.
+    pub longitude: f64,
+}
+
+/// The regions Performance endpoints may name: the built-in catalogue plus the operator's own.
+/// Cheap to clone (the operator's list is shared).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalogue {
+    operator: Arc<[Region]>,
+}
+
+impl Catalogue {
+    /// The built-in regions and `operator`'s, which must each have a name, coordinates in range,
+    /// and a name no other region (built-in or operator) has in any spelling. Errors name the
+    /// field as `regions[i].field`.
+    pub fn new(operator: Vec<Region>) -> Result<Self, ValidationError> {
+        let mut errs = Errors::default();
+        for (i, r) in operator.iter().enumerate() {
+            let at = |field: &str| format!("regions[{i}].{field}");
+            if !r.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
+                errs.push(at("name"), "must contain a letter or digit");
+            } else if coordinates(&r.name).is_some() {
+                errs.push(
+                    at("name"),
+                    format!("{:?} is a built-in region; choose another name", r.name),
+                );
+            } else if operator[..i].iter().any(|o| same_name(&o.name, &r.name)) {
+                errs.push(at("name"), format!("{:?} is defined twice", r.name));
+            }
+            if !(-90.0..=90.0).contains(&r.latitude) {
+                errs.push(
+                    at("latitude"),
+                    format!("must be -90..=90, got {}", r.latitude),
+                );
+            }
+            if !(-180.0..=180.0).contains(&r.longitude) {
+                errs.push(
+                    at("longitude"),
+                    format!("must be -180..=180, got {}", r.longitude),
+                );
+            }
+        }
+        errs.into_result(Self {
+            operator: operator.into(),
+        })
+    }
+
+    /// Coordinates of a region, built-in or the operator's, by any of its spellings.
+    pub fn coordinates(&self, name: &str) -> Option<(f64, f64)> {
+        coordinates(name).or_else(|| {
+            self.operator
+                .iter()
+                .find(|r| same_name(&r.name, name))
+                .map(|r| (r.latitude, r.longitude))
+        })
+    }
+
+    /// The operator's regions.
+    pub fn operator_regions(&self) -> &[Region] {
+        &self.operator
+    }
+
+    /// Every region, built-in first: (name, latitude, longitude, whether built in).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64, f64, bool)> {
+        CATALOGUE
+            .iter()
+            .map(|&(n, lat, lon)| (n, lat, lon, true))
+            .chain(
+                self.operator
+                    .iter()
+                    .map(|r| (r.name.as_str(), r.latitude, r.longitude, false)),
+            )
+    }
 }
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
@@ -185,5 +274,37 @@ mod tests {
         assert!((distance_km(new_york, los_angeles) - 3936.0).abs() < 20.0);
         assert!((distance_km(london, sydney) - 16994.0).abs() < 50.0);
         assert_eq!(distance_km(paris, paris), 0.0);
+    }
+
+    #[test]
+    fn operator_regions_join_the_catalogue_and_are_checked() {
+        let region = |name: &str, latitude, longitude| Region {
+            name: name.to_string(),
+            latitude,
+            longitude,
+        };
+        let c = Catalogue::new(vec![region("DC Frankfurt 2", 50.1, 8.7)]).unwrap();
+        assert_eq!(c.coordinates("dc-frankfurt-2"), Some((50.1, 8.7)));
+        assert!(c.coordinates("West Europe").is_some());
+        assert_eq!(Catalogue::default().coordinates("dc-frankfurt-2"), None);
+        assert_eq!(c.iter().filter(|r| !r.3).count(), 1);
+        let e = Catalogue::new(vec![
+            region("westeurope", 1.0, 1.0),
+            region("edge", 91.0, 0.0),
+            region("Edge", 0.0, -180.5),
+            region("--", f64::NAN, 0.0),
+        ])
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "regions[0].name: \"westeurope\" is a built-in region",
+            "regions[1].latitude: must be -90..=90, got 91",
+            "regions[2].name: \"Edge\" is defined twice",
+            "regions[2].longitude: must be -180..=180, got -180.5",
+            "regions[3].name: must contain a letter or digit",
+            "regions[3].latitude: must be -90..=90, got NaN",
+        ] {
+            assert!(e.contains(needle), "{needle} in {e}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::validate::{self, Limits};
 pub const MAX_NESTING_DEPTH: usize = 10;
 
 /// A validated set of profiles, in document order, with nested references resolved.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileSet {
     profiles: Vec<Profile>,
 }

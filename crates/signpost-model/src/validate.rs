@@ -15,17 +15,24 @@ use crate::profile::{
     AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget, IpRange,
     MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,
 };
+use crate::regions::Catalogue;
 
-/// Limits that operators may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What operators may change about validation: limits, and the regions Performance endpoints may
+/// name.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Endpoints a profile may hold (Azure: 200).
     pub max_endpoints: usize,
+    /// Built-in regions plus the operator's.
+    pub regions: Catalogue,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_endpoints: 200 }
+        Self {
+            max_endpoints: 200,
+            regions: Catalogue::default(),
+        }
     }
 }
 
@@ -171,7 +178,7 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
     let mut explicit_priority = Vec::with_capacity(docs.len());
     for (i, e) in docs.iter().enumerate() {
         let path = format!("{p}.endpoints[{i}]");
-        let (ep, prio) = endpoint(&mut errs, &path, e, routing_method);
+        let (ep, prio) = endpoint(&mut errs, &path, e, routing_method, &limits.regions);
         endpoints.push(ep);
         explicit_priority.push(prio);
     }
@@ -498,6 +505,7 @@ fn endpoint(
     p: &str,
     doc: &EndpointDoc,
     method: RoutingMethod,
+    regions: &Catalogue,
 ) -> (Endpoint, Option<u16>) {
     let name = doc.name.clone().unwrap_or_default();
     if name.is_empty() || name.chars().count() > 260 {
@@ -583,13 +591,14 @@ fn endpoint(
             "is required when trafficRoutingMethod is Performance",
         );
     }
+    let coordinates = location.as_deref().and_then(|l| regions.coordinates(l));
     if method == RoutingMethod::Performance
         && let Some(l) = &location
-        && crate::regions::coordinates(l).is_none()
+        && coordinates.is_none()
     {
         errs.push(
             format!("{pp}.endpointLocation"),
-            format!("must name a known region (an Azure, AWS or Google Cloud region such as West Europe, eu-west-1, europe-west1), got {l:?}"),
+            format!("must name a known region (an Azure, AWS or Google Cloud region such as West Europe, eu-west-1, europe-west1, or one of the server's [[regions]]), got {l:?}"),
         );
     }
     let mut geo_mapping = Vec::new();
@@ -684,6 +693,7 @@ fn endpoint(
             weight,
             priority: priority.unwrap_or(0),
             location,
+            coordinates,
             geo_mapping,
             subnets,
             custom_headers,

@@ -291,14 +291,24 @@ fn rule_endpoints_at_most_max_endpoints() {
             ext("c", "c.example.com")
         ]),
     );
-    let limits = Limits { max_endpoints: 2 };
+    let limits = Limits {
+        max_endpoints: 2,
+        ..Limits::default()
+    };
     let e = validate::profile(&doc(three.clone()), &limits).unwrap_err();
     only(
         &e,
         "properties.endpoints",
         &["must hold at most 2 endpoints, got 3"],
     );
-    validate::profile(&doc(three.clone()), &Limits { max_endpoints: 3 }).expect("3 of 3");
+    validate::profile(
+        &doc(three.clone()),
+        &Limits {
+            max_endpoints: 3,
+            ..Limits::default()
+        },
+    )
+    .expect("3 of 3");
     validate::profile(&doc(three.clone()), &Limits::default()).expect("default is 200");
     // The limit reaches the set, too.
     let err = ProfileSet::from_docs(&[doc(three)], &limits).unwrap_err();
@@ -1754,6 +1764,38 @@ fn valid_performance_profile() {
     assert_eq!(p.routing_method, RoutingMethod::Performance);
     assert_eq!(p.endpoints[0].location.as_deref(), Some("West Europe"));
     assert_eq!(p.endpoints[1].location.as_deref(), Some("eastus"));
+    assert_eq!(
+        p.endpoints[0].coordinates,
+        signpost_model::regions::coordinates("westeurope")
+    );
+}
+
+#[test]
+fn operator_regions_are_known_to_the_server_that_defines_them() {
+    let v = profile("perf", "Performance", json!([ext("dc", "dc.example.com")]));
+    let v = with(
+        v,
+        "/properties/endpoints/0/properties/endpointLocation",
+        json!("dc-lisbon"),
+    );
+    let e = invalid(v.clone());
+    only(
+        &e,
+        "properties.endpoints[0].properties.endpointLocation",
+        &["must name a known region", "dc-lisbon"],
+    );
+    let regions = signpost_model::regions::Catalogue::new(vec![signpost_model::regions::Region {
+        name: "DC Lisbon".into(),
+        latitude: 38.72,
+        longitude: -9.14,
+    }])
+    .unwrap();
+    let limits = Limits {
+        regions,
+        ..Limits::default()
+    };
+    let p = validate::profile(&doc(v), &limits).expect("an operator region");
+    assert_eq!(p.endpoints[0].coordinates, Some((38.72, -9.14)));
 }
 
 #[test]
@@ -2284,7 +2326,13 @@ fn load_limits_and_invalid_files() {
     let dir = TempDir::new("invalid");
     // The max-endpoints limit applies to loaded files.
     let path = dir.write("two-each.yaml", YAML_FILE);
-    match ProfileSet::load(&path, &Limits { max_endpoints: 1 }) {
+    match ProfileSet::load(
+        &path,
+        &Limits {
+            max_endpoints: 1,
+            ..Limits::default()
+        },
+    ) {
         Err(LoadError::Invalid {
             path: shown,
             source,

@@ -7,16 +7,18 @@
 //! - [`table`]: [`RoutingTable::compile`] turns validated profiles plus health into per-profile
 //!   selection tables (eligible endpoints, weight tables, address ranges, nested links), off the
 //!   hot path;
-//! - [`ranges`]: sorted, non-overlapping address ranges with longest-block (ECS scope) lookup;
+//! - [`prefixes`]: the longest-prefix-match table (on `prefix-trie`) behind Subnet routing, subnet
+//!   overrides and the latency table, with the ECS scope of each lookup;
 //! - [`route`]: [`route()`] walks those tables for one query and returns a [`Decision`], recording
 //!   its reasoning through a [`Trace`] that costs nothing when it is `()`.
 
 pub mod health;
-pub mod ranges;
+pub mod prefixes;
 pub mod route;
 pub mod table;
 
 pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
+pub use prefixes::{PrefixMatch, PrefixTable};
 pub use route::{
     Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, Steps, Trace,
     explain, route,

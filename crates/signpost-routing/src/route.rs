@@ -50,23 +50,26 @@ pub trait Locate {
 /// An operator's latency table: for a client address, the measured round-trip time to some
 /// regions and the table prefix that matched.
 pub trait LatencySource {
-    /// The entry of the longest prefix containing `addr`.
-    fn latencies(&self, addr: IpAddr) -> Option<Latencies<'_>>;
+    /// The entry of the longest prefix containing `addr` (if any) and the ECS scope of that
+    /// result, which a miss has too (the block must stay clear of every listed prefix).
+    fn latencies(&self, addr: IpAddr) -> Latencies<'_>;
 }
 
-/// One latency-table entry.
+/// The latency-table entry for a client.
 #[derive(Debug, Clone, Copy)]
 pub struct Latencies<'a> {
-    /// (region name as the table wrote it, milliseconds).
-    pub entries: &'a [(String, u32)],
-    /// Prefix length of the matching table line (the ECS scope of the answer).
+    /// (region name as the table wrote it, milliseconds), when a prefix contains the client.
+    pub entries: Option<&'a [(String, u32)]>,
+    /// Prefix length of the matching table line (0 on a miss).
     pub prefix: u8,
+    /// ECS scope of this result (see [`crate::PrefixMatch::scope`]).
+    pub scope: u8,
 }
 
 impl Latencies<'_> {
     /// Milliseconds to `region` (any spelling), if listed.
     pub fn to(&self, region: &str) -> Option<u32> {
-        self.entries
+        self.entries?
             .iter()
             .find(|(r, _)| signpost_model::regions::same_name(r, region))
             .map(|(_, ms)| *ms)
@@ -322,17 +325,17 @@ fn choose(
     } else {
         let m = p.ranges.lookup(q.client);
         *scope = (*scope).max(m.scope);
-        trace.step(|| match m.endpoint {
+        trace.step(|| match m.value {
             Some(i) => format!(
                 "client {} is in a range of endpoint {:?} (scope /{})",
-                q.client, p.endpoints[i as usize].name, m.scope
+                q.client, p.endpoints[*i as usize].name, m.scope
             ),
             None => format!(
                 "client {} is in no endpoint's range (scope /{})",
                 q.client, m.scope
             ),
         });
-        m.endpoint
+        m.value.copied()
     };
     let eligible = |i: u16| p.endpoints[i as usize].eligible;
     let status = |i: u16| p.endpoints[i as usize].status.as_str();
@@ -450,8 +453,12 @@ fn choose(
         Selection::Performance { regions } => {
             let has_eligible =
                 |r: &&crate::table::PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
-            if let Some(table) = q.latency.and_then(|t| t.latencies(q.client)) {
-                *scope = (*scope).max(table.prefix);
+            let looked_up = q.latency.map(|t| t.latencies(q.client));
+            if let Some(l) = looked_up {
+                // Hit or miss, the answer depends on where the table's prefixes are.
+                *scope = (*scope).max(l.scope);
+            }
+            if let Some(table) = looked_up.filter(|l| l.entries.is_some()) {
                 let ms =
                     |r: &crate::table::PerformanceRegion| table.to(&r.name).unwrap_or(u32::MAX);
                 trace.step(|| {
@@ -469,9 +476,10 @@ fn choose(
                         })
                         .collect();
                     format!(
-                        "latency table /{} for client {}: {}",
+                        "latency table line /{} for client {} (scope /{}): {}",
                         table.prefix,
                         q.client,
+                        table.scope,
                         list.join(", ")
                     )
                 });

@@ -13,7 +13,7 @@ use signpost_model::{
 };
 
 use crate::health::{HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
-use crate::ranges::RangeTable;
+use crate::prefixes::PrefixTable;
 
 /// Index of a profile in a [`RoutingTable`].
 pub type ProfileId = u32;
@@ -121,7 +121,7 @@ pub struct CompiledProfile {
     pub endpoints: Vec<CompiledEndpoint>,
     pub(crate) selection: Selection,
     /// Subnet routing ranges or subnet overrides, from enabled endpoints.
-    pub(crate) ranges: RangeTable,
+    pub(crate) ranges: PrefixTable<u16>,
 }
 
 /// Every profile compiled, with a name index. Immutable once built; rebuilt on every change.
@@ -271,13 +271,12 @@ fn compile_one(
     }
     let any_enabled = p.endpoints.iter().any(|e| e.enabled);
     let monitor_status = profile_status(p.enabled, &endpoints);
-    let ranges = RangeTable::new(
-        p.endpoints
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.enabled)
-            .flat_map(|(i, e)| e.subnets.iter().map(move |r| (*r, i as u16))),
-    );
+    let mut ranges = PrefixTable::new();
+    for (i, e) in p.endpoints.iter().enumerate().filter(|(_, e)| e.enabled) {
+        for r in &e.subnets {
+            ranges.insert_range(r.first, r.last, i as u16);
+        }
+    }
     let selection = selection(p, &endpoints);
     out[i] = Some(CompiledProfile {
         name: p.name.clone(),
@@ -403,7 +402,7 @@ fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
             let mut regions: Vec<PerformanceRegion> = Vec::new();
             for (i, e) in p.endpoints.iter().enumerate() {
                 let name = e.location.clone().unwrap_or_default();
-                let coordinates = signpost_model::regions::coordinates(&name);
+                let coordinates = e.coordinates;
                 match regions.iter_mut().find(|r| {
                     r.name.eq_ignore_ascii_case(&name)
                         || (coordinates.is_some() && r.coordinates == coordinates)

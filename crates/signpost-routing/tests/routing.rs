@@ -616,11 +616,12 @@ profiles:
 struct Table(Vec<(String, u32)>);
 
 impl signpost_routing::LatencySource for Table {
-    fn latencies(&self, _addr: IpAddr) -> Option<signpost_routing::Latencies<'_>> {
-        Some(signpost_routing::Latencies {
-            entries: &self.0,
+    fn latencies(&self, _addr: IpAddr) -> signpost_routing::Latencies<'_> {
+        signpost_routing::Latencies {
+            entries: Some(&self.0),
             prefix: 16,
-        })
+            scope: 16,
+        }
     }
 }
 
@@ -658,7 +659,7 @@ profiles:
     assert!(
         steps
             .iter()
-            .any(|s| s.contains("latency table /16") && s.contains("East US 12 ms")),
+            .any(|s| s.contains("latency table line /16") && s.contains("East US 12 ms")),
         "{steps:?}"
     );
     let h = health(&[("perf", "us", ProbeStatus::Degraded)]);

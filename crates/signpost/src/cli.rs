@@ -281,4 +281,7 @@ pub struct ServeArgs {
 pub struct ValidateArgs {
     /// The profiles file to check.
     pub file: PathBuf,
+    /// The server's settings file: its `max_endpoints` and `[[regions]]` apply.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }

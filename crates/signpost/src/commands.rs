@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+use signpost_model::regions::{Catalogue, Region};
 use signpost_model::{Limits, ProfileSet};
 
 use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
@@ -412,6 +413,38 @@ fn strip_nulls(v: &Value) -> Value {
     }
 }
 
+/// The regions the server knows beyond the built-in ones (its `[[regions]]`).
+fn server_regions(client: &Client) -> Result<Catalogue> {
+    let list = ok(
+        client.request("GET", "/api/v1/regions", &[], None)?,
+        "regions",
+    )?;
+    let operator = list["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["source"] == "operator")
+        .map(|r| serde_json::from_value::<RegionInfo>(r.clone()))
+        .map(|r| {
+            r.map(|r| Region {
+                name: r.name,
+                latitude: r.latitude,
+                longitude: r.longitude,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("the server's region list")?;
+    Catalogue::new(operator).context("the server's region list")
+}
+
+/// One entry of `GET /api/v1/regions`, as the CLI reads it.
+#[derive(serde::Deserialize)]
+struct RegionInfo {
+    name: String,
+    latitude: f64,
+    longitude: f64,
+}
+
 /// `signpost apply -f FILE [--prune] [--dry-run]`.
 pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
     let shown = args.file.display().to_string();
@@ -423,8 +456,12 @@ pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let file = signpost_model::set::parse_profiles_file(&text, json_file)
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-    // The file must be valid on its own before anything is sent.
-    ProfileSet::from_docs(&file.profiles, &Limits::default()).with_context(|| shown.clone())?;
+    // The file must be valid on its own before anything is sent, with the server's regions.
+    let limits = Limits {
+        regions: server_regions(client)?,
+        ..Limits::default()
+    };
+    ProfileSet::from_docs(&file.profiles, &limits).with_context(|| shown.clone())?;
     let desired: BTreeMap<String, Value> = file
         .profiles
         .iter()

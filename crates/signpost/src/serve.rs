@@ -56,7 +56,7 @@ async fn serve(settings: Settings) -> Result<()> {
         )
     })?;
     let store = Arc::new(
-        SqliteStore::open(&settings.data_dir.join(DB_FILE), settings.limits)
+        SqliteStore::open(&settings.data_dir.join(DB_FILE), settings.limits.clone())
             .context("cannot open the store")?,
     );
     // Read before applying: should the file change in between, the watcher sees a difference.
@@ -90,7 +90,7 @@ async fn serve(settings: Settings) -> Result<()> {
     let geo = open_geoip(settings.geoip.as_deref(), &set)?;
     let latency = match &settings.latency_table {
         Some(path) => {
-            let table = signpost_geo::LatencyTable::open(path)?;
+            let table = signpost_geo::LatencyTable::open(path, &settings.limits.regions)?;
             tracing::info!(file = %path.display(), entries = table.len(), "latency table loaded");
             Some(Arc::new(table) as Arc<dyn LatencySource + Send + Sync>)
         }
@@ -111,7 +111,7 @@ async fn serve(settings: Settings) -> Result<()> {
     let (changed, store_changes) = watch::channel(store.revision()?);
     let api_state = ApiState {
         store: store.clone(),
-        limits: settings.limits,
+        limits: settings.limits.clone(),
         zone: settings
             .zones
             .first()
@@ -148,6 +148,7 @@ async fn serve(settings: Settings) -> Result<()> {
         geoip_stamp: settings.geoip.as_deref().and_then(file_stamp),
         latency_table: settings.latency_table.clone(),
         latency_stamp: settings.latency_table.as_deref().and_then(file_stamp),
+        regions: settings.limits.regions.clone(),
         status_dirty: false,
         status_writer: status::Writer::start(settings.data_dir.clone()),
     };
@@ -250,6 +251,8 @@ struct Control {
     latency_table: Option<std::path::PathBuf>,
     /// Its modification time and size when last loaded.
     latency_stamp: Option<(std::time::SystemTime, u64)>,
+    /// The regions the latency table may name.
+    regions: signpost_model::regions::Catalogue,
     /// A snapshot was published since the status file was last written.
     status_dirty: bool,
     /// Writes status files on its own thread.
@@ -362,7 +365,7 @@ impl Control {
             return;
         }
         self.latency_stamp = stamp;
-        match signpost_geo::LatencyTable::open(&path) {
+        match signpost_geo::LatencyTable::open(&path, &self.regions) {
             Ok(table) => {
                 tracing::info!(file = %path.display(), entries = table.len(), "latency table reloaded");
                 self.publisher.set_latency(Some(Arc::new(table)));

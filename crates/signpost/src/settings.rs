@@ -23,6 +23,11 @@
 //! name = "ns1.tm.example.net"
 //! addresses = ["127.0.0.1"]
 //!
+//! [[regions]]                         # Performance: sites beyond the built-in cloud regions
+//! name = "DC Lisbon"                  # endpointLocation: "dc-lisbon" (any spelling)
+//! latitude = 38.72
+//! longitude = -9.14
+//!
 //! [soa]
 //! hostmaster = "hostmaster.example.net"
 //! ttl = 3600
@@ -42,6 +47,7 @@ use signpost_api::{Role, Tokens};
 use signpost_dns::{NameServer, ServerConfig, SoaTimers, ZoneConfig};
 use signpost_health::{MonitorSettings, Resolver};
 use signpost_model::Limits;
+use signpost_model::regions::{Catalogue, Region};
 
 use crate::cli::ServeArgs;
 
@@ -90,6 +96,33 @@ pub struct SettingsFile {
     pub latency_table: Option<PathBuf>,
     /// API bearer tokens.
     pub tokens: Option<Vec<TokenSetting>>,
+    /// Operator-defined Performance regions.
+    pub regions: Option<Vec<Region>>,
+}
+
+impl SettingsFile {
+    /// Reads a settings file; also returns its directory, which relative paths in it start from.
+    pub fn read(path: &Path) -> Result<(Self, PathBuf)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: SettingsFile = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid settings", path.display()))?;
+        Ok((
+            file,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ))
+    }
+
+    /// The validation limits and regions the file sets (defaults for what it leaves out).
+    pub fn limits(&self) -> Result<Limits> {
+        let mut limits = Limits::default();
+        if let Some(m) = self.max_endpoints {
+            limits.max_endpoints = m;
+        }
+        limits.regions = Catalogue::new(self.regions.clone().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        Ok(limits)
+    }
 }
 
 /// A `[[tokens]]` entry.
@@ -169,18 +202,10 @@ impl Settings {
     /// Defaults, overridden by the file named by `--config`, overridden by flags.
     pub fn resolve(args: &ServeArgs) -> Result<Self> {
         let (file, base) = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                let file: SettingsFile = toml::from_str(&text)
-                    .with_context(|| format!("{}: invalid settings", path.display()))?;
-                (
-                    file,
-                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                )
-            }
+            Some(path) => SettingsFile::read(path)?,
             None => (SettingsFile::default(), PathBuf::new()),
         };
+        let limits = file.limits()?;
         let mut server = ServerConfig::default();
         if !args.dns_listen.is_empty() {
             server.listen = args.dns_listen.clone();
@@ -250,10 +275,6 @@ impl Settings {
             (None, Some(p)) => ProfilesSource::File(base.join(p)),
             (None, None) => ProfilesSource::Store,
         };
-        let mut limits = Limits::default();
-        if let Some(m) = file.max_endpoints {
-            limits.max_endpoints = m;
-        }
         let data_dir = match (&args.data_dir, file.data_dir) {
             (Some(d), _) => d.clone(),
             (None, Some(d)) => base.join(d),
