@@ -1,6 +1,7 @@
 //! Per-query cost of Geographic and Performance answers next to Priority ones, all with an ECS
 //! option, through `Answerer::answer` (no sockets), with a GeoIP database of 20,000 networks
-//! written here. Counts heap allocations too.
+//! written here; also Subnet routing over 1,000 unaligned ranges and Performance ranked by a
+//! 20,000-line latency table (both on the shared prefix-match table). Counts heap allocations too.
 //!
 //! Run: `cargo bench -p signpost-geo --bench methods`.
 
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use signpost_dns::{Answerer, Snapshot, Transport, ZoneConfig};
-use signpost_geo::GeoIp;
+use signpost_geo::{GeoIp, LatencyTable};
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{AllHealthy, Locate, RoutingTable};
 
@@ -63,6 +64,47 @@ profiles:
         - { name: ap, type: externalEndpoints, properties: { target: ap.example.com, endpointLocation: Southeast Asia } }
         - { name: br, type: externalEndpoints, properties: { target: br.example.com, endpointLocation: Brazil South } }
 "#;
+
+/// A Subnet profile: 4 endpoints with 250 ranges each of 20 /24s (not aligned to a power of two,
+/// so each range is several CIDR blocks), covering the database's 20,000 networks; plus a
+/// fallback.
+fn subnet_profile() -> String {
+    let mut p = String::from(
+        "  - name: subnet\n    properties:\n      trafficRoutingMethod: Subnet\n      endpoints:\n",
+    );
+    for k in 0..4u32 {
+        let ranges: Vec<String> = (0..250u32)
+            .map(|j| {
+                let first = 0x0B00_0000u32 + (((j * 4 + k) * 20) << 8);
+                let last = first + 20 * 256 - 1;
+                format!(
+                    "{{ first: {}, last: {} }}",
+                    Ipv4Addr::from(first),
+                    Ipv4Addr::from(last)
+                )
+            })
+            .collect();
+        p += &format!(
+            "        - {{ name: s{k}, type: externalEndpoints, properties: {{ target: s{k}.example.com, subnets: [{}] }} }}\n",
+            ranges.join(", ")
+        );
+    }
+    p + "        - { name: rest, type: externalEndpoints, properties: { target: rest.example.com } }\n"
+}
+
+/// A latency line for each of the database's 20,000 /24s, ranking the four regions differently.
+fn latency_table() -> String {
+    let regions = ["East US", "West Europe", "Southeast Asia", "Brazil South"];
+    let mut t = String::new();
+    for i in 0..20_000u32 {
+        let net = Ipv4Addr::from(0x0B00_0000u32 + (i << 8));
+        for (r, region) in regions.iter().enumerate() {
+            let ms = 10 + (i as usize * 7 + r * 13) % 90;
+            t += &format!("{net}/24,{region},{ms}\n");
+        }
+    }
+    t
+}
 
 fn database() -> Vec<u8> {
     let places = [
@@ -180,13 +222,20 @@ fn main() {
     let path = std::env::temp_dir().join(format!("signpost-bench-{}.mmdb", std::process::id()));
     std::fs::write(&path, database()).unwrap();
     let geo: Arc<dyn Locate + Send + Sync> = Arc::new(GeoIp::open(&path).unwrap());
-    let file = signpost_model::set::parse_profiles_file(PROFILES, false).unwrap();
+    let profiles = format!("{PROFILES}{}", subnet_profile());
+    let file = signpost_model::set::parse_profiles_file(&profiles, false).unwrap();
     let set = ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap();
     let zones = [ZoneConfig::new("tm.test", vec![])];
     let snapshot = Snapshot::build(&zones, RoutingTable::compile(&set, &AllHealthy), 1)
         .unwrap()
-        .with_geo(Some(geo));
+        .with_geo(Some(geo.clone()));
     let answerer = Answerer::new(Arc::new(ArcSwap::from_pointee(snapshot)), 1232);
+    let table = LatencyTable::parse(&latency_table(), &Default::default()).unwrap();
+    let with_table = Snapshot::build(&zones, RoutingTable::compile(&set, &AllHealthy), 1)
+        .unwrap()
+        .with_geo(Some(geo))
+        .with_latency(Some(Arc::new(table)));
+    let answerer_with_table = Answerer::new(Arc::new(ArcSwap::from_pointee(with_table)), 1232);
     let peer = "127.0.0.1".parse().unwrap();
     // ECS subnets spread over the database's networks.
     let subnets: Vec<[u8; 3]> = (0..1000u32)
@@ -219,10 +268,12 @@ fn main() {
         "method", "ns/query", "allocs/query", "vs Priority"
     );
     let mut base = 0.0;
-    for (method, name) in [
-        ("Priority", "prio.tm.test"),
-        ("Geographic", "geo.tm.test"),
-        ("Performance", "perf.tm.test"),
+    for (method, name, answerer) in [
+        ("Priority", "prio.tm.test", &answerer),
+        ("Geographic", "geo.tm.test", &answerer),
+        ("Performance", "perf.tm.test", &answerer),
+        ("Perf+table", "perf.tm.test", &answerer_with_table),
+        ("Subnet", "subnet.tm.test", &answerer),
     ] {
         let queries: Vec<Vec<u8>> = subnets.iter().map(|s| query(name, *s)).collect();
         let mut rng = fastrand::Rng::with_seed(3);

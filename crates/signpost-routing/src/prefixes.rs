@@ -126,11 +126,15 @@ where
         };
     };
     let prefix = matched.prefix_len();
-    // The matched block itself is clear when it holds nothing more specific than itself.
-    let scope = if map.children(&matched).nth(1).is_none() {
+    let clear = |len: u8| (&*map).view_at(&net(addr, len)).is_none();
+    // The matched block itself is clear when both its halves are (nothing more specific inside).
+    let halves_clear = prefix == width || {
+        let other_half = addr ^ (1u128 << (width - prefix - 1));
+        clear(prefix + 1) && (&*map).view_at(&net(other_half, prefix + 1)).is_none()
+    };
+    let scope = if halves_clear {
         prefix
     } else {
-        let clear = |len: u8| (&*map).view_at(&net(addr, len)).is_none();
         shortest_clear(prefix + 1, width, clear)
     };
     PrefixMatch {
