@@ -118,7 +118,7 @@ where
     let host = net(addr, width);
     let Some((matched, value)) = map.get_lpm(&host) else {
         // A miss: the block must hold no entry at all.
-        let clear = |len: u8| (&*map).view_at(&net(addr, len)).is_none();
+        let clear = |len: u8| map.view_at(&net(addr, len)).is_none();
         return PrefixMatch {
             value: None,
             prefix: 0,
@@ -126,11 +126,11 @@ where
         };
     };
     let prefix = matched.prefix_len();
-    let clear = |len: u8| (&*map).view_at(&net(addr, len)).is_none();
+    let clear = |len: u8| map.view_at(&net(addr, len)).is_none();
     // The matched block itself is clear when both its halves are (nothing more specific inside).
     let halves_clear = prefix == width || {
         let other_half = addr ^ (1u128 << (width - prefix - 1));
-        clear(prefix + 1) && (&*map).view_at(&net(other_half, prefix + 1)).is_none()
+        clear(prefix + 1) && map.view_at(&net(other_half, prefix + 1)).is_none()
     };
     let scope = if halves_clear {
         prefix
