@@ -1,6 +1,7 @@
 //! GeoIP with databases the test writes itself (never downloaded): IPv4 and IPv6, country-only
 //! and subdivision records, addresses missing from the database; then Geographic answers over
-//! real DNS with ECS, checking the endpoint and the scope prefix.
+//! real DNS with ECS for Geographic and Performance (GeoIP distance and a latency table with
+//! nested prefixes), checking the endpoint and the scope prefix.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, UdpSocket};
@@ -230,33 +231,43 @@ fn fastrand_rng() -> fastrand::Rng {
     fastrand::Rng::with_seed(1)
 }
 
-#[test]
-fn geographic_answers_over_dns_with_ecs_scope() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let geo: Arc<dyn Locate + Send + Sync> = Arc::new(GeoIp::open(&database()).unwrap());
-    let zones = [signpost_dns::ZoneConfig::new("tm.test", vec![])];
-    let snapshot = signpost_dns::Snapshot::build(&zones, table(), 1)
-        .unwrap()
-        .with_geo(Some(geo));
-    let snapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-    let config = signpost_dns::ServerConfig {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        workers: 1,
-        ..Default::default()
-    };
-    let server = {
-        let _g = runtime.enter();
-        signpost_dns::DnsServer::start(&config, snapshot).unwrap()
-    };
-    let addr = server.local_addrs()[0];
-    let ask = |subnet: &str, prefix: u8| {
+/// A DNS server on loopback answering from `snapshot`.
+struct Dns {
+    server: signpost_dns::DnsServer,
+    addr: std::net::SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Dns {
+    fn start(snapshot: signpost_dns::Snapshot) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = signpost_dns::ServerConfig {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            workers: 1,
+            ..Default::default()
+        };
+        let server = {
+            let _g = runtime.enter();
+            signpost_dns::DnsServer::start(&config, Arc::new(ArcSwap::from_pointee(snapshot)))
+                .unwrap()
+        };
+        let addr = server.local_addrs()[0];
+        Self {
+            server,
+            addr,
+            _runtime: runtime,
+        }
+    }
+
+    /// An A query for `name` with ECS `subnet/prefix`: the answer's records and ECS scope.
+    fn ask(&self, name: &str, subnet: &str, prefix: u8) -> (Vec<String>, Option<u8>) {
         let mut b = MessageBuilder::new_vec().question();
         b.push((
-            Name::<Vec<u8>>::from_str("shop.tm.test").unwrap(),
+            Name::<Vec<u8>>::from_str(name).unwrap(),
             Rtype::A,
             Class::IN,
         ))
@@ -266,7 +277,7 @@ fn geographic_answers_over_dns_with_ecs_scope() {
             .unwrap();
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        sock.send_to(&b.finish(), addr).unwrap();
+        sock.send_to(&b.finish(), self.addr).unwrap();
         let mut buf = vec![0; 1500];
         let n = sock.recv(&mut buf).unwrap();
         buf.truncate(n);
@@ -282,24 +293,81 @@ fn geographic_answers_over_dns_with_ecs_scope() {
             .and_then(|o| o.opt().iter::<ClientSubnet>().next())
             .map(|c| c.unwrap().scope_prefix_len());
         (answer, scope)
-    };
-    assert_eq!(
-        ask("198.51.100.0", 24),
-        (vec!["ca.example.com.".to_string()], Some(24))
-    );
-    assert_eq!(
-        ask("203.0.113.0", 24),
-        (vec!["eu.example.com.".to_string()], Some(24))
-    );
+    }
+}
+
+fn answer(target: &str, scope: u8) -> (Vec<String>, Option<u8>) {
+    (vec![target.to_string()], Some(scope))
+}
+
+#[test]
+fn geographic_answers_over_dns_with_ecs_scope() {
+    let geo: Arc<dyn Locate + Send + Sync> = Arc::new(GeoIp::open(&database()).unwrap());
+    let zones = [signpost_dns::ZoneConfig::new("tm.test", vec![])];
+    let snapshot = signpost_dns::Snapshot::build(&zones, table(), 1)
+        .unwrap()
+        .with_geo(Some(geo));
+    let dns = Dns::start(snapshot);
+    let ask = |subnet, prefix| dns.ask("shop.tm.test", subnet, prefix);
+    assert_eq!(ask("198.51.100.0", 24), answer("ca.example.com.", 24));
+    assert_eq!(ask("203.0.113.0", 24), answer("eu.example.com.", 24));
     assert_eq!(
         ask("198.51.101.0", 24),
-        (vec!["us.example.com.".to_string()], Some(24)),
+        answer("us.example.com.", 24),
         "scope capped by the source prefix"
     );
     assert_eq!(
         ask("198.51.101.0", 20),
-        (vec!["world.example.com.".to_string()], Some(20)),
+        answer("world.example.com.", 20),
         "198.51.96.0/20 is not in the database; the miss depends on the whole /20"
     );
-    server.shutdown();
+    dns.server.shutdown();
+}
+
+#[test]
+fn performance_answers_over_dns_with_ecs_scope() {
+    let yaml = r#"
+profiles:
+  - name: fast
+    properties:
+      trafficRoutingMethod: Performance
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }
+        - { name: eu, type: externalEndpoints, properties: { target: eu.example.com, endpointLocation: West Europe } }
+"#;
+    let file = signpost_model::set::parse_profiles_file(yaml, false).unwrap();
+    let set = ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap();
+    let geo: Arc<dyn Locate + Send + Sync> = Arc::new(GeoIp::open(&database()).unwrap());
+    // 10/8 measured closer to West Europe, but 10.1/16 inside it closer to East US.
+    let latency = signpost_geo::LatencyTable::parse(
+        "10.0.0.0/8,West Europe,10\n10.0.0.0/8,East US,90\n10.1.0.0/16,East US,5\n",
+        &Default::default(),
+    )
+    .unwrap();
+    let zones = [signpost_dns::ZoneConfig::new("tm.test", vec![])];
+    let snapshot =
+        signpost_dns::Snapshot::build(&zones, RoutingTable::compile(&set, &AllHealthy), 1)
+            .unwrap()
+            .with_geo(Some(geo))
+            .with_latency(Some(Arc::new(latency)));
+    let dns = Dns::start(snapshot);
+    let ask = |subnet, prefix| dns.ask("fast.tm.test", subnet, prefix);
+    assert_eq!(ask("10.1.7.0", 24), answer("us.example.com.", 16));
+    assert_eq!(
+        ask("10.2.7.0", 24),
+        answer("eu.example.com.", 15),
+        "10.0.0.0/15 holds no more specific line; /8 would wrongly cover 10.1.0.0/16"
+    );
+    assert_eq!(ask("10.200.0.0", 24), answer("eu.example.com.", 9));
+    assert_eq!(
+        ask("203.0.113.0", 24),
+        answer("eu.example.com.", 24),
+        "not in the table: by distance from Munich, scoped by the GeoIP network"
+    );
+    assert_eq!(
+        ask("10.1.7.0", 12),
+        answer("eu.example.com.", 12),
+        "a /12 source reaches only the /8 line; scope capped by the source prefix"
+    );
+    dns.server.shutdown();
 }
