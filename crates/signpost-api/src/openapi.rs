@@ -129,7 +129,8 @@ pub struct Explanation {
         crate::reference::GeographicHierarchyProperties,
         signpost_model::geo_codes::HierarchyRegion,
         crate::reference::RegionList,
-        crate::reference::RegionInfo
+        crate::reference::RegionInfo,
+        crate::reference::RegionSource
     ))
 )]
 pub struct ApiDoc;

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use signpost_model::geo_codes::{HierarchyRegion, hierarchy};
 use utoipa::ToSchema;
 
@@ -47,14 +47,14 @@ pub async fn geographic_hierarchy() -> Json<GeographicHierarchy> {
 }
 
 /// The regions Performance endpoints may name.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegionList {
     /// Built-in regions first, then the server's own.
     pub value: Vec<RegionInfo>,
 }
 
 /// One region.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegionInfo {
     /// The name `endpointLocation` takes (any case, spaces and punctuation ignored).
     pub name: String,
@@ -62,8 +62,18 @@ pub struct RegionInfo {
     pub latitude: f64,
     /// Degrees east.
     pub longitude: f64,
-    /// `builtIn` (Azure, AWS, Google Cloud) or `operator` (the server's `[[regions]]`).
-    pub source: &'static str,
+    /// Where the region comes from.
+    pub source: RegionSource,
+}
+
+/// Where a region comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RegionSource {
+    /// The built-in catalogue (Azure, AWS, Google Cloud).
+    BuiltIn,
+    /// The server's `[[regions]]`.
+    Operator,
 }
 
 /// `GET /api/v1/regions`.
@@ -78,7 +88,11 @@ pub async fn regions(State(s): State<ApiState>) -> Json<RegionList> {
                 name: name.to_string(),
                 latitude,
                 longitude,
-                source: if built_in { "builtIn" } else { "operator" },
+                source: if built_in {
+                    RegionSource::BuiltIn
+                } else {
+                    RegionSource::Operator
+                },
             })
             .collect(),
     })

@@ -13,7 +13,10 @@ pub fn is_known(code: &str) -> bool {
     match code.split_once('-') {
         None => is_country(code),
         Some((country, sub)) => {
-            if matches!(country, "US" | "CA" | "AU") {
+            let azure_lists = SUBDIVISION_NAMES
+                .iter()
+                .any(|(c, _)| c.split_once('-').is_some_and(|(of, _)| of == country));
+            if azure_lists {
                 SUBDIVISION_NAMES.iter().any(|(c, _)| *c == code)
             } else {
                 is_country(country)

@@ -4,17 +4,17 @@
 //! Country and subdivision names are the English names of ISO 3166-1 and ISO 3166-2 from Debian's
 //! iso-codes 4.15, taking the short common name where the ISO name is inverted or formal
 //! ("Bolivia", "Iran", "Russia", "South Korea", "Syria", "Taiwan", "Vietnam", "Brunei",
-//! "Palestine", "Vatican City", "British Virgin Islands" ...). Azure's portal spells a few
+//! "Vatican City", "British Virgin Islands" ...). Azure's portal spells a few
 //! differently ("Hong Kong SAR", "Macao SAR", "Korea"); the ISO short names are kept here.
 //! Azure's own codes are named Jan Mayen (XJ), Kosovo (XK), Sint Eustatius (XE) and Saba (XS).
 //!
-//! Each country's grouping follows the continent MaxMind GeoLite2 gives it (`EU`, `NA` with
-//! Central America and the Caribbean, `SA`, `AF`, `AS`, `OC` as `GEO-AP`, `AN`), except that
-//! the countries Azure puts in the Middle East (AE BH IL IQ IR JO KW LB OM PS QA SA SY YE) go to
-//! `GEO-ME`. XJ
-//! follows Svalbard and Jan Mayen into `GEO-EU`; XE and XS follow Bonaire, Sint Eustatius and
-//! Saba into `GEO-NA`. [`crate::geo_codes::region_of`] reads this table, so the hierarchy served
-//! by the API and the grouping a GeoIP lookup lands in always agree.
+//! Groupings and names were checked against Azure's published list ("Country/Region hierarchy
+//! used by Azure Traffic Manager", learn.microsoft.com) for Europe, the Middle East (which takes
+//! Türkiye) and North America (which takes the US Minor Outlying Islands, Bonaire, Sint Eustatius
+//! and Saba); Azure's spellings are used there ("Svalbard", "Bonaire", "Czech Republic",
+//! "Palestinian Authority"). The other groupings follow the continent MaxMind GeoLite2 gives each
+//! country (`AS`, `AF`, `SA`, `OC` as `GEO-AP`, `AN`). [`crate::geo_codes::region_of`] reads this
+//! table, so the hierarchy served by the API and the grouping a GeoIP lookup lands in agree.
 
 /// One country: ISO code, English name, Azure regional grouping code.
 pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
@@ -47,7 +47,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("BM", "Bermuda", "GEO-NA"),
     ("BN", "Brunei", "GEO-AS"),
     ("BO", "Bolivia", "GEO-SA"),
-    ("BQ", "Bonaire, Sint Eustatius and Saba", "GEO-NA"),
+    ("BQ", "Bonaire", "GEO-NA"),
     ("BR", "Brazil", "GEO-SA"),
     ("BS", "Bahamas", "GEO-NA"),
     ("BT", "Bhutan", "GEO-AS"),
@@ -73,7 +73,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("CW", "Curaçao", "GEO-NA"),
     ("CX", "Christmas Island", "GEO-AP"),
     ("CY", "Cyprus", "GEO-EU"),
-    ("CZ", "Czechia", "GEO-EU"),
+    ("CZ", "Czech Republic", "GEO-EU"),
     ("DE", "Germany", "GEO-EU"),
     ("DJ", "Djibouti", "GEO-AF"),
     ("DK", "Denmark", "GEO-EU"),
@@ -204,7 +204,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("PM", "Saint Pierre and Miquelon", "GEO-NA"),
     ("PN", "Pitcairn", "GEO-AP"),
     ("PR", "Puerto Rico", "GEO-NA"),
-    ("PS", "Palestine", "GEO-ME"),
+    ("PS", "Palestinian Authority", "GEO-ME"),
     ("PT", "Portugal", "GEO-EU"),
     ("PW", "Palau", "GEO-AP"),
     ("PY", "Paraguay", "GEO-SA"),
@@ -226,7 +226,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
         "GEO-AF",
     ),
     ("SI", "Slovenia", "GEO-EU"),
-    ("SJ", "Svalbard and Jan Mayen", "GEO-EU"),
+    ("SJ", "Svalbard", "GEO-EU"),
     ("SK", "Slovakia", "GEO-EU"),
     ("SL", "Sierra Leone", "GEO-AF"),
     ("SM", "San Marino", "GEO-EU"),
@@ -250,14 +250,14 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("TM", "Turkmenistan", "GEO-AS"),
     ("TN", "Tunisia", "GEO-AF"),
     ("TO", "Tonga", "GEO-AP"),
-    ("TR", "Türkiye", "GEO-AS"),
+    ("TR", "Türkiye", "GEO-ME"),
     ("TT", "Trinidad and Tobago", "GEO-NA"),
     ("TV", "Tuvalu", "GEO-AP"),
     ("TW", "Taiwan", "GEO-AS"),
     ("TZ", "Tanzania", "GEO-AF"),
     ("UA", "Ukraine", "GEO-EU"),
     ("UG", "Uganda", "GEO-AF"),
-    ("UM", "United States Minor Outlying Islands", "GEO-AP"),
+    ("UM", "United States Minor Outlying Islands", "GEO-NA"),
     ("US", "United States", "GEO-NA"),
     ("UY", "Uruguay", "GEO-SA"),
     ("UZ", "Uzbekistan", "GEO-AS"),

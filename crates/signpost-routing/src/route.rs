@@ -457,6 +457,14 @@ fn choose(
             if let Some(l) = looked_up {
                 // Hit or miss, the answer depends on where the table's prefixes are.
                 *scope = (*scope).max(l.scope);
+                if l.entries.is_none() {
+                    trace.step(|| {
+                        format!(
+                            "client {} is in no latency-table prefix (scope /{}): ranking by distance",
+                            q.client, l.scope
+                        )
+                    });
+                }
             }
             if let Some(table) = looked_up.filter(|l| l.entries.is_some()) {
                 let ms =
@@ -501,10 +509,11 @@ fn choose(
             }
             // GeoIP only when the latency table did not decide: one lookup at most per query.
             let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
+            // Placed or not, the answer depends on the database network the client fell in.
+            *scope = (*scope).max(prefix);
             let here = located.and_then(|l| l.coordinates());
             let chosen = match here {
                 Some(here) => {
-                    *scope = (*scope).max(prefix);
                     // The closest region with an eligible endpoint; ties go to configuration order.
                     let distance = |r: &crate::table::PerformanceRegion| {
                         r.coordinates.map_or(f64::INFINITY, |c| {

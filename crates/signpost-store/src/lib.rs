@@ -65,7 +65,7 @@ pub enum StoreError {
     #[error("profile {0:?} not found")]
     NotFound(String),
     /// The resulting configuration is invalid (HTTP 400).
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// Another profile already has this DNS name (HTTP 409).
     #[error("{0}")]

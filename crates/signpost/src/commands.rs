@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+use signpost_api::reference::{RegionList, RegionSource};
 use signpost_model::regions::{Catalogue, Region};
 use signpost_model::{Limits, ProfileSet};
 
@@ -413,36 +414,29 @@ fn strip_nulls(v: &Value) -> Value {
     }
 }
 
-/// The regions the server knows beyond the built-in ones (its `[[regions]]`).
+/// The regions the server knows beyond the built-in ones (its `[[regions]]`); only the built-in
+/// ones from a server that does not list its regions.
 fn server_regions(client: &Client) -> Result<Catalogue> {
-    let list = ok(
-        client.request("GET", "/api/v1/regions", &[], None)?,
-        "regions",
-    )?;
-    let operator = list["value"]
-        .as_array()
+    let reply = client.request("GET", "/api/v1/regions", &[], None)?;
+    if reply.status == 404 {
+        eprintln!(
+            "warning: the server does not list its regions; checking against the built-in ones"
+        );
+        return Ok(Catalogue::default());
+    }
+    let list: RegionList =
+        serde_json::from_value(ok(reply, "regions")?).context("the server's region list")?;
+    let operator = list
+        .value
         .into_iter()
-        .flatten()
-        .filter(|r| r["source"] == "operator")
-        .map(|r| serde_json::from_value::<RegionInfo>(r.clone()))
-        .map(|r| {
-            r.map(|r| Region {
-                name: r.name,
-                latitude: r.latitude,
-                longitude: r.longitude,
-            })
+        .filter(|r| r.source == RegionSource::Operator)
+        .map(|r| Region {
+            name: r.name,
+            latitude: r.latitude,
+            longitude: r.longitude,
         })
-        .collect::<Result<Vec<_>, _>>()
-        .context("the server's region list")?;
+        .collect();
     Catalogue::new(operator).context("the server's region list")
-}
-
-/// One entry of `GET /api/v1/regions`, as the CLI reads it.
-#[derive(serde::Deserialize)]
-struct RegionInfo {
-    name: String,
-    latitude: f64,
-    longitude: f64,
 }
 
 /// `signpost apply -f FILE [--prune] [--dry-run]`.

@@ -205,7 +205,10 @@ impl Settings {
             Some(path) => SettingsFile::read(path)?,
             None => (SettingsFile::default(), PathBuf::new()),
         };
-        let limits = file.limits()?;
+        let limits = match &args.config {
+            Some(path) => file.limits().with_context(|| path.display().to_string())?,
+            None => file.limits()?,
+        };
         let mut server = ServerConfig::default();
         if !args.dns_listen.is_empty() {
             server.listen = args.dns_listen.clone();

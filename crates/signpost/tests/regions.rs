@@ -238,3 +238,51 @@ fn the_geographic_hierarchy_is_azures_tree() {
     assert_eq!(put.status, 201, "{}", put.body);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_region_still_in_use_cannot_disappear_silently() {
+    let dir = temp_dir("regions-removed");
+    let settings = dir.join("signpost.toml");
+    write(&settings, SETTINGS);
+    let s = Server::start(&dir, &["--config", settings.to_str().unwrap()]);
+    let put = http(
+        s.api,
+        "PUT",
+        "/api/v1/profiles/fast",
+        &[],
+        Some(
+            &serde_json::json!({"properties": {"trafficRoutingMethod": "Performance", "endpoints": [
+                {"name": "lisbon", "type": "externalEndpoints", "properties": {"target": "lisbon.example.com", "endpointLocation": "DC Lisbon"}}
+            ]}}),
+        ),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    drop(s);
+    // Without the region the stored profile is invalid: the start stops, naming the field.
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "serve",
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--probe-resolver", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("profiles['fast'].properties.endpoints[0].properties.endpointLocation: must name a known region")
+            && err.matches("must name").count() == 1,
+        "{err}"
+    );
+    // Nothing was lost: with the region back, the profile is served.
+    let s = Server::start(&dir, &["--config", settings.to_str().unwrap()]);
+    assert_eq!(
+        http(s.api, "GET", "/api/v1/profiles/fast", &[], None).status,
+        200
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
