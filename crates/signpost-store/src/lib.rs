@@ -70,15 +70,22 @@ pub enum StoreError {
     /// Another profile already has this DNS name (HTTP 409).
     #[error("{0}")]
     Conflict(String),
-    /// The database failed.
+    /// The database failed. (The message carries the cause, so it is not also a `source`: error
+    /// reports that print the chain would say it twice.)
     #[error("store: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     /// A stored document is not JSON (the file was edited by hand).
-    #[error("store: profile {name:?} holds invalid JSON: {source}")]
+    #[error("store: profile {name:?} holds invalid JSON: {error}")]
     Corrupt {
         /// The profile.
         name: String,
         /// The parse error.
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e)
+    }
 }

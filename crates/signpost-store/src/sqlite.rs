@@ -328,9 +328,9 @@ fn sync(
             params![name],
             |r| r.get(0),
         )?;
-        let doc: Value = serde_json::from_str(&text).map_err(|source| StoreError::Corrupt {
+        let doc: Value = serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
             name: name.clone(),
-            source,
+            error,
         })?;
         let profile = validate_doc(&doc, limits).map_err(|e| match e {
             StoreError::Invalid(v) => {
@@ -435,9 +435,9 @@ fn upsert(tx: &Transaction<'_>, name: &str, doc: &Value, revision: u64) -> Resul
 }
 
 fn decode((name, doc, revision): (String, String, i64)) -> Result<StoredProfile, StoreError> {
-    let doc = serde_json::from_str(&doc).map_err(|source| StoreError::Corrupt {
+    let doc = serde_json::from_str(&doc).map_err(|error| StoreError::Corrupt {
         name: name.clone(),
-        source,
+        error,
     })?;
     Ok(StoredProfile {
         name,
