@@ -2,16 +2,20 @@
 //! DB-IP Lite, Country or City, IPv4 and IPv6).
 //!
 //! [`GeoIp`] implements routing's [`signpost_routing::Locate`]: a lookup walks the database's
-//! search tree and reads three fields in place (`country.iso_code`, falling back to
-//! `registered_country.iso_code`; `continent.code`; `subdivisions[0].iso_code`) into a fixed-size
-//! [`signpost_model::Location`], with the prefix length of the database network, which becomes the
-//! ECS scope. Nothing is allocated per lookup. The location codes and Azure's grouping of
-//! countries live in `signpost_model::geo_codes`.
+//! search tree and reads the fields routing needs in place (`country.iso_code`, falling back to
+//! `registered_country.iso_code`; `continent.code`; `subdivisions[0].iso_code`; the coordinates)
+//! into a fixed-size [`signpost_model::Location`], with the prefix length of the database network,
+//! which becomes the ECS scope. Many networks share one data record (a city), so each DNS worker
+//! thread keeps the decoded records it met in a small direct-mapped cache keyed by the record's
+//! offset: a repeat costs the tree walk and one array read, and nothing is allocated. The location
+//! codes and Azure's grouping of countries live in `signpost_model::geo_codes`.
 
 pub mod latency;
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use maxminddb::{PathElement, Reader};
 use signpost_model::Location;
@@ -37,6 +41,27 @@ pub enum GeoError {
 pub struct GeoIp {
     reader: Reader<Vec<u8>>,
     path: PathBuf,
+    /// Tells this database's records apart from another's in the per-thread caches (a reloaded
+    /// file is a new database with the same offsets).
+    id: u64,
+}
+
+/// Databases opened so far in this process (the next [`GeoIp::id`]).
+static OPENED: AtomicU64 = AtomicU64::new(1);
+
+/// Slots in each thread's record cache (a power of two).
+const CACHE_SLOTS: usize = 4096;
+
+/// Decoded records by data offset, direct-mapped: a colliding record replaces the slot's.
+struct RecordCache {
+    database: u64,
+    slots: Vec<Option<(usize, Location)>>,
+}
+
+thread_local! {
+    static RECORDS: RefCell<RecordCache> = const {
+        RefCell::new(RecordCache { database: 0, slots: Vec::new() })
+    };
 }
 
 impl std::fmt::Debug for GeoIp {
@@ -60,6 +85,7 @@ impl GeoIp {
         Ok(Self {
             reader,
             path: path.to_path_buf(),
+            id: OPENED.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -76,25 +102,45 @@ impl GeoIp {
 
 impl Locate for GeoIp {
     fn locate(&self, addr: IpAddr) -> (Option<Location>, u8) {
-        use PathElement::{Index, Key};
         let Ok(found) = self.reader.lookup(addr) else {
             return (None, 0);
         };
         let prefix = found.network().map_or(0, |n| n.prefix());
-        if !found.has_data() {
+        let Some(offset) = found.offset().filter(|_| found.has_data()) else {
             return (None, prefix);
-        }
-        let text = |path: &[PathElement<'_>]| found.decode_path::<&str>(path).ok().flatten();
-        let country = text(&[Key("country"), Key("iso_code")])
-            .or_else(|| text(&[Key("registered_country"), Key("iso_code")]));
-        let continent = text(&[Key("continent"), Key("code")]);
-        let subdivision = text(&[Key("subdivisions"), Index(0), Key("iso_code")]);
-        let number = |path: &[PathElement<'_>]| found.decode_path::<f64>(path).ok().flatten();
-        let coordinates = number(&[Key("location"), Key("latitude")])
-            .zip(number(&[Key("location"), Key("longitude")]));
-        (
-            Some(Location::new(country, subdivision, continent).with_coordinates(coordinates)),
-            prefix,
-        )
+        };
+        let location = RECORDS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.database != self.id || cache.slots.is_empty() {
+                cache.database = self.id;
+                cache.slots.clear();
+                cache.slots.resize(CACHE_SLOTS, None);
+            }
+            // Offsets are byte positions: mix the bits before taking the low ones.
+            let slot = (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> 7) % CACHE_SLOTS;
+            match cache.slots[slot] {
+                Some((at, location)) if at == offset => location,
+                _ => {
+                    let location = decode(&found);
+                    cache.slots[slot] = Some((offset, location));
+                    location
+                }
+            }
+        });
+        (Some(location), prefix)
     }
+}
+
+/// Reads the fields routing needs from a record, in place.
+fn decode(found: &maxminddb::LookupResult<'_, Vec<u8>>) -> Location {
+    use PathElement::{Index, Key};
+    let text = |path: &[PathElement<'_>]| found.decode_path::<&str>(path).ok().flatten();
+    let country = text(&[Key("country"), Key("iso_code")])
+        .or_else(|| text(&[Key("registered_country"), Key("iso_code")]));
+    let continent = text(&[Key("continent"), Key("code")]);
+    let subdivision = text(&[Key("subdivisions"), Index(0), Key("iso_code")]);
+    let number = |path: &[PathElement<'_>]| found.decode_path::<f64>(path).ok().flatten();
+    let coordinates = number(&[Key("location"), Key("latitude")])
+        .zip(number(&[Key("location"), Key("longitude")]));
+    Location::new(country, subdivision, continent).with_coordinates(coordinates)
 }

@@ -151,6 +151,43 @@ fn lookups_read_country_subdivision_region_and_prefix() {
     );
 }
 
+/// Each thread caches decoded records by their offset in the database; two databases with the
+/// same layout (a file and its reloaded replacement) have the same offsets, and must not share
+/// entries.
+#[test]
+fn cached_records_never_leak_between_databases() {
+    let write = |country: &str, tag: &str| {
+        let mut w = mmdb_writer::Writer::new("Signpost-Test-City");
+        w.insert(
+            "198.51.100.0/24".parse::<IpNet>().unwrap(),
+            &record("EU", country, None),
+        )
+        .unwrap();
+        let path = std::env::temp_dir().join(format!(
+            "signpost-geo-cache-{tag}-{}.mmdb",
+            std::process::id()
+        ));
+        std::fs::write(&path, w.to_bytes().unwrap()).unwrap();
+        path
+    };
+    let (a, b) = (write("DE", "a"), write("FR", "b"));
+    let (a, b) = (GeoIp::open(&a).unwrap(), GeoIp::open(&b).unwrap());
+    let country = |g: &GeoIp| {
+        g.locate(ip("198.51.100.9"))
+            .0
+            .unwrap()
+            .codes()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for _ in 0..3 {
+        assert_eq!(country(&a), "DE");
+        assert_eq!(country(&a), "DE", "a repeat, from the cache");
+        assert_eq!(country(&b), "FR");
+    }
+}
+
 #[test]
 fn a_bad_file_is_a_clear_error() {
     let path = std::env::temp_dir().join(format!("signpost-geo-bad-{}.mmdb", std::process::id()));

@@ -1,20 +1,27 @@
 //! Names and groupings of Azure's geographic hierarchy: `WORLD`, the eight regional groupings
 //! (`GEO-EU` ...), the countries in each, and the subdivisions Azure offers (US, CA, AU).
 //!
+//! Every grouping follows Azure's published list, "Country/Region hierarchy used by Azure
+//! Traffic Manager for geographic traffic routing method" (learn.microsoft.com; source
+//! `articles/traffic-manager/traffic-manager-geographic-regions.md` in MicrosoftDocs/azure-docs).
+//! It departs from continents in places: the Middle East takes Türkiye; North America the US
+//! Minor Outlying Islands, Bonaire, Sint Eustatius and Saba; Asia Christmas Island and
+//! Timor-Leste; Africa Bouvet Island and the French Southern Territories; South America South
+//! Georgia; Australia / Pacific Heard Island; Antarctica holds Antarctica alone. Two codes here
+//! are not in that list and keep the continent MaxMind GeoLite2 gives them (Africa): Western
+//! Sahara (EH) and the Republic of the Congo (CG, which the page's 2017 version put in Africa).
+//! The subdivisions are the page's 72 (it also notes Crimea under Ukraine, without a code).
+//!
 //! Country and subdivision names are the English names of ISO 3166-1 and ISO 3166-2 from Debian's
 //! iso-codes 4.15, taking the short common name where the ISO name is inverted or formal
 //! ("Bolivia", "Iran", "Russia", "South Korea", "Syria", "Taiwan", "Vietnam", "Brunei",
-//! "Vatican City", "British Virgin Islands" ...). Azure's portal spells a few
-//! differently ("Hong Kong SAR", "Macao SAR", "Korea"); the ISO short names are kept here.
+//! "Vatican City", "British Virgin Islands" ...). Azure's spelling is used where it is the
+//! better-known one ("Svalbard", "Bonaire", "Czech Republic", "Palestinian Authority",
+//! "Pitcairn Islands", "São Tomé and Príncipe"). Azure's list spells a few others differently
+//! ("Hong Kong SAR", "Macao SAR", "Korea", "Congo (DRC)", "Swaziland"); the ISO names are kept.
 //! Azure's own codes are named Jan Mayen (XJ), Kosovo (XK), Sint Eustatius (XE) and Saba (XS).
-//!
-//! Groupings and names were checked against Azure's published list ("Country/Region hierarchy
-//! used by Azure Traffic Manager", learn.microsoft.com) for Europe, the Middle East (which takes
-//! Türkiye) and North America (which takes the US Minor Outlying Islands, Bonaire, Sint Eustatius
-//! and Saba); Azure's spellings are used there ("Svalbard", "Bonaire", "Czech Republic",
-//! "Palestinian Authority"). The other groupings follow the continent MaxMind GeoLite2 gives each
-//! country (`AS`, `AF`, `SA`, `OC` as `GEO-AP`, `AN`). [`crate::geo_codes::region_of`] reads this
-//! table, so the hierarchy served by the API and the grouping a GeoIP lookup lands in agree.
+//! [`crate::geo_codes::region_of`] reads this table, so the hierarchy served by the API and the
+//! grouping a GeoIP lookup lands in agree.
 
 /// One country: ISO code, English name, Azure regional grouping code.
 pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
@@ -51,7 +58,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("BR", "Brazil", "GEO-SA"),
     ("BS", "Bahamas", "GEO-NA"),
     ("BT", "Bhutan", "GEO-AS"),
-    ("BV", "Bouvet Island", "GEO-AN"),
+    ("BV", "Bouvet Island", "GEO-AF"),
     ("BW", "Botswana", "GEO-AF"),
     ("BY", "Belarus", "GEO-EU"),
     ("BZ", "Belize", "GEO-NA"),
@@ -71,7 +78,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("CU", "Cuba", "GEO-NA"),
     ("CV", "Cabo Verde", "GEO-AF"),
     ("CW", "Curaçao", "GEO-NA"),
-    ("CX", "Christmas Island", "GEO-AP"),
+    ("CX", "Christmas Island", "GEO-AS"),
     ("CY", "Cyprus", "GEO-EU"),
     ("CZ", "Czech Republic", "GEO-EU"),
     ("DE", "Germany", "GEO-EU"),
@@ -110,14 +117,14 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     (
         "GS",
         "South Georgia and the South Sandwich Islands",
-        "GEO-AN",
+        "GEO-SA",
     ),
     ("GT", "Guatemala", "GEO-NA"),
     ("GU", "Guam", "GEO-AP"),
     ("GW", "Guinea-Bissau", "GEO-AF"),
     ("GY", "Guyana", "GEO-SA"),
     ("HK", "Hong Kong", "GEO-AS"),
-    ("HM", "Heard Island and McDonald Islands", "GEO-AN"),
+    ("HM", "Heard Island and McDonald Islands", "GEO-AP"),
     ("HN", "Honduras", "GEO-NA"),
     ("HR", "Croatia", "GEO-EU"),
     ("HT", "Haiti", "GEO-NA"),
@@ -202,7 +209,7 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("PK", "Pakistan", "GEO-AS"),
     ("PL", "Poland", "GEO-EU"),
     ("PM", "Saint Pierre and Miquelon", "GEO-NA"),
-    ("PN", "Pitcairn", "GEO-AP"),
+    ("PN", "Pitcairn Islands", "GEO-AP"),
     ("PR", "Puerto Rico", "GEO-NA"),
     ("PS", "Palestinian Authority", "GEO-ME"),
     ("PT", "Portugal", "GEO-EU"),
@@ -234,19 +241,19 @@ pub const COUNTRY_NAMES: &[(&str, &str, &str)] = &[
     ("SO", "Somalia", "GEO-AF"),
     ("SR", "Suriname", "GEO-SA"),
     ("SS", "South Sudan", "GEO-AF"),
-    ("ST", "Sao Tome and Principe", "GEO-AF"),
+    ("ST", "São Tomé and Príncipe", "GEO-AF"),
     ("SV", "El Salvador", "GEO-NA"),
     ("SX", "Sint Maarten", "GEO-NA"),
     ("SY", "Syria", "GEO-ME"),
     ("SZ", "Eswatini", "GEO-AF"),
     ("TC", "Turks and Caicos Islands", "GEO-NA"),
     ("TD", "Chad", "GEO-AF"),
-    ("TF", "French Southern Territories", "GEO-AN"),
+    ("TF", "French Southern Territories", "GEO-AF"),
     ("TG", "Togo", "GEO-AF"),
     ("TH", "Thailand", "GEO-AS"),
     ("TJ", "Tajikistan", "GEO-AS"),
     ("TK", "Tokelau", "GEO-AP"),
-    ("TL", "Timor-Leste", "GEO-AP"),
+    ("TL", "Timor-Leste", "GEO-AS"),
     ("TM", "Turkmenistan", "GEO-AS"),
     ("TN", "Tunisia", "GEO-AF"),
     ("TO", "Tonga", "GEO-AP"),
