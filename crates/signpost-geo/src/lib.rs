@@ -49,8 +49,8 @@ pub struct GeoIp {
 /// Databases opened so far in this process (the next [`GeoIp::id`]).
 static OPENED: AtomicU64 = AtomicU64::new(1);
 
-/// Slots in each thread's record cache (a power of two).
-const CACHE_SLOTS: usize = 4096;
+/// Each thread's record cache has `2^CACHE_BITS` slots.
+const CACHE_BITS: u32 = 12;
 
 /// Decoded records by data offset, direct-mapped: a colliding record replaces the slot's.
 struct RecordCache {
@@ -114,10 +114,11 @@ impl Locate for GeoIp {
             if cache.database != self.id || cache.slots.is_empty() {
                 cache.database = self.id;
                 cache.slots.clear();
-                cache.slots.resize(CACHE_SLOTS, None);
+                cache.slots.resize(1 << CACHE_BITS, None);
             }
-            // Offsets are byte positions: mix the bits before taking the low ones.
-            let slot = (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> 7) % CACHE_SLOTS;
+            // Fibonacci hashing: the top bits of the product depend on every bit of the offset.
+            let slot =
+                ((offset as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS)) as usize;
             match cache.slots[slot] {
                 Some((at, location)) if at == offset => location,
                 _ => {
