@@ -2,27 +2,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{BIN, Server, temp_dir};
+use common::{BIN, Server, cli, stderr, stdout, temp_dir};
 use domain::base::iana::Rtype;
-
-fn cli(s: &Server, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--api-url", &format!("http://{}", s.api)])
-        .args(args)
-        .env_remove("SIGNPOST_TOKEN")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn profile_and_endpoint_commands() {

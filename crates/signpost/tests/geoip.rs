@@ -4,9 +4,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use common::{Server, http, temp_dir, write};
+use common::{Server, explain, serve_fails, temp_dir, wait_until, write};
 
 /// A one-network database: `net` is in `country` (continent `continent`).
 fn database(net: &str, country: &str, continent: &str) -> Vec<u8> {
@@ -28,17 +27,7 @@ fn database(net: &str, country: &str, continent: &str) -> Vec<u8> {
 const PROFILES: &str = "profiles:\n  - name: shop\n    properties:\n      trafficRoutingMethod: Geographic\n      endpoints:\n        - { name: de, type: externalEndpoints, properties: { target: de.example.com, geoMapping: [DE] } }\n        - { name: europe, type: externalEndpoints, properties: { target: eu.example.com, geoMapping: [GEO-EU] } }\n        - { name: world, type: externalEndpoints, properties: { target: world.example.com, geoMapping: [WORLD] } }\n";
 
 fn explained(s: &Server, client: &str) -> String {
-    let r = http(
-        s.api,
-        "GET",
-        &format!("/api/v1/profiles/shop/explain?clientIp={client}"),
-        &[],
-        None,
-    );
-    r.body["answer"][0]["endpoint"]
-        .as_str()
-        .unwrap_or("none")
-        .to_string()
+    explain(s, "shop", client).0
 }
 
 #[test]
@@ -65,14 +54,9 @@ fn geoip_places_clients_and_reloads() {
     let tmp = dir.join("geo.mmdb.new");
     std::fs::write(&tmp, database("203.0.113.0/24", "FR", "EU")).unwrap();
     std::fs::rename(&tmp, &db).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while explained(&s, "203.0.113.5") != "europe" {
-        assert!(
-            Instant::now() < deadline,
-            "the new database was not picked up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the new database being picked up", || {
+        explained(&s, "203.0.113.5") == "europe"
+    });
     s.wait_log("GeoIP database reloaded");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -82,25 +66,8 @@ fn a_bad_database_stops_the_start_with_a_clear_error() {
     let dir = temp_dir("geoip-bad");
     let db = dir.join("geo.mmdb");
     std::fs::write(&db, b"not a database").unwrap();
-    let out = std::process::Command::new(common::BIN)
-        .current_dir(&dir)
-        .args([
-            "serve",
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-            "--geoip",
-            db.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("GeoIP database"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = serve_fails(&dir, &["--geoip", db.to_str().unwrap()]);
+    assert!(err.contains("GeoIP database"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -128,22 +95,7 @@ fn a_latency_table_ranks_regions_and_reloads() {
             table.to_str().unwrap(),
         ],
     );
-    let pick = |client: &str| {
-        let r = http(
-            s.api,
-            "GET",
-            &format!("/api/v1/profiles/fast/explain?clientIp={client}"),
-            &[],
-            None,
-        );
-        (
-            r.body["answer"][0]["endpoint"]
-                .as_str()
-                .unwrap_or("none")
-                .to_string(),
-            r.body["ecsScopePrefix"].as_u64(),
-        )
-    };
+    let pick = |client: &str| explain(&s, "fast", client);
     assert_eq!(pick("203.0.113.7"), ("eu".to_string(), Some(24)));
     // The table changes: East US is now the fast one.
     std::fs::write(
@@ -151,11 +103,9 @@ fn a_latency_table_ranks_regions_and_reloads() {
         "203.0.113.0/24,West Europe,90\n203.0.113.0/24,East US,9\n# changed\n",
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pick("203.0.113.7").0 != "us" {
-        assert!(Instant::now() < deadline, "the new table was not picked up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the new table being picked up", || {
+        pick("203.0.113.7").0 == "us"
+    });
     // A broken table is rejected and the previous one stays.
     std::fs::write(&table, "203.0.113.0/24,Atlantis,1\n").unwrap();
     s.wait_log("latency table rejected");

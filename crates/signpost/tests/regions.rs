@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{BIN, Server, http, temp_dir, write};
+use common::{BIN, Server, cli, explain, http, serve_fails, stderr, stdout, temp_dir, write};
 
 const SETTINGS: &str = r#"
 [[regions]]
@@ -21,19 +21,6 @@ longitude = 135.50
 "#;
 
 const PROFILES: &str = "profiles:\n  - name: fast\n    properties:\n      trafficRoutingMethod: Performance\n      endpoints:\n        - { name: lisbon, type: externalEndpoints, properties: { target: lisbon.example.com, endpointLocation: dc-lisbon } }\n        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }\n";
-
-fn cli(s: &Server, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--api-url", &format!("http://{}", s.api)])
-        .args(args)
-        .env_remove("SIGNPOST_TOKEN")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn operator_regions_are_validated_routed_listed_and_known_to_the_cli() {
@@ -53,19 +40,19 @@ fn operator_regions_are_validated_routed_listed_and_known_to_the_cli() {
         .args(["validate", profiles.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(alone.status.code(), Some(1), "{}", text(&alone.stdout));
+    assert_eq!(alone.status.code(), Some(1), "{}", stdout(&alone));
     assert!(
-        text(&alone.stderr)
+        stderr(&alone)
             .contains("endpoints[0].properties.endpointLocation: must name a known region"),
         "{}",
-        text(&alone.stderr)
+        stderr(&alone)
     );
     let with = Command::new(BIN)
         .args(["validate", "--config", settings.to_str().unwrap()])
         .arg(&profiles)
         .output()
         .unwrap();
-    assert!(with.status.success(), "{}", text(&with.stderr));
+    assert!(with.status.success(), "{}", stderr(&with));
 
     let s = Server::start(
         &dir,
@@ -81,19 +68,7 @@ fn operator_regions_are_validated_routed_listed_and_known_to_the_cli() {
         ],
     );
     // The latency table names an operator region, in two spellings.
-    let pick = |client: &str| {
-        let r = http(
-            s.api,
-            "GET",
-            &format!("/api/v1/profiles/fast/explain?clientIp={client}"),
-            &[],
-            None,
-        );
-        r.body["answer"][0]["endpoint"]
-            .as_str()
-            .unwrap_or("none")
-            .to_string()
-    };
+    let pick = |client: &str| explain(&s, "fast", client).0;
     assert_eq!(pick("203.0.113.9"), "lisbon");
     assert_eq!(pick("198.51.100.9"), "us");
 
@@ -121,7 +96,7 @@ fn operator_regions_are_validated_routed_listed_and_known_to_the_cli() {
         ),
     );
     let applied = cli(&s, &["apply", "-f", more.to_str().unwrap()]);
-    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(applied.status.success(), "{}", stderr(&applied));
     assert_eq!(
         http(s.api, "GET", "/api/v1/profiles/asia", &[], None).status,
         200
@@ -155,14 +130,7 @@ fn bad_regions_in_the_settings_stop_the_start_naming_the_field() {
         &settings,
         "[[regions]]\nname = \"West Europe\"\nlatitude = 52.0\nlongitude = 4.9\n\n[[regions]]\nname = \"edge\"\nlatitude = 120.0\nlongitude = 0.0\n",
     );
-    let out = Command::new(BIN)
-        .current_dir(&dir)
-        .args(["serve", "--config", settings.to_str().unwrap()])
-        .args(["--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
+    let err = serve_fails(&dir, &["--config", settings.to_str().unwrap()]);
     assert!(
         err.contains("regions[0].name: \"West Europe\" is a built-in region")
             && err.contains("regions[1].latitude: must be -90..=90, got 120"),
@@ -259,20 +227,7 @@ fn a_region_still_in_use_cannot_disappear_silently() {
     assert_eq!(put.status, 201, "{}", put.body);
     drop(s);
     // Without the region the stored profile is invalid: the start stops, naming the field.
-    let out = Command::new(BIN)
-        .current_dir(&dir)
-        .args([
-            "serve",
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--probe-resolver", "127.0.0.1:9"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
+    let err = serve_fails(&dir, &[]);
     assert!(
         err.contains("profiles['fast'].properties.endpoints[0].properties.endpointLocation: must name a known region")
             && err.matches("must name").count() == 1,

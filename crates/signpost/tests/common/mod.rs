@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -155,6 +155,81 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// What a command printed on standard output.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What a command printed on standard error.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The CLI (`signpost --api-url .. ARGS`) against a running server, without a token.
+pub fn cli(s: &Server, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--api-url", &format!("http://{}", s.api)])
+        .args(args)
+        .env_remove("SIGNPOST_TOKEN")
+        .output()
+        .unwrap()
+}
+
+/// `signpost serve ARGS` in `dir` on loopback (an API address of ARGS' own wins), expected to
+/// refuse to start: asserts exit code 1 and returns what it said.
+pub fn serve_fails(dir: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .arg("serve")
+        .args(args)
+        .args([
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--probe-resolver",
+            "127.0.0.1:9",
+        ])
+        .env_remove("SIGNPOST_ADMIN_TOKEN")
+        .env_remove("SIGNPOST_READER_TOKEN");
+    if !args.contains(&"--api-listen") {
+        command.args(["--api-listen", "127.0.0.1:0"]);
+    }
+    let out = command.output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "serve {args:?} should refuse: {err}"
+    );
+    err
+}
+
+/// `GET .../explain` for `client`: the chosen endpoint's name ("none" without one) and the ECS
+/// scope.
+pub fn explain(s: &Server, profile: &str, client: &str) -> (String, Option<u64>) {
+    let r = http(
+        s.api,
+        "GET",
+        &format!("/api/v1/profiles/{profile}/explain?clientIp={client}"),
+        &[],
+        None,
+    );
+    let endpoint = r.body["answer"][0]["endpoint"].as_str().unwrap_or("none");
+    (endpoint.to_string(), r.body["ecsScopePrefix"].as_u64())
+}
+
+/// Polls `done` every 100 ms until it holds, or panics after 10 s saying `what` did not happen.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
