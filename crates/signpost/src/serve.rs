@@ -7,7 +7,7 @@
 //! change of the profiles file (apply it to the store, then the same), a health transition
 //! (publish at once), and the passing of time (refresh the status file).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,10 +144,8 @@ async fn serve(settings: Settings) -> Result<()> {
         monitor,
         publisher,
         last_file: initial_file,
-        geoip: settings.geoip.clone(),
-        geoip_stamp: settings.geoip.as_deref().and_then(file_stamp),
-        latency_table: settings.latency_table.clone(),
-        latency_stamp: settings.latency_table.as_deref().and_then(file_stamp),
+        geoip: settings.geoip.clone().map(WatchedFile::new),
+        latency_table: settings.latency_table.clone().map(WatchedFile::new),
         regions: settings.limits.regions.clone(),
         status_dirty: false,
         status_writer: status::Writer::start(settings.data_dir.clone()),
@@ -244,13 +242,9 @@ struct Control {
     /// The profiles file's contents as last applied.
     last_file: Option<Vec<u8>>,
     /// The GeoIP database file, watched for changes.
-    geoip: Option<std::path::PathBuf>,
-    /// Its modification time and size when last loaded.
-    geoip_stamp: Option<(std::time::SystemTime, u64)>,
+    geoip: Option<WatchedFile>,
     /// The latency table file, watched for changes.
-    latency_table: Option<std::path::PathBuf>,
-    /// Its modification time and size when last loaded.
-    latency_stamp: Option<(std::time::SystemTime, u64)>,
+    latency_table: Option<WatchedFile>,
     /// The regions the latency table may name.
     regions: signpost_model::regions::Catalogue,
     /// A snapshot was published since the status file was last written.
@@ -335,14 +329,9 @@ impl Control {
     /// Reloads the GeoIP database when its file changed; a file that cannot be read keeps the
     /// database in use.
     fn check_geoip(&mut self) {
-        let Some(path) = self.geoip.clone() else {
+        let Some(path) = self.geoip.as_mut().and_then(WatchedFile::replaced) else {
             return;
         };
-        let stamp = file_stamp(&path);
-        if stamp.is_none() || stamp == self.geoip_stamp {
-            return;
-        }
-        self.geoip_stamp = stamp;
         match signpost_geo::GeoIp::open(&path) {
             Ok(geo) => {
                 tracing::info!(file = %path.display(), database = geo.database_type(), "GeoIP database reloaded");
@@ -357,14 +346,9 @@ impl Control {
 
     /// Reloads the latency table when its file changed; a bad file keeps the table in use.
     fn check_latency_table(&mut self) {
-        let Some(path) = self.latency_table.clone() else {
+        let Some(path) = self.latency_table.as_mut().and_then(WatchedFile::replaced) else {
             return;
         };
-        let stamp = file_stamp(&path);
-        if stamp.is_none() || stamp == self.latency_stamp {
-            return;
-        }
-        self.latency_stamp = stamp;
         match signpost_geo::LatencyTable::open(&path, &self.regions) {
             Ok(table) => {
                 tracing::info!(file = %path.display(), entries = table.len(), "latency table reloaded");
@@ -424,10 +408,35 @@ impl Control {
     }
 }
 
-/// Modification time and size of a file, to notice it was replaced.
-fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+/// A data file loaded at start and reloaded when it is replaced, noticed by its modification time
+/// and size.
+struct WatchedFile {
+    path: PathBuf,
+    stamp: Option<(std::time::SystemTime, u64)>,
+}
+
+impl WatchedFile {
+    /// Watches `path`, as loaded now.
+    fn new(path: PathBuf) -> Self {
+        let stamp = Self::stamp(&path);
+        Self { path, stamp }
+    }
+
+    /// The path, when the file changed since the last call (or since it was loaded); a missing
+    /// file is no change, so the data in use stays.
+    fn replaced(&mut self) -> Option<PathBuf> {
+        let stamp = Self::stamp(&self.path);
+        if stamp.is_none() || stamp == self.stamp {
+            return None;
+        }
+        self.stamp = stamp;
+        Some(self.path.clone())
+    }
+
+    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
 }
 
 async fn shutdown_signal() {
