@@ -45,6 +45,27 @@ pub struct NameAvailability {
     pub message: Option<String>,
 }
 
+/// `POST /api/v1/apply` body: a profiles file, in JSON.
+#[derive(Debug, ToSchema)]
+pub struct ProfilesFileBody {
+    /// Every profile the server should have.
+    pub profiles: Vec<ProfileDoc>,
+}
+
+/// `POST /api/v1/apply` answer.
+#[derive(Debug, ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    /// Nothing was changed (`dryRun=true`): the lists say what would be.
+    pub dry_run: bool,
+    /// Profiles created.
+    pub created: Vec<String>,
+    /// Profiles whose document changed.
+    pub updated: Vec<String>,
+    /// Profiles deleted (`prune=true`).
+    pub deleted: Vec<String>,
+}
+
 /// `GET /api/v1/profiles/{name}/status`.
 #[derive(Debug, ToSchema)]
 #[schema(rename_all = "camelCase")]
@@ -102,6 +123,7 @@ pub struct Explanation {
         crate::profiles::patch_endpoint,
         crate::profiles::delete_endpoint,
         crate::profiles::name_availability,
+        crate::profiles::apply,
         crate::observe::status,
         crate::observe::explain,
         crate::reference::geographic_hierarchy,
@@ -123,6 +145,8 @@ pub struct Explanation {
         ProfileList,
         NameAvailabilityRequest,
         NameAvailability,
+        ProfilesFileBody,
+        ApplyReport,
         ProfileHealth,
         Explanation,
         crate::reference::GeographicHierarchy,

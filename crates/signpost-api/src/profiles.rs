@@ -12,10 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use signpost_model::ValidationError;
 use signpost_model::azure::ProfileDoc;
+use signpost_model::set::ProfilesFile;
 use signpost_store::{Change, Precondition, StoredProfile};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::openapi::{NameAvailability, NameAvailabilityRequest, ProfileList};
+use crate::openapi::{
+    ApplyReport, NameAvailability, NameAvailabilityRequest, ProfileList, ProfilesFileBody,
+};
 use crate::routes::ApiState;
 use signpost_model::azure::EndpointDoc;
 
@@ -173,6 +176,54 @@ pub async fn delete_endpoint(
     find_endpoint(&p.doc, &kind, &endpoint)?;
     change_endpoint(&s, &name, &kind, &endpoint, &headers, |_| None).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Query of `POST /api/v1/apply`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyQuery {
+    /// Delete the profiles the body does not hold.
+    #[serde(default)]
+    prune: bool,
+    /// Validate and report, change nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /api/v1/apply`: make the server's profiles match a whole profiles file (`{"profiles":
+/// [...]}`) in one transaction: the resulting configuration is validated as a whole (a nested
+/// child and its parent can arrive together, in any order), unchanged profiles are left alone,
+/// and either everything is applied or nothing.
+#[utoipa::path(post, path = "/api/v1/apply", tag = "profiles", params(("prune" = Option<bool>, Query, description = "delete the profiles the body does not hold"), ("dryRun" = Option<bool>, Query, description = "report what would change, change nothing")), request_body = ProfilesFileBody, responses((status = 200, description = "what changed (or would, with dryRun)", body = ApplyReport), (status = 400, description = "invalid: the field path (profiles[i]...) and the rule", body = ErrorBody), (status = 409, description = "two profiles share a DNS name", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
+pub async fn apply(
+    State(s): State<ApiState>,
+    query: Result<axum::extract::Query<ApplyQuery>, axum::extract::rejection::QueryRejection>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ApplyReport>, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", e.body_text()))?;
+    let file: ProfilesFile = serde_path_to_error::deserialize(body).map_err(|e| {
+        ApiError::invalid(ValidationError::single(
+            e.path().to_string(),
+            e.inner().to_string(),
+        ))
+    })?;
+    let docs = file.documents();
+    let store = s.store.clone();
+    let applied = if query.dry_run {
+        blocking(move || store.plan(docs, query.prune)).await?
+    } else {
+        blocking(move || store.apply(docs, query.prune)).await?
+    };
+    if !query.dry_run && !applied.is_empty() {
+        notify(&s).await;
+    }
+    Ok(Json(ApplyReport {
+        dry_run: query.dry_run,
+        created: applied.created,
+        updated: applied.updated,
+        deleted: applied.deleted,
+    }))
 }
 
 /// `POST /api/v1/checkTrafficManagerNameAvailability` (Azure's request and response shape).

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use signpost_model::geo_codes::{HierarchyRegion, hierarchy};
 use utoipa::ToSchema;
 
@@ -47,14 +47,14 @@ pub async fn geographic_hierarchy() -> Json<GeographicHierarchy> {
 }
 
 /// The regions Performance endpoints may name.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RegionList {
     /// Built-in regions first, then the server's own.
     pub value: Vec<RegionInfo>,
 }
 
 /// One region.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RegionInfo {
     /// The name `endpointLocation` takes (any case, spaces and punctuation ignored).
     pub name: String,
@@ -67,7 +67,7 @@ pub struct RegionInfo {
 }
 
 /// Where a region comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RegionSource {
     /// The built-in catalogue (Azure, AWS, Google Cloud).

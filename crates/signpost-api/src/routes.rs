@@ -60,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
             get(reference::geographic_hierarchy),
         )
         .route("/api/v1/regions", get(reference::regions))
+        .route("/api/v1/apply", post(profiles::apply))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",
             post(profiles::name_availability),

@@ -127,19 +127,9 @@ impl ProfileSet {
     /// Reads a `profiles:` file in YAML or JSON (by extension; `.json` is JSON, anything else YAML,
     /// which also reads JSON) and validates it whole.
     pub fn load(path: &Path, limits: &Limits) -> Result<Self, LoadError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let file = parse_profiles_file(&text, is_json_path(path)).map_err(|message| {
-            LoadError::Syntax {
-                path: shown.clone(),
-                message,
-            }
-        })?;
+        let file = ProfilesFile::read(path)?;
         Self::from_docs(&file.profiles, limits).map_err(|source| LoadError::Invalid {
-            path: shown,
+            path: path.display().to_string(),
             source,
         })
     }
@@ -157,9 +147,42 @@ impl ProfileSet {
     }
 }
 
-fn is_json_path(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+impl ProfilesFile {
+    /// Reads a `profiles:` file in YAML or JSON (by extension; `.json` is JSON, anything else
+    /// YAML, which also reads JSON), without validating the profiles; errors name the file.
+    pub fn read(path: &Path) -> Result<Self, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of the file at `path` (which decides the format and names the file in
+    /// errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        parse_profiles_file(text, json).map_err(|message| LoadError::Syntax {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// The profiles as the store keeps them: the typed document as JSON, read-only fields
+    /// removed. One form whatever the source (a file, `signpost apply`, the API's bulk apply), so
+    /// applying the same profiles twice compares equal and changes nothing.
+    pub fn documents(&self) -> Vec<serde_json::Value> {
+        self.profiles.iter().map(stored_form).collect()
+    }
+}
+
+/// A profile document in the form the store keeps (see [`ProfilesFile::documents`]).
+pub fn stored_form(doc: &ProfileDoc) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).expect("a ProfileDoc is always JSON");
+    crate::azure::strip_read_only(&mut value);
+    value
 }
 
 /// Parses the text of a profiles file; the error names the field path and the position.

@@ -213,6 +213,21 @@ impl SqliteStore {
     /// whose stored document is already equal are left alone, so applying the same documents twice
     /// changes nothing. Returns the names created, updated and deleted.
     pub fn apply(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, prune, true)
+    }
+
+    /// What [`SqliteStore::apply`] would change, validated the same way, without changing
+    /// anything (a dry run).
+    pub fn plan(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, prune, false)
+    }
+
+    fn apply_docs(
+        &self,
+        docs: Vec<Value>,
+        prune: bool,
+        commit: bool,
+    ) -> Result<Applied, StoreError> {
         let mut inner = self.lock();
         let Inner { conn, cache } = &mut *inner;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -266,6 +281,9 @@ impl SqliteStore {
             &replaced,
             changed.iter().map(|(_, _, p)| p.clone()).collect(),
         )?;
+        if !commit {
+            return Ok(applied);
+        }
         let revision = bump(&tx)?;
         for (name, doc, _) in &changed {
             upsert(&tx, name, doc, revision)?;
@@ -609,7 +627,10 @@ mod tests {
             "the same documents change nothing"
         );
         assert_eq!(s.revision().unwrap(), rev);
+        let planned = s.plan(vec![profile("a", "a2.example.com")], true).unwrap();
+        assert_eq!(s.list().unwrap().len(), 2, "a plan changes nothing");
         let r = s.apply(vec![profile("a", "a2.example.com")], true).unwrap();
+        assert_eq!(planned, r, "the plan is what apply then does");
         assert_eq!(
             (r.updated, r.deleted),
             (vec!["a".to_string()], vec!["b".to_string()])

@@ -1,24 +1,21 @@
 //! The client subcommands: each one call (or a few) to the API of a running server.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use signpost_api::reference::{RegionList, RegionSource};
-use signpost_model::regions::{Catalogue, Region};
-use signpost_model::{Limits, ProfileSet};
+use signpost_api::openapi::ApplyReport;
+use signpost_model::set::ProfilesFile;
 
 use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
 use crate::client::{Client, Reply};
-
-const ARM_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
 
 /// The resource asked for does not exist (exit code 3).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NotFound(pub String);
 
-fn ok(reply: Reply, what: &str) -> Result<Value> {
+/// The body of a successful reply; a 404 becomes [`NotFound`] (exit code 3), other failures an
+/// error naming `what`.
+pub(crate) fn ok(reply: Reply, what: &str) -> Result<Value> {
     match reply.status {
         200..=299 => Ok(reply.body),
         404 => Err(NotFound(format!("{what}: {}", reply.error_text())).into()),
@@ -360,185 +357,31 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
     Ok(())
 }
 
-/// A document reduced to what an operator wrote: read-only fields, nulls and type spellings
-/// normalised, so a file and the server's copy compare equal when they mean the same.
-fn normalise(doc: &Value) -> Value {
-    let mut d = strip_nulls(doc);
-    signpost_model::azure::strip_read_only(&mut d);
-    if let Some(o) = d.as_object_mut() {
-        o.insert("type".into(), json!(ARM_TYPE));
-    }
-    if let Some(p) = d.get_mut("properties").and_then(Value::as_object_mut) {
-        // The server creates these objects to hold read-only fields; empty, they mean nothing.
-        for key in ["dnsConfig", "monitorConfig"] {
-            if p.get(key)
-                .and_then(Value::as_object)
-                .is_some_and(|o| o.is_empty())
-            {
-                p.remove(key);
-            }
-        }
-        for e in p
-            .get_mut("endpoints")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(o) = e.as_object_mut() {
-                let t = o
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("externalEndpoints");
-                let short = t.rsplit('/').next().unwrap_or(t).to_string();
-                let short = ["externalEndpoints", "nestedEndpoints", "azureEndpoints"]
-                    .into_iter()
-                    .find(|k| k.eq_ignore_ascii_case(&short))
-                    .unwrap_or("externalEndpoints");
-                o.insert("type".into(), json!(format!("{ARM_TYPE}/{short}")));
-            }
-        }
-    }
-    d
-}
-
-fn strip_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
-        other => other.clone(),
-    }
-}
-
-/// The regions the server knows beyond the built-in ones (its `[[regions]]`); only the built-in
-/// ones from a server that does not list its regions.
-fn server_regions(client: &Client) -> Result<Catalogue> {
-    let reply = client.request("GET", "/api/v1/regions", &[], None)?;
-    if reply.status == 404 {
-        eprintln!(
-            "warning: the server does not list its regions; checking against the built-in ones"
-        );
-        return Ok(Catalogue::default());
-    }
-    let list: RegionList =
-        serde_json::from_value(ok(reply, "regions")?).context("the server's region list")?;
-    let operator = list
-        .value
-        .into_iter()
-        .filter(|r| r.source == RegionSource::Operator)
-        .map(|r| Region {
-            name: r.name,
-            latitude: r.latitude,
-            longitude: r.longitude,
-        })
-        .collect();
-    Catalogue::new(operator).context("the server's region list")
-}
-
-/// `signpost apply -f FILE [--prune] [--dry-run]`.
+/// `signpost apply -f FILE [--prune] [--dry-run]`: the file goes to the server's bulk apply,
+/// which validates the whole resulting configuration and applies it in one transaction (or, with
+/// `--dry-run`, only reports), so nothing is ever half applied.
 pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
+    let file = ProfilesFile::read(&args.file)?;
+    let body = json!({ "profiles": file.documents() });
+    let path = format!("/api/v1/apply?prune={}&dryRun={}", args.prune, args.dry_run);
     let shown = args.file.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {shown}"))?;
-    let json_file = args
-        .file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let file = signpost_model::set::parse_profiles_file(&text, json_file)
-        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-    // The file must be valid on its own before anything is sent, with the server's regions.
-    let limits = Limits {
-        regions: server_regions(client)?,
-        ..Limits::default()
-    };
-    ProfileSet::from_docs(&file.profiles, &limits).with_context(|| shown.clone())?;
-    let desired: BTreeMap<String, Value> = file
-        .profiles
-        .iter()
-        .map(|p| {
-            Ok((
-                p.name.clone().unwrap_or_default(),
-                normalise(&serde_json::to_value(p)?),
-            ))
-        })
-        .collect::<Result<_>>()?;
-    let current_list = ok(
-        client.request("GET", "/api/v1/profiles", &[], None)?,
-        "list",
-    )?;
-    let current: BTreeMap<String, (Value, String)> = current_list["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let name = p["name"].as_str().unwrap_or_default().to_string();
-            (name.to_ascii_lowercase(), (normalise(p), name))
-        })
-        .collect();
-    let mut plan: Vec<(&str, String)> = Vec::new();
-    for (name, doc) in &desired {
-        match current.get(&name.to_ascii_lowercase()) {
-            None => plan.push(("create", name.clone())),
-            Some((cur, _)) if cur != doc => plan.push(("update", name.clone())),
-            Some(_) => {}
-        }
-    }
-    if args.prune {
-        for (lower, (_, name)) in &current {
-            if !desired.keys().any(|d| d.eq_ignore_ascii_case(lower)) {
-                plan.push(("delete", name.clone()));
-            }
-        }
-    }
+    let reply = ok(client.request("POST", &path, &[], Some(&body))?, &shown)?;
+    let applied: ApplyReport =
+        serde_json::from_value(reply).context("the server's apply report")?;
+    let plan: Vec<(&str, &String)> = [
+        ("create", &applied.created),
+        ("update", &applied.updated),
+        ("delete", &applied.deleted),
+    ]
+    .into_iter()
+    .flat_map(|(action, names)| names.iter().map(move |n| (action, n)))
+    .collect();
     let report = json!({"dryRun": args.dry_run, "changes": plan.iter().map(|(a, n)| json!({"action": a, "profile": n})).collect::<Vec<_>>()});
     if plan.is_empty() {
         print(output, &report, || {
             "no changes: the server already matches the file".to_string()
         });
         return Ok(());
-    }
-    if !args.dry_run {
-        // Creates and updates first (a new child before the parent that nests it: retried in
-        // rounds), deletes last (a parent before the child it nests: retried in rounds).
-        let mut pending: Vec<&(&str, String)> =
-            plan.iter().filter(|(a, _)| *a != "delete").collect();
-        pending.extend(plan.iter().filter(|(a, _)| *a == "delete"));
-        while !pending.is_empty() {
-            let mut refused = Vec::new();
-            let mut last_error = None;
-            for item in &pending {
-                let (action, name) = (item.0, &item.1);
-                let path = format!("/api/v1/profiles/{name}");
-                let reply = match action {
-                    "delete" => client.request("DELETE", &path, &[], None)?,
-                    "create" => client.request(
-                        "PUT",
-                        &path,
-                        &[("If-None-Match", "*")],
-                        Some(&desired[name]),
-                    )?,
-                    _ => client.request("PUT", &path, &[], Some(&desired[name]))?,
-                };
-                match reply.status {
-                    200..=299 => {}
-                    400 => {
-                        last_error = Some(format!("{action} {name}: {}", reply.error_text()));
-                        refused.push(*item);
-                    }
-                    _ => {
-                        ok(reply, &format!("{action} {name}"))?;
-                    }
-                }
-            }
-            if refused.len() == pending.len() {
-                bail!("{}", last_error.unwrap_or_default());
-            }
-            pending = refused;
-        }
     }
     print(output, &report, || {
         let verb = if args.dry_run { "would" } else { "did" };

@@ -10,8 +10,11 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use signpost_model::azure::ProfileDoc;
 
+use signpost_api::openapi::ApplyReport;
+
 use crate::cli::{ImportArgs, Output};
 use crate::client::Client;
+use crate::commands::ok;
 
 const ARM_TYPE: &str = "microsoft.network/trafficmanagerprofiles";
 
@@ -43,13 +46,16 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
             "not an Azure Traffic Manager export: expected a profile, a list of profiles, or an ARM template"
         ),
     };
-    let relative_names: Vec<String> = raw
+    // (relative DNS name, profile name) of every profile in the export, for nested endpoints
+    // that only carry their child's FQDN.
+    let children: Vec<(String, String)> = raw
         .iter()
         .filter_map(|p| {
-            p["properties"]["dnsConfig"]["relativeName"]
+            let name = p["name"].as_str()?;
+            let relative = p["properties"]["dnsConfig"]["relativeName"]
                 .as_str()
-                .or(p["name"].as_str())
-                .map(str::to_ascii_lowercase)
+                .unwrap_or(name);
+            Some((relative.to_ascii_lowercase(), name.to_string()))
         })
         .collect();
     let mut out = Vec::new();
@@ -74,7 +80,7 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
             .into_iter()
             .flatten()
         {
-            convert_endpoint(e, &relative_names, &mut warnings);
+            convert_endpoint(e, &children, &mut warnings);
         }
         if let Some(eps) = p["properties"]["endpoints"].as_array_mut() {
             eps.retain(|e| !e.is_null());
@@ -94,9 +100,10 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
 }
 
 /// Azure endpoints become external ones served through their `target`; nested endpoints that
-/// only carry the child's FQDN (Azure's own exports do) get the child's name; what cannot be
-/// served is dropped (set to null), with a warning.
-fn convert_endpoint(e: &mut Value, relative_names: &[String], warnings: &mut Vec<String>) {
+/// only carry the child's FQDN (Azure's own exports do) get the name of the profile whose
+/// relative DNS name starts that FQDN; what cannot be served is dropped (set to null), with a
+/// warning.
+fn convert_endpoint(e: &mut Value, children: &[(String, String)], warnings: &mut Vec<String>) {
     let name = e["name"].as_str().unwrap_or_default().to_string();
     let kind = e["type"].as_str().unwrap_or_default().to_ascii_lowercase();
     if let Some(o) = e.as_object_mut() {
@@ -123,13 +130,19 @@ fn convert_endpoint(e: &mut Value, relative_names: &[String], warnings: &mut Vec
             .as_str()
             .is_some_and(|t| !t.is_empty());
         if !has_id {
-            let label = e["properties"]["target"]
+            let fqdn = e["properties"]["target"]
                 .as_str()
-                .and_then(|t| t.split('.').next())
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            if relative_names.contains(&label) {
-                e["properties"]["targetResourceId"] = json!(label);
+            let child = children
+                .iter()
+                .filter(|(relative, _)| {
+                    fqdn.strip_prefix(relative.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                })
+                .max_by_key(|(relative, _)| relative.len());
+            if let Some((_, name)) = child {
+                e["properties"]["targetResourceId"] = json!(name);
             } else {
                 warnings.push(format!(
                     "endpoint {name:?}: its child profile ({}) is not in this export; left out",
@@ -223,48 +236,53 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
 pub fn run(client: &Client, output: Output, args: ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let imported = read(&text)?;
+    let imported = read(&text).with_context(|| args.file.display().to_string())?;
     for p in &imported {
         for w in &p.warnings {
             eprintln!("warning: profile {}: {w}", p.name);
         }
     }
-    // Children before parents: retry refused creations while any succeeds.
-    let mut pending: Vec<&Imported> = imported.iter().collect();
+    // Existing profiles are left alone unless --overwrite; the rest go to the server's bulk
+    // apply in one transaction, which validates children and parents together.
+    let existing: Vec<String> = if args.overwrite {
+        Vec::new()
+    } else {
+        let list = ok(
+            client.request("GET", "/api/v1/profiles", &[], None)?,
+            "list",
+        )?;
+        list["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str().map(str::to_ascii_lowercase))
+            .collect()
+    };
+    let (kept, sent): (Vec<&Imported>, Vec<&Imported>) = imported
+        .iter()
+        .partition(|p| existing.contains(&p.name.to_ascii_lowercase()));
+    let mut failed: Vec<(String, String)> = kept
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                "already exists (use --overwrite to replace it)".to_string(),
+            )
+        })
+        .collect();
     let mut created = Vec::new();
-    let mut failed: Vec<(String, String)> = Vec::new();
-    while !pending.is_empty() {
-        let mut refused = Vec::new();
-        failed.clear();
-        for p in &pending {
-            let headers: &[(&str, &str)] = if args.overwrite {
-                &[]
-            } else {
-                &[("If-None-Match", "*")]
-            };
-            let reply = client.request(
-                "PUT",
-                &format!("/api/v1/profiles/{}", p.name),
-                headers,
-                Some(&p.doc),
-            )?;
-            match reply.status {
-                200..=299 => created.push(p.name.clone()),
-                400 => {
-                    failed.push((p.name.clone(), reply.error_text()));
-                    refused.push(*p);
-                }
-                412 => failed.push((
-                    p.name.clone(),
-                    "already exists (use --overwrite to replace it)".into(),
-                )),
-                _ => failed.push((p.name.clone(), reply.error_text())),
-            }
+    if !sent.is_empty() {
+        let body = json!({ "profiles": sent.iter().map(|p| &p.doc).collect::<Vec<_>>() });
+        let reply = client.request("POST", "/api/v1/apply", &[], Some(&body))?;
+        if (200..300).contains(&reply.status) {
+            let applied: ApplyReport =
+                serde_json::from_value(reply.body).context("the server's apply report")?;
+            created.extend(applied.created);
+            created.extend(applied.updated);
+        } else {
+            let error = reply.error_text();
+            failed.extend(sent.iter().map(|p| (p.name.clone(), error.clone())));
         }
-        if refused.len() == pending.len() {
-            break;
-        }
-        pending = refused;
     }
     let report = json!({
         "created": created,
@@ -290,4 +308,44 @@ pub fn run(client: &Client, output: Output, args: ImportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Azure's exports give a nested endpoint only its child's FQDN; the child is found by its
+    /// relative DNS name, which need not be its profile name nor a single label.
+    #[test]
+    fn a_nested_endpoint_finds_its_child_by_relative_name() {
+        let export = json!([
+            {"name": "parent", "properties": {"trafficRoutingMethod": "Priority", "endpoints": [
+                {"name": "to-eu", "type": "Microsoft.Network/trafficManagerProfiles/nestedEndpoints",
+                 "properties": {"target": "shop-eu.trafficmanager.net", "minChildEndpoints": 1}},
+                {"name": "to-eu-west", "type": "Microsoft.Network/trafficManagerProfiles/nestedEndpoints",
+                 "properties": {"target": "shop-eu.west.trafficmanager.net"}},
+                {"name": "elsewhere", "type": "Microsoft.Network/trafficManagerProfiles/nestedEndpoints",
+                 "properties": {"target": "other.trafficmanager.net"}}
+            ]}},
+            {"name": "europe", "properties": {"dnsConfig": {"relativeName": "shop-eu"}}},
+            {"name": "europe-west", "properties": {"dnsConfig": {"relativeName": "shop-eu.west"}}}
+        ]);
+        let imported = read(&export.to_string()).unwrap();
+        let endpoints = imported[0].doc["properties"]["endpoints"]
+            .as_array()
+            .unwrap();
+        let children: Vec<&str> = endpoints
+            .iter()
+            .map(|e| e["properties"]["targetResourceId"].as_str().unwrap())
+            .collect();
+        assert_eq!(children, ["europe", "europe-west"]);
+        assert!(
+            imported[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("\"elsewhere\"")),
+            "{:?}",
+            imported[0].warnings
+        );
+    }
 }

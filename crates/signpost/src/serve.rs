@@ -16,6 +16,7 @@ use signpost_api::ApiState;
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, targets::targets};
 use signpost_model::ProfileSet;
+use signpost_model::set::ProfilesFile;
 use signpost_routing::{LatencySource, Locate};
 use signpost_store::SqliteStore;
 use tokio::sync::watch;
@@ -59,13 +60,13 @@ async fn serve(settings: Settings) -> Result<()> {
         SqliteStore::open(&settings.data_dir.join(DB_FILE), settings.limits.clone())
             .context("cannot open the store")?,
     );
-    // Read before applying: should the file change in between, the watcher sees a difference.
+    // The file is read once: what was applied is what the watcher compares with.
     let initial_file = match &settings.profiles {
         ProfilesSource::File(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            apply_file(&store, path)?;
-            Some(bytes)
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            apply_file(&store, path, &text)?;
+            Some(text)
         }
         ProfilesSource::Store => {
             if store.list()?.is_empty() {
@@ -186,16 +187,11 @@ fn open_geoip(
     }
 }
 
-/// Applies a profiles file to the store: the file is the whole configuration, so profiles it no
-/// longer holds are deleted (as `signpost apply --prune` does). Changes made through the API last
-/// until the file changes again.
-fn apply_file(store: &SqliteStore, path: &Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let docs = profile_docs(&text, json).with_context(|| path.display().to_string())?;
+/// Applies a profiles file (its text, as read from `path`) to the store: the file is the whole
+/// configuration, so profiles it no longer holds are deleted (as `signpost apply --prune` does).
+/// Changes made through the API last until the file changes again.
+fn apply_file(store: &SqliteStore, path: &Path, text: &str) -> Result<()> {
+    let docs = profile_docs(&ProfilesFile::parse(text, path)?);
     // The store validates the whole resulting configuration in the same transaction.
     let applied = store
         .apply(docs, true)
@@ -206,26 +202,22 @@ fn apply_file(store: &SqliteStore, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The documents of a profiles file's text, warning about fields Signpost ignores.
-fn profile_docs(text: &str, json: bool) -> Result<Vec<serde_json::Value>> {
-    let file = signpost_model::set::parse_profiles_file(text, json).map_err(anyhow::Error::msg)?;
+/// The documents of a profiles file, warning about fields Signpost ignores.
+fn profile_docs(file: &ProfilesFile) -> Vec<serde_json::Value> {
     for (i, p) in file.profiles.iter().enumerate() {
         for field in signpost_model::validate::unknown_fields(p) {
             tracing::warn!(field = %format!("profiles[{i}].{field}"), "field not known to Signpost: ignored");
         }
     }
-    Ok(file
-        .profiles
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()?)
+    file.documents()
 }
 
 /// Seeds an empty store with the shipped example.
 fn seed_example(store: &SqliteStore) -> Result<()> {
     let text = std::fs::read_to_string(DEFAULT_PROFILES)
         .unwrap_or_else(|_| crate::EXAMPLE_PROFILES.to_string());
-    let applied = store.apply(profile_docs(&text, false)?, false)?;
+    let file = ProfilesFile::parse(&text, Path::new(DEFAULT_PROFILES))?;
+    let applied = store.apply(profile_docs(&file), false)?;
     tracing::info!(
         profiles = applied.created.len(),
         "empty store: loaded the example profiles"
@@ -239,8 +231,9 @@ struct Control {
     set: ProfileSet,
     monitor: Monitor,
     publisher: Publisher,
-    /// The profiles file's contents as last applied.
-    last_file: Option<Vec<u8>>,
+    /// The profiles file's contents as last applied (or rejected: it is not retried until it
+    /// changes).
+    last_file: Option<String>,
     /// The GeoIP database file, watched for changes.
     geoip: Option<WatchedFile>,
     /// The latency table file, watched for changes.
@@ -273,13 +266,14 @@ impl Control {
                     self.check_geoip();
                     self.check_latency_table();
                     let ProfilesSource::File(path) = &self.source else { continue };
-                    let Ok(now) = std::fs::read(path) else { continue };
-                    if self.last_file.as_deref() == Some(&now[..]) {
+                    let Ok(now) = std::fs::read_to_string(path) else { continue };
+                    if self.last_file.as_deref() == Some(now.as_str()) {
                         continue;
                     }
-                    self.last_file = Some(now);
                     let path = path.clone();
-                    match apply_file(&self.store, &path) {
+                    let applied = apply_file(&self.store, &path, &now);
+                    self.last_file = Some(now);
+                    match applied {
                         Ok(()) => self.reload_store(),
                         Err(e) => tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration"),
                     }
