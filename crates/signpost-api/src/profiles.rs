@@ -356,7 +356,7 @@ async fn write_profile(
             e.inner().to_string(),
         ))
     })?;
-    signpost_model::azure::strip_read_only(&mut doc);
+    signpost_model::azure::to_stored_form(&mut doc);
     let store = s.store.clone();
     let target = name.to_string();
     let existed = load(s, name).await.is_ok();
@@ -518,12 +518,6 @@ pub fn present(s: &ApiState, p: &StoredProfile) -> Value {
     let Some(Value::Object(props)) = props else {
         return doc;
     };
-    // `null` means absent (Azure's exports write it): read-only fields go into a fresh object.
-    for key in ["dnsConfig", "monitorConfig"] {
-        if props.get(key).is_some_and(Value::is_null) {
-            props.remove(key);
-        }
-    }
     if let Value::Object(d) = props.entry("dnsConfig").or_insert_with(|| json!({})) {
         d.insert("fqdn".into(), json!(format!("{rel}.{}", s.zone)));
     }

@@ -221,10 +221,27 @@ pub struct SubnetDoc {
     pub scope: Option<i64>,
 }
 
-/// Removes the read-only fields of a profile document (ARM ids, `dnsConfig.fqdn`, monitor
-/// statuses): they are ignored on input and filled on output, so they never reach the store and
-/// never count as a difference.
-pub fn strip_read_only(doc: &mut Value) {
+/// Puts a profile document in the form the store keeps, whatever its source (an API write, a
+/// profiles file, `signpost apply`): `null`s removed (null means absent, as in Azure's exports),
+/// and the read-only fields (ARM ids, `dnsConfig.fqdn`, monitor statuses) removed, since they are
+/// ignored on input and filled on output. Documents that mean the same then compare equal.
+pub fn to_stored_form(doc: &mut Value) {
+    drop_nulls(doc);
+    strip_read_only(doc);
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+fn strip_read_only(doc: &mut Value) {
     if let Some(obj) = doc.as_object_mut() {
         obj.remove("id");
     }

@@ -170,19 +170,19 @@ impl ProfilesFile {
         })
     }
 
-    /// The profiles as the store keeps them: the typed document as JSON, read-only fields
-    /// removed. One form whatever the source (a file, `signpost apply`, the API's bulk apply), so
+    /// The profiles as the store keeps them ([`crate::azure::to_stored_form`] of the typed
+    /// documents). One form whatever the source (a file, `signpost apply`, the API's bulk apply), so
     /// applying the same profiles twice compares equal and changes nothing.
     pub fn documents(&self) -> Vec<serde_json::Value> {
-        self.profiles.iter().map(stored_form).collect()
+        self.profiles
+            .iter()
+            .map(|doc| {
+                let mut value = serde_json::to_value(doc).expect("a ProfileDoc is always JSON");
+                crate::azure::to_stored_form(&mut value);
+                value
+            })
+            .collect()
     }
-}
-
-/// A profile document in the form the store keeps (see [`ProfilesFile::documents`]).
-pub fn stored_form(doc: &ProfileDoc) -> serde_json::Value {
-    let mut value = serde_json::to_value(doc).expect("a ProfileDoc is always JSON");
-    crate::azure::strip_read_only(&mut value);
-    value
 }
 
 /// Parses the text of a profiles file; the error names the field path and the position.
