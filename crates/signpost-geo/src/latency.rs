@@ -48,19 +48,20 @@ impl LatencyTable {
             let net: IpNet = prefix
                 .parse()
                 .map_err(|_| format!("line {}: {prefix:?} is not a CIDR prefix", n + 1))?;
-            if regions.coordinates(region).is_none() {
+            let Some((region, _)) = regions.resolve(region) else {
                 return Err(format!("line {}: {region:?} is not a known region", n + 1));
-            }
+            };
             let ms: u32 = ms.parse().map_err(|_| {
                 format!(
                     "line {}: {ms:?} is not a whole number of milliseconds",
                     n + 1
                 )
             })?;
-            let entry = (region.to_string(), ms);
+            // Kept by canonical name, as validated endpoints keep theirs; a later line for the
+            // same prefix and region replaces an earlier one.
             let list = t.prefixes.get_or_insert_with(net, Vec::new);
-            list.retain(|(r, _)| !signpost_model::regions::same_name(r, &entry.0));
-            list.push(entry);
+            list.retain(|(r, _)| r != region);
+            list.push((region.to_string(), ms));
             t.lines += 1;
         }
         Ok(t)
@@ -109,7 +110,7 @@ mod tests {
         assert_eq!(l.scope, 15);
         let l = t.latencies("10.1.3.4".parse().unwrap());
         assert_eq!(
-            (l.prefix, l.scope, l.to("WESTEUROPE"), l.to("East US")),
+            (l.prefix, l.scope, l.to("West Europe"), l.to("East US")),
             (16, 16, Some(5), None)
         );
         assert_eq!(

@@ -244,7 +244,8 @@ pub struct Endpoint {
     pub weight: u16,
     /// Priority: 1..=1000, unique in the profile.
     pub priority: u16,
-    /// Performance: the endpoint's region.
+    /// Performance: the endpoint's region, by its canonical name when it is a known one
+    /// (`westeurope` becomes `West Europe`).
     pub location: Option<String>,
     /// Where that region is (latitude, longitude in degrees), resolved at validation from the
     /// built-in catalogue or the operator's regions.

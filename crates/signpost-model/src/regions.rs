@@ -137,9 +137,11 @@ const CATALOGUE: &[(&str, f64, f64)] = &[
     ("africa-south1", -26.20, 28.00),
 ];
 
-/// Whether two region names are the same region: equal ignoring case, spaces and punctuation
-/// (`West Europe` = `westeurope`, `EU-WEST-1` = `eu-west-1`). Allocates nothing.
-pub fn same_name(a: &str, b: &str) -> bool {
+/// Whether two spellings match loosely: equal ignoring case, spaces and punctuation
+/// (`West Europe` = `westeurope`, `dc-lisbon` = `DC Lisbon`). Loose matching alone is not enough
+/// to pick a region: AWS's `us-east-1` and Google Cloud's `us-east1` match loosely too (see
+/// [`Catalogue::resolve`]).
+fn same_name(a: &str, b: &str) -> bool {
     a.bytes()
         .filter(u8::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
@@ -149,20 +151,12 @@ pub fn same_name(a: &str, b: &str) -> bool {
             .map(|c| c.to_ascii_lowercase()))
 }
 
-/// Coordinates (latitude, longitude in degrees) of a built-in region, by any of its spellings.
-pub fn coordinates(name: &str) -> Option<(f64, f64)> {
-    CATALOGUE
-        .iter()
-        .find(|(n, _, _)| same_name(n, name))
-        .map(|&(_, lat, lon)| (lat, lon))
-}
-
 /// A region an operator defines: a name and where it is.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Region {
-    /// The name endpoints give as `endpointLocation` (matched ignoring case, spaces and
-    /// punctuation, like the built-in names).
+    /// The name endpoints give as `endpointLocation` (see [`Catalogue::resolve`] for the
+    /// spellings that match it).
     pub name: String,
     /// Degrees north, -90..=90.
     pub latitude: f64,
@@ -187,10 +181,15 @@ impl Catalogue {
             let at = |field: &str| format!("regions[{i}].{field}");
             if !r.name.bytes().any(|b| b.is_ascii_alphanumeric()) {
                 errs.push(at("name"), "must contain a letter or digit");
-            } else if coordinates(&r.name).is_some() {
+            } else if let Some((builtin, _, _)) =
+                CATALOGUE.iter().find(|(n, _, _)| same_name(n, &r.name))
+            {
                 errs.push(
                     at("name"),
-                    format!("{:?} is a built-in region; choose another name", r.name),
+                    format!(
+                        "{:?} is taken by the built-in region {builtin:?}; choose another name",
+                        r.name
+                    ),
                 );
             } else if operator[..i].iter().any(|o| same_name(&o.name, &r.name)) {
                 errs.push(at("name"), format!("{:?} is defined twice", r.name));
@@ -213,19 +212,24 @@ impl Catalogue {
         })
     }
 
-    /// Coordinates of a region, built-in or the operator's, by any of its spellings.
-    pub fn coordinates(&self, name: &str) -> Option<(f64, f64)> {
-        coordinates(name).or_else(|| {
-            self.operator
-                .iter()
-                .find(|r| same_name(&r.name, name))
-                .map(|r| (r.latitude, r.longitude))
-        })
+    /// The region a spelling names: its canonical name (as the catalogue or the operator wrote
+    /// it) and coordinates. A name equal ignoring case wins; otherwise a loose match (ignoring
+    /// spaces and punctuation too) counts only when exactly one region matches, so `us-east-1`
+    /// (AWS) and `us-east1` (Google Cloud) stay apart and `US East 1` names neither.
+    pub fn resolve(&self, name: &str) -> Option<(&str, (f64, f64))> {
+        let name = name.trim();
+        let regions = || self.iter().map(|(n, lat, lon, _)| (n, (lat, lon)));
+        if let Some(exact) = regions().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Some(exact);
+        }
+        let mut loose = regions().filter(|(n, _)| same_name(n, name));
+        let first = loose.next()?;
+        loose.next().is_none().then_some(first)
     }
 
-    /// The operator's regions.
-    pub fn operator_regions(&self) -> &[Region] {
-        &self.operator
+    /// Coordinates of the region a spelling names (see [`Catalogue::resolve`]).
+    pub fn coordinates(&self, name: &str) -> Option<(f64, f64)> {
+        self.resolve(name).map(|(_, c)| c)
     }
 
     /// Every region, built-in first: (name, latitude, longitude, whether built in).
@@ -255,12 +259,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_match_in_any_spelling() {
-        assert_eq!(coordinates("West Europe"), coordinates("westeurope"));
-        assert!(coordinates("WEST-EUROPE").is_some());
-        assert!(coordinates("eu-west-1").is_some() && coordinates("europe-west1").is_some());
-        assert_eq!(coordinates("Atlantis"), None);
-        assert!(same_name("Southeast Asia", "southeastasia") && !same_name("East US", "East US 2"));
+    fn every_region_resolves_to_itself_and_loose_spellings_only_when_unambiguous() {
+        let c = Catalogue::default();
+        for (name, lat, lon, _) in c.iter() {
+            assert_eq!(c.resolve(name), Some((name, (lat, lon))), "{name}");
+            assert_eq!(c.resolve(&name.to_ascii_uppercase()).unwrap().0, name);
+        }
+        assert_eq!(c.resolve("westeurope").unwrap().0, "West Europe");
+        assert_eq!(c.resolve(" southeastasia ").unwrap().0, "Southeast Asia");
+        // AWS and Google Cloud names that differ only by a hyphen are different places.
+        assert_eq!(c.resolve("us-east-1").unwrap().0, "us-east-1");
+        assert_eq!(c.resolve("us-east1").unwrap().0, "us-east1");
+        assert_ne!(c.coordinates("us-west-2"), c.coordinates("us-west2"));
+        assert_eq!(
+            c.resolve("US East 1"),
+            None,
+            "ambiguous: AWS or Google Cloud"
+        );
+        assert_eq!(c.resolve("Atlantis"), None);
+        assert!(!same_name("East US", "East US 2"));
     }
 
     #[test]
@@ -297,7 +314,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         for needle in [
-            "regions[0].name: \"westeurope\" is a built-in region",
+            "regions[0].name: \"westeurope\" is taken by the built-in region \"West Europe\"",
             "regions[1].latitude: must be -90..=90, got 91",
             "regions[2].name: \"Edge\" is defined twice",
             "regions[2].longitude: must be -180..=180, got -180.5",

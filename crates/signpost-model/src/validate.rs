@@ -591,14 +591,18 @@ fn endpoint(
             "is required when trafficRoutingMethod is Performance",
         );
     }
-    let coordinates = location.as_deref().and_then(|l| regions.coordinates(l));
+    // A known region is kept by its canonical name, so routing and the latency table compare
+    // names exactly.
+    let resolved = location.as_deref().and_then(|l| regions.resolve(l));
+    let coordinates = resolved.map(|(_, c)| c);
+    let location = resolved.map(|(name, _)| name.to_string()).or(location);
     if method == RoutingMethod::Performance
         && let Some(l) = &location
         && coordinates.is_none()
     {
         errs.push(
             format!("{pp}.endpointLocation"),
-            format!("must name a known region (an Azure, AWS or Google Cloud region such as West Europe, eu-west-1, europe-west1, or one of the server's [[regions]]), got {l:?}"),
+            format!("must name a known region (an Azure, AWS or Google Cloud region such as West Europe, eu-west-1, europe-west1, or one of the server's [[regions]]; a spelling that fits two regions names neither), got {l:?}"),
         );
     }
     let mut geo_mapping = Vec::new();

@@ -1763,10 +1763,14 @@ fn valid_performance_profile() {
     let p = valid(v);
     assert_eq!(p.routing_method, RoutingMethod::Performance);
     assert_eq!(p.endpoints[0].location.as_deref(), Some("West Europe"));
-    assert_eq!(p.endpoints[1].location.as_deref(), Some("eastus"));
+    assert_eq!(
+        p.endpoints[1].location.as_deref(),
+        Some("East US"),
+        "a known region is kept by its canonical name"
+    );
     assert_eq!(
         p.endpoints[0].coordinates,
-        signpost_model::regions::coordinates("westeurope")
+        signpost_model::regions::Catalogue::default().coordinates("westeurope")
     );
 }
 

@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use signpost_model::{AddressFamily, AllDownPolicy, Location, RoutingMethod};
 
 use crate::health::MonitorStatus;
-use crate::table::{CompiledProfile, EndpointAnswer, ProfileId, RoutingTable, Selection};
+use crate::table::{
+    CompiledProfile, EndpointAnswer, PerformanceRegion, ProfileId, RoutingTable, Selection,
+};
 
 /// Levels a query may descend through nested profiles (the model allows 10 below the top).
 const MAX_DEPTH: usize = 11;
@@ -58,7 +60,7 @@ pub trait LatencySource {
 /// The latency-table entry for a client.
 #[derive(Debug, Clone, Copy)]
 pub struct Latencies<'a> {
-    /// (region name as the table wrote it, milliseconds), when a prefix contains the client.
+    /// (canonical region name, milliseconds), when a prefix contains the client.
     pub entries: Option<&'a [(String, u32)]>,
     /// Prefix length of the matching table line (0 on a miss).
     pub prefix: u8,
@@ -67,11 +69,12 @@ pub struct Latencies<'a> {
 }
 
 impl Latencies<'_> {
-    /// Milliseconds to `region` (any spelling), if listed.
+    /// Milliseconds to `region` (by its canonical name, as validation and the table both keep
+    /// it), if listed.
     pub fn to(&self, region: &str) -> Option<u32> {
         self.entries?
             .iter()
-            .find(|(r, _)| signpost_model::regions::same_name(r, region))
+            .find(|(r, _)| r == region)
             .map(|(_, ms)| *ms)
     }
 }
@@ -450,103 +453,121 @@ fn choose(
             });
             Some(indices[at])
         }
-        Selection::Performance { regions } => {
-            let has_eligible =
-                |r: &&crate::table::PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
-            let looked_up = q.latency.map(|t| t.latencies(q.client));
-            if let Some(l) = looked_up {
-                // Hit or miss, the answer depends on where the table's prefixes are.
-                *scope = (*scope).max(l.scope);
-                if l.entries.is_none() {
-                    trace.step(|| {
-                        format!(
-                            "client {} is in no latency-table prefix (scope /{}): ranking by distance",
-                            q.client, l.scope
-                        )
-                    });
-                }
-            }
-            if let Some(table) = looked_up.filter(|l| l.entries.is_some()) {
-                let ms =
-                    |r: &crate::table::PerformanceRegion| table.to(&r.name).unwrap_or(u32::MAX);
-                trace.step(|| {
-                    let mut ranked: Vec<(u32, &str)> =
-                        regions.iter().map(|r| (ms(r), r.name.as_str())).collect();
-                    ranked.sort();
-                    let list: Vec<String> = ranked
-                        .iter()
-                        .map(|(m, n)| {
-                            if *m == u32::MAX {
-                                format!("{n} (not in the table)")
-                            } else {
-                                format!("{n} {m} ms")
-                            }
-                        })
-                        .collect();
-                    format!(
-                        "latency table line /{} for client {} (scope /{}): {}",
-                        table.prefix,
-                        q.client,
-                        table.scope,
-                        list.join(", ")
-                    )
-                });
-                let listed = regions
-                    .iter()
-                    .filter(has_eligible)
-                    .filter(|r| ms(r) != u32::MAX)
-                    .min_by_key(|r| ms(r));
-                if let Some(region) = listed {
-                    trace.step(|| {
-                        format!(
-                            "region {:?} has the lowest latency with an eligible endpoint",
-                            region.name
-                        )
-                    });
-                    return spread(&region.endpoints, eligible, rng);
-                }
-                trace.step(|| "no region of the latency table has an eligible endpoint: ranking by distance".to_string());
-            }
-            // GeoIP only when the latency table did not decide: one lookup at most per query.
-            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
-            // Placed or not, the answer depends on the database network the client fell in.
-            *scope = (*scope).max(prefix);
-            let here = located.and_then(|l| l.coordinates());
-            let chosen = match here {
-                Some(here) => {
-                    // The closest region with an eligible endpoint; ties go to configuration order.
-                    let distance = |r: &crate::table::PerformanceRegion| {
-                        r.coordinates.map_or(f64::INFINITY, |c| {
-                            signpost_model::regions::distance_km(here, c)
-                        })
-                    };
-                    trace.step(|| {
-                        let mut ranked: Vec<(f64, &str)> = regions.iter().map(|r| (distance(r), r.name.as_str())).collect();
-                        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        let list: Vec<String> = ranked.iter().map(|(d, n)| format!("{n} {d:.0} km")).collect();
-                        format!("client {} is at {:.2},{:.2} (GeoIP network /{prefix}); regions by distance: {}", q.client, here.0, here.1, list.join(", "))
-                    });
-                    regions
-                        .iter()
-                        .filter(has_eligible)
-                        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
-                }
-                None => {
-                    trace.step(|| "no location for the client (no GeoIP database, or no coordinates for it): regions ranked in configuration order".to_string());
-                    regions.iter().find(has_eligible)
-                }
-            };
-            let region = chosen?;
-            trace.step(|| {
-                format!(
-                    "region {:?} has an eligible endpoint; traffic is spread evenly inside it",
-                    region.name
-                )
-            });
-            spread(&region.endpoints, eligible, rng)
-        }
+        Selection::Performance { regions } => performance(regions, q, eligible, rng, trace, scope),
         Selection::MultiValue { .. } => unreachable!("MultiValue is answered by multi_value"),
     }
+}
+
+/// Performance: the lowest-latency region with an eligible endpoint by the operator's latency
+/// table, else the closest by great-circle distance from the client's GeoIP location, else the
+/// first in configuration order; then one of that region's eligible endpoints.
+fn performance(
+    regions: &[PerformanceRegion],
+    q: &Query,
+    eligible: impl Fn(u16) -> bool + Copy,
+    rng: &mut fastrand::Rng,
+    trace: &mut impl Trace,
+    scope: &mut u8,
+) -> Option<u16> {
+    let has_eligible = |r: &&PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
+    if let Some(table) = q.latency.map(|t| t.latencies(q.client)) {
+        // Hit or miss, the answer depends on where the table's prefixes are.
+        *scope = (*scope).max(table.scope);
+        if table.entries.is_none() {
+            trace.step(|| {
+                format!(
+                    "client {} is in no latency-table prefix (scope /{}): ranking by distance",
+                    q.client, table.scope
+                )
+            });
+        } else {
+            trace.step(|| {
+                let mut ranked: Vec<(Option<u32>, &str)> = regions
+                    .iter()
+                    .map(|r| (table.to(&r.name), r.name.as_str()))
+                    .collect();
+                ranked.sort_by_key(|&(ms, name)| (ms.is_none(), ms, name));
+                let list: Vec<String> = ranked
+                    .iter()
+                    .map(|(ms, n)| match ms {
+                        Some(ms) => format!("{n} {ms} ms"),
+                        None => format!("{n} (not in the table)"),
+                    })
+                    .collect();
+                format!(
+                    "latency table line /{} for client {} (scope /{}): {}",
+                    table.prefix,
+                    q.client,
+                    table.scope,
+                    list.join(", ")
+                )
+            });
+            let fastest = regions
+                .iter()
+                .filter(has_eligible)
+                .filter_map(|r| Some((table.to(&r.name)?, r)))
+                .min_by_key(|&(ms, _)| ms);
+            if let Some((_, region)) = fastest {
+                trace.step(|| {
+                    format!(
+                        "region {:?} has the lowest latency with an eligible endpoint",
+                        region.name
+                    )
+                });
+                return spread(&region.endpoints, eligible, rng);
+            }
+            trace.step(|| {
+                "no region of the latency table has an eligible endpoint: ranking by distance"
+                    .to_string()
+            });
+        }
+    }
+    // GeoIP only when the latency table did not decide: one lookup at most per query.
+    let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
+    // Placed or not, the answer depends on the database network the client fell in.
+    *scope = (*scope).max(prefix);
+    let chosen = match located.and_then(|l| l.coordinates()) {
+        Some(here) => {
+            let distance = |r: &PerformanceRegion| {
+                r.coordinates.map_or(f64::INFINITY, |c| {
+                    signpost_model::regions::distance_km(here, c)
+                })
+            };
+            trace.step(|| {
+                let mut ranked: Vec<(f64, &str)> =
+                    regions.iter().map(|r| (distance(r), r.name.as_str())).collect();
+                ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let list: Vec<String> =
+                    ranked.iter().map(|(d, n)| format!("{n} {d:.0} km")).collect();
+                format!(
+                    "client {} is at {:.2},{:.2} (GeoIP network /{prefix}); regions by distance: {}",
+                    q.client,
+                    here.0,
+                    here.1,
+                    list.join(", ")
+                )
+            });
+            // The closest region with an eligible endpoint; ties go to configuration order.
+            regions
+                .iter()
+                .filter(has_eligible)
+                .map(|r| (distance(r), r))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, r)| r)
+        }
+        None => {
+            trace.step(|| "no location for the client (no GeoIP database, or no coordinates for it): regions ranked in configuration order".to_string());
+            regions.iter().find(has_eligible)
+        }
+    };
+    let region = chosen?;
+    trace.step(|| {
+        format!(
+            "region {:?} has an eligible endpoint; traffic is spread evenly inside it",
+            region.name
+        )
+    });
+    spread(&region.endpoints, eligible, rng)
 }
 
 /// One of a region's eligible endpoints, uniformly: a region's endpoints share its traffic evenly.

@@ -403,12 +403,9 @@ fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
             for (i, e) in p.endpoints.iter().enumerate() {
                 let name = e.location.clone().unwrap_or_default();
                 let coordinates = e.coordinates;
-                // Spellings of one region are one region; distinct regions stay distinct even
-                // where two sites share coordinates.
-                match regions
-                    .iter_mut()
-                    .find(|r| signpost_model::regions::same_name(&r.name, &name))
-                {
+                // Validation gave known regions their canonical name: equal names are one
+                // region, and two sites that share coordinates stay two.
+                match regions.iter_mut().find(|r| r.name == name) {
                     Some(r) => r.endpoints.push(i as u16),
                     None => regions.push(PerformanceRegion {
                         name,

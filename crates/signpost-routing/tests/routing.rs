@@ -638,7 +638,7 @@ profiles:
 "#;
     let paris = At(48.86, 2.35);
     // Measured: from this network East US answers faster, whatever the map says.
-    let table = Table(vec![("eastus".into(), 12), ("westeurope".into(), 40)]);
+    let table = Table(vec![("East US".into(), 12), ("West Europe".into(), 40)]);
     let run = |h: &dyn HealthView| {
         let t = RoutingTable::compile(&set(yaml), h);
         let q = Query {

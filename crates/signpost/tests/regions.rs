@@ -132,7 +132,7 @@ fn bad_regions_in_the_settings_stop_the_start_naming_the_field() {
     );
     let err = serve_fails(&dir, &["--config", settings.to_str().unwrap()]);
     assert!(
-        err.contains("regions[0].name: \"West Europe\" is a built-in region")
+        err.contains("regions[0].name: \"West Europe\" is taken by the built-in region")
             && err.contains("regions[1].latitude: must be -90..=90, got 120"),
         "{err}"
     );
