@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use signpost_routing::{Outcome, Query as RouteQuery, QueryFamily, explain as route_explain};
+use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{Explanation, ProfileHealth};
@@ -106,18 +106,7 @@ pub async fn explain(
     let (decision, steps) = route_explain(
         table,
         id,
-        &RouteQuery {
-            client,
-            family,
-            locator: snapshot
-                .geo
-                .as_deref()
-                .map(|g| g as &dyn signpost_routing::Locate),
-            latency: snapshot
-                .latency
-                .as_deref()
-                .map(|l| l as &dyn signpost_routing::LatencySource),
-        },
+        &snapshot.route_query(client, family),
         &mut fastrand::Rng::new(),
     );
     let (outcome, answer) = match decision.outcome {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
-use signpost_routing::{Outcome, Query as RouteQuery, QueryFamily, route};
+use signpost_routing::{Outcome, QueryFamily, route};
 
 use crate::snapshot::{NameEntry, Snapshot, Zone};
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
@@ -158,18 +158,7 @@ impl Answerer {
                 let decision = route(
                     &snap.routing,
                     *id,
-                    &RouteQuery {
-                        client,
-                        family,
-                        locator: snap
-                            .geo
-                            .as_deref()
-                            .map(|g| g as &dyn signpost_routing::Locate),
-                        latency: snap
-                            .latency
-                            .as_deref()
-                            .map(|l| l as &dyn signpost_routing::LatencySource),
-                    },
+                    &snap.route_query(client, family),
                     rng,
                     &mut (),
                 );

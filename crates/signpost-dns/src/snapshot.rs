@@ -13,7 +13,9 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
-use signpost_routing::{EndpointAnswer, LatencySource, Locate, ProfileId, RoutingTable};
+use signpost_routing::{
+    EndpointAnswer, LatencySource, Locate, ProfileId, Query, QueryFamily, RoutingTable,
+};
 
 /// SOA timers of a zone (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +173,18 @@ impl Snapshot {
     pub fn with_latency(mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// What routing needs for a query from `client` (the ECS address, else the resolver's):
+    /// this snapshot's GeoIP database and latency table. Used by DNS answers and by `explain`,
+    /// so both decide the same way.
+    pub fn route_query(&self, client: IpAddr, family: QueryFamily) -> Query<'_> {
+        Query {
+            client,
+            family,
+            locator: self.geo.as_deref().map(|g| g as &dyn Locate),
+            latency: self.latency.as_deref().map(|l| l as &dyn LatencySource),
+        }
     }
 
     /// Encodes a snapshot of `routing` served in `zones`.

@@ -93,11 +93,6 @@ impl GeoIp {
     pub fn database_type(&self) -> &str {
         &self.reader.metadata().database_type
     }
-
-    /// Where it was read from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Locate for GeoIp {

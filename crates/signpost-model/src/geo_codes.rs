@@ -30,7 +30,7 @@ pub fn is_known(code: &str) -> bool {
 }
 
 /// Whether `code` is a country code.
-pub fn is_country(code: &str) -> bool {
+fn is_country(code: &str) -> bool {
     country(code).is_some()
 }
 
@@ -45,7 +45,7 @@ fn country(code: &str) -> Option<&'static (&'static str, &'static str, &'static 
 /// Azure's grouping of a country: the hierarchy's own row for a known country, else (a code the
 /// database knows and the hierarchy does not) from the GeoIP continent code (`EU`, `NA`, `SA`,
 /// `AF`, `AS`, `OC`, `AN`).
-pub fn region_of(country_code: &str, continent: &str) -> &'static str {
+pub(crate) fn region_of(country_code: &str, continent: &str) -> &'static str {
     if let Some((_, _, region)) = country(country_code) {
         return region;
     }
@@ -136,9 +136,11 @@ impl Location {
             loc.has_country = true;
             loc.region = region_of(c, continent.unwrap_or(""));
             if let Some(s) = subdivision.filter(|s| (1..=3).contains(&s.len()) && s.is_ascii()) {
-                let code = [c.as_bytes(), b"-", s.as_bytes()].concat();
-                loc.subdivision[..code.len()].copy_from_slice(&code);
-                loc.subdivision_len = code.len() as u8;
+                // `CC-SSS` written in place: no allocation.
+                loc.subdivision[..2].copy_from_slice(c.as_bytes());
+                loc.subdivision[2] = b'-';
+                loc.subdivision[3..3 + s.len()].copy_from_slice(s.as_bytes());
+                loc.subdivision_len = 3 + s.len() as u8;
             }
         } else if let Some(cont) = continent {
             loc.region = region_of("", cont);
@@ -216,6 +218,7 @@ mod tests {
         for (code, parent) in &codes {
             assert!(is_known(code), "{code} is listed but not accepted");
             if is_country(code) {
+                // The search by code finds every country (the table must stay sorted).
                 assert_eq!(region_of(code, ""), *parent, "{code}");
             }
             if let Some((country, _)) = code.split_once('-').filter(|_| !code.starts_with("GEO")) {
@@ -226,6 +229,35 @@ mod tests {
         assert!(sorted, "country() searches COUNTRY_NAMES by code");
         let named = |code: &str| codes.iter().any(|(c, _)| *c == code);
         assert!(named("GEO-ME") && named("AE") && named("AU-NSW") && named("XK"));
+    }
+
+    /// Azure's list, not the GeoIP database's continent, decides the grouping: these are the
+    /// places where the two differ (learn.microsoft.com, "Country/Region hierarchy used by Azure
+    /// Traffic Manager").
+    #[test]
+    fn azure_groupings_win_over_the_database_continent() {
+        for (country, continent, azure) in [
+            ("TR", "AS", "GEO-ME"),
+            ("AE", "AS", "GEO-ME"),
+            ("EG", "AF", "GEO-AF"),
+            ("UM", "OC", "GEO-NA"),
+            ("BQ", "NA", "GEO-NA"),
+            ("CX", "OC", "GEO-AS"),
+            ("TL", "OC", "GEO-AS"),
+            ("BV", "AN", "GEO-AF"),
+            ("TF", "AN", "GEO-AF"),
+            ("GS", "AN", "GEO-SA"),
+            ("HM", "AN", "GEO-AP"),
+            ("AQ", "AN", "GEO-AN"),
+        ] {
+            let location = Location::new(Some(country), None, Some(continent));
+            let codes: Vec<&str> = location.codes().collect();
+            assert_eq!(codes, [country, azure, "WORLD"], "{country}");
+        }
+        // A code the table lacks falls back to the database's continent.
+        let location = Location::new(Some("ZZ"), None, Some("EU"));
+        let codes: Vec<&str> = location.codes().collect();
+        assert_eq!(codes, ["ZZ", "GEO-EU", "WORLD"]);
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! "Pitcairn Islands", "São Tomé and Príncipe"). Azure's list spells a few others differently
 //! ("Hong Kong SAR", "Macao SAR", "Korea", "Congo (DRC)", "Swaziland"); the ISO names are kept.
 //! Azure's own codes are named Jan Mayen (XJ), Kosovo (XK), Sint Eustatius (XE) and Saba (XS).
-//! [`crate::geo_codes::region_of`] reads this table, so the hierarchy served by the API and the
+//! `geo_codes::region_of` reads this table, so the hierarchy served by the API and the
 //! grouping a GeoIP lookup lands in agree.
 
 /// One country: ISO code, English name, Azure regional grouping code.

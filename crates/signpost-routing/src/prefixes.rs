@@ -52,11 +52,6 @@ impl<T> PrefixTable<T> {
         self.v4.is_empty() && self.v6.is_empty()
     }
 
-    /// Number of prefixes held.
-    pub fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
-    }
-
     /// The value stored for exactly `net` (host bits ignored), inserting `make()` first if absent.
     pub fn get_or_insert_with(&mut self, net: IpNet, make: impl FnOnce() -> T) -> &mut T {
         match net.trunc() {
