@@ -1,29 +1,46 @@
 //! The CLI's HTTP client for the API: one request per call on a fresh connection (hyper's client
-//! connection API over a tokio `TcpStream`), bearer token from `--token` / `SIGNPOST_TOKEN`.
+//! connection API over a tokio `TcpStream`, on one runtime the client keeps), bearer token from
+//! `--token` / `SIGNPOST_TOKEN`, every request bounded by [`REQUEST_TIMEOUT`].
+
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+/// How long one request may take, connection included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where the API is and how to authenticate.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Client {
     host: String,
     port: u16,
     token: Option<String>,
+    runtime: tokio::runtime::Runtime,
 }
 
-/// A response: status, ETag and JSON body (Null when empty).
+/// A response: status and JSON body (Null when empty).
 #[derive(Debug)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
-    /// The ETag header.
-    pub etag: Option<String>,
     /// The body.
     pub body: Value,
+}
+
+/// A name as one path segment or query value (profile and endpoint names may hold spaces and
+/// other characters a URL cannot carry as they are).
+pub fn segment(name: &str) -> String {
+    utf8_percent_encode(name, NON_ALPHANUMERIC).to_string()
+}
+
+/// `/api/v1/profiles/{name}`, the name encoded.
+pub fn profile_path(name: &str) -> String {
+    format!("/api/v1/profiles/{}", segment(name))
 }
 
 impl Reply {
@@ -52,24 +69,35 @@ impl Reply {
 }
 
 impl Client {
-    /// A client for `url` (`http://host:port`).
+    /// A client for `url` (`http://host[:port]`, IPv6 hosts in brackets).
     pub fn new(url: &str, token: Option<String>) -> Result<Self> {
-        let rest = url
-            .strip_prefix("http://")
-            .with_context(|| format!("--api-url {url:?}: only http:// URLs are supported"))?;
-        let authority = rest.trim_end_matches('/');
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
-                h.trim_matches(['[', ']']).to_string(),
-                p.parse()
-                    .with_context(|| format!("--api-url {url:?}: bad port"))?,
-            ),
-            _ => (authority.to_string(), 80),
-        };
-        Ok(Self { host, port, token })
+        let uri: hyper::Uri = url
+            .parse()
+            .with_context(|| format!("--api-url {url:?}: not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            bail!("--api-url {url:?}: only http:// URLs are supported");
+        }
+        if !matches!(uri.path(), "" | "/") {
+            bail!("--api-url {url:?}: give the server's address only, without a path");
+        }
+        let host = uri
+            .host()
+            .with_context(|| format!("--api-url {url:?}: no host"))?
+            .trim_matches(['[', ']'])
+            .to_string();
+        let port = uri.port_u16().unwrap_or(80);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Self {
+            host,
+            port,
+            token,
+            runtime,
+        })
     }
 
-    /// Sends one request.
+    /// Sends one request (the path already encoded: see [`segment`]).
     pub fn request(
         &self,
         method: &str,
@@ -77,10 +105,26 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(self.send(method, path, headers, body))
+        self.runtime.block_on(async {
+            tokio::time::timeout(REQUEST_TIMEOUT, self.send(method, path, headers, body))
+                .await
+                .with_context(|| {
+                    format!(
+                        "{method} {path}: no answer from {} within {} s",
+                        self.authority(),
+                        REQUEST_TIMEOUT.as_secs()
+                    )
+                })?
+        })
+    }
+
+    /// `host:port`, an IPv6 host in brackets.
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     async fn send(
@@ -94,8 +138,8 @@ impl Client {
             .await
             .with_context(|| {
                 format!(
-                    "cannot reach the API at {}:{} (is `signpost serve` running? see --api-url)",
-                    self.host, self.port
+                    "cannot reach the API at {} (is `signpost serve` running? see --api-url)",
+                    self.authority()
                 )
             })?;
         let (mut sender, connection) =
@@ -105,7 +149,7 @@ impl Client {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
-            .header(hyper::header::HOST, format!("{}:{}", self.host, self.port))
+            .header(hyper::header::HOST, self.authority())
             .header(hyper::header::CONTENT_TYPE, "application/json");
         if let Some(t) = &self.token {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
@@ -115,11 +159,6 @@ impl Client {
         }
         let response = sender.send_request(request.body(Full::new(bytes))?).await?;
         let status = response.status().as_u16();
-        let etag = response
-            .headers()
-            .get(hyper::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
         let collected = response.into_body().collect().await?.to_bytes();
         driver.abort();
         let body = if collected.is_empty() {
@@ -130,6 +169,36 @@ impl Client {
                 Err(_) => bail!("HTTP {status}: {}", String::from_utf8_lossy(&collected)),
             }
         };
-        Ok(Reply { status, etag, body })
+        Ok(Reply { status, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls_name_host_and_port() {
+        let at = |url: &str| Client::new(url, None).map(|c| c.authority());
+        assert_eq!(at("http://127.0.0.1:8053").unwrap(), "127.0.0.1:8053");
+        assert_eq!(at("http://127.0.0.1:8053/").unwrap(), "127.0.0.1:8053");
+        assert_eq!(at("http://[::1]:8053").unwrap(), "[::1]:8053");
+        assert_eq!(at("http://localhost").unwrap(), "localhost:80");
+        for bad in [
+            "https://127.0.0.1",
+            "http://127.0.0.1:8053/api",
+            "127.0.0.1:x",
+        ] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_encoded_as_one_segment() {
+        assert_eq!(
+            profile_path("My profile/x"),
+            "/api/v1/profiles/My%20profile%2Fx"
+        );
+        assert_eq!(segment("2001:db8::1"), "2001%3Adb8%3A%3A1");
     }
 }

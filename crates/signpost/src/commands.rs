@@ -6,7 +6,7 @@ use signpost_api::openapi::ApplyReport;
 use signpost_model::set::ProfilesFile;
 
 use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
-use crate::client::{Client, Reply};
+use crate::client::{Client, Reply, profile_path, segment};
 
 /// The resource asked for does not exist (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
         }
         ProfileCommand::Show { name } => {
             let body = ok(
-                client.request("GET", &format!("/api/v1/profiles/{name}"), &[], None)?,
+                client.request("GET", &profile_path(&name), &[], None)?,
                 &name,
             )?;
             println!("{}", serde_json::to_string_pretty(&body)?);
@@ -94,7 +94,7 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
             let body = ok(
                 client.request(
                     "PUT",
-                    &format!("/api/v1/profiles/{name}"),
+                    &profile_path(&name),
                     &[("If-None-Match", "*")],
                     Some(&doc),
                 )?,
@@ -111,7 +111,7 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
         }
         ProfileCommand::Delete { name } => {
             ok(
-                client.request("DELETE", &format!("/api/v1/profiles/{name}"), &[], None)?,
+                client.request("DELETE", &profile_path(&name), &[], None)?,
                 &name,
             )?;
             print(output, &json!({"deleted": name}), || {
@@ -125,7 +125,7 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
 /// The type segment of an existing endpoint (`externalEndpoints`, ...).
 fn endpoint_type(client: &Client, profile: &str, name: &str) -> Result<String> {
     let body = ok(
-        client.request("GET", &format!("/api/v1/profiles/{profile}"), &[], None)?,
+        client.request("GET", &profile_path(profile), &[], None)?,
         profile,
     )?;
     let found = body["properties"]["endpoints"]
@@ -229,7 +229,7 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
             (profile, name, kind, "DELETE", Value::Null, "removed")
         }
     };
-    let path = format!("/api/v1/profiles/{profile}/{kind}/{name}");
+    let path = format!("{}/{kind}/{}", profile_path(&profile), segment(&name));
     let body = if method == "DELETE" {
         None
     } else {
@@ -254,8 +254,10 @@ fn set_opt<T: serde::Serialize>(v: &mut Value, key: &str, value: Option<T>) {
 /// `signpost explain`.
 pub fn explain(client: &Client, output: Output, args: ExplainArgs) -> Result<()> {
     let path = format!(
-        "/api/v1/profiles/{}/explain?clientIp={}&type={}",
-        args.profile, args.client_ip, args.qtype
+        "{}/explain?clientIp={}&type={}",
+        profile_path(&args.profile),
+        segment(&args.client_ip.to_string()),
+        segment(&args.qtype)
     );
     let body = ok(client.request("GET", &path, &[], None)?, &args.profile)?;
     print(output, &body, || {
@@ -304,7 +306,7 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
             continue;
         }
         all.push(ok(
-            client.request("GET", &format!("/api/v1/profiles/{name}/status"), &[], None)?,
+            client.request("GET", &format!("{}/status", profile_path(name)), &[], None)?,
             name,
         )?);
     }

@@ -102,6 +102,26 @@ fn profile_and_endpoint_commands() {
         Some(3),
         "not found"
     );
+    // Endpoint names may hold spaces and slashes (Azure allows any 1-260 characters).
+    let odd = "My endpoint/2";
+    let added = cli(
+        &s,
+        &[
+            "endpoint",
+            "add",
+            "shop2",
+            odd,
+            "--target",
+            "c.example.com",
+            "--priority",
+            "1",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    s.eventually("shop2.tm.test", &["CNAME c.example.com."]);
+    let disabled = cli(&s, &["endpoint", "disable", "shop2", odd]);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    s.eventually("shop2.tm.test", &["CNAME b.example.com."]);
 
     let list = cli(&s, &["profile", "list"]);
     assert!(
