@@ -88,6 +88,9 @@ async fn serve(settings: Settings) -> Result<()> {
     }
     let mut monitor = Monitor::new(settings.monitor.clone(), known);
     monitor.reconcile(probe_targets);
+    // Stamped before loading: a file replaced while it loads is loaded again.
+    let geoip_file = settings.geoip.clone().map(WatchedFile::new);
+    let latency_file = settings.latency_table.clone().map(WatchedFile::new);
     let geo = open_geoip(settings.geoip.as_deref(), &set)?;
     let latency = match &settings.latency_table {
         Some(path) => {
@@ -145,11 +148,11 @@ async fn serve(settings: Settings) -> Result<()> {
         monitor,
         publisher,
         last_file: initial_file,
-        geoip: settings.geoip.clone().map(WatchedFile::new),
-        latency_table: settings.latency_table.clone().map(WatchedFile::new),
+        geoip: geoip_file,
+        latency_table: latency_file,
         regions: settings.limits.regions.clone(),
         status_dirty: false,
-        status_writer: status::Writer::start(settings.data_dir.clone()),
+        status_writer: status::Writer::start(settings.data_dir.clone())?,
     };
     let control = tokio::spawn(control.run(store_changes));
     shutdown_signal().await;
@@ -263,8 +266,8 @@ impl Control {
                     self.reload_store();
                 }
                 _ = watch_tick.tick() => {
-                    self.check_geoip();
-                    self.check_latency_table();
+                    self.check_geoip().await;
+                    self.check_latency_table().await;
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read_to_string(path) else { continue };
                     if self.last_file.as_deref() == Some(now.as_str()) {
@@ -322,36 +325,48 @@ impl Control {
 
     /// Reloads the GeoIP database when its file changed; a file that cannot be read keeps the
     /// database in use.
-    fn check_geoip(&mut self) {
+    async fn check_geoip(&mut self) {
         let Some(path) = self.geoip.as_mut().and_then(WatchedFile::replaced) else {
             return;
         };
-        match signpost_geo::GeoIp::open(&path) {
-            Ok(geo) => {
+        // Reading a City database takes a while: off the runtime's threads, which the API shares.
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || signpost_geo::GeoIp::open(&path)).await
+        };
+        match opened {
+            Ok(Ok(geo)) => {
                 tracing::info!(file = %path.display(), database = geo.database_type(), "GeoIP database reloaded");
                 self.publisher.set_geo(Some(Arc::new(geo)));
                 self.publish();
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "GeoIP database not reloaded; still using the previous one")
             }
+            Err(e) => tracing::error!(error = %e, "GeoIP database not reloaded"),
         }
     }
 
     /// Reloads the latency table when its file changed; a bad file keeps the table in use.
-    fn check_latency_table(&mut self) {
+    async fn check_latency_table(&mut self) {
         let Some(path) = self.latency_table.as_mut().and_then(WatchedFile::replaced) else {
             return;
         };
-        match signpost_geo::LatencyTable::open(&path, &self.regions) {
-            Ok(table) => {
+        let opened = {
+            let (path, regions) = (path.clone(), self.regions.clone());
+            tokio::task::spawn_blocking(move || signpost_geo::LatencyTable::open(&path, &regions))
+                .await
+        };
+        match opened {
+            Ok(Ok(table)) => {
                 tracing::info!(file = %path.display(), entries = table.len(), "latency table reloaded");
                 self.publisher.set_latency(Some(Arc::new(table)));
                 self.publish();
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "latency table rejected; still using the previous one")
             }
+            Err(e) => tracing::error!(error = %e, "latency table not reloaded"),
         }
     }
 

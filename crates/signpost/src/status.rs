@@ -116,14 +116,15 @@ pub fn write(dir: &Path, doc: &StatusDoc) -> Result<()> {
 /// A thread that writes status documents in order, skipping to the newest when they pile up, so
 /// file I/O never delays the control loop and an older document never overwrites a newer one.
 pub struct Writer {
-    queue: std::sync::mpsc::Sender<StatusDoc>,
+    queue: Option<std::sync::mpsc::Sender<StatusDoc>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the thread writing into `dir`.
-    pub fn start(dir: std::path::PathBuf) -> Self {
+    pub fn start(dir: std::path::PathBuf) -> Result<Self> {
         let (queue, docs) = std::sync::mpsc::channel::<StatusDoc>();
-        let spawned = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("status-writer".into())
             .spawn(move || {
                 while let Ok(mut doc) = docs.recv() {
@@ -134,16 +135,30 @@ impl Writer {
                         tracing::warn!(error = %format!("{e:#}"), "cannot write the status file");
                     }
                 }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the status writer");
-        }
-        Self { queue }
+            })
+            .context("cannot start the status writer")?;
+        Ok(Self {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
     }
 
     /// Queues a document.
     pub fn submit(&self, doc: StatusDoc) {
-        let _ = self.queue.send(doc);
+        if let Some(queue) = &self.queue {
+            let _ = queue.send(doc);
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Writes what is queued before the server exits: a graceful stop never loses the last health
+    /// change.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

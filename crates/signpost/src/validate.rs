@@ -1,6 +1,6 @@
 //! `signpost validate FILE`: the check-only command.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use signpost_model::{Limits, ProfileSet};
 
 use crate::cli::ValidateArgs;
@@ -10,7 +10,10 @@ use crate::settings::SettingsFile;
 /// summary or returns every error.
 pub fn run(args: ValidateArgs) -> Result<()> {
     let limits = match &args.config {
-        Some(path) => SettingsFile::read(path)?.0.limits()?,
+        Some(path) => SettingsFile::read(path)?
+            .0
+            .limits()
+            .with_context(|| path.display().to_string())?,
         None => Limits::default(),
     };
     let set = ProfileSet::load(&args.file, &limits)?;
