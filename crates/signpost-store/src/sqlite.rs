@@ -171,10 +171,15 @@ impl SqliteStore {
         if matches!(change, Change::Delete) && existing.is_none() {
             return Err(StoreError::NotFound(name.to_string()));
         }
+        // A profile keeps the spelling it was created with, whatever case a later write uses.
         let stored_name = existing
             .as_ref()
             .map_or(name, |(_, n)| n.as_str())
             .to_string();
+        let new_profile = new_profile.map(|mut p| {
+            p.name.clone_from(&stored_name);
+            p
+        });
         check_set(
             cache,
             std::slice::from_ref(&stored_name),
@@ -182,7 +187,8 @@ impl SqliteStore {
         )?;
         let revision = bump(&tx)?;
         let result = match change {
-            Change::Put(doc) => {
+            Change::Put(mut doc) => {
+                doc["name"] = Value::String(stored_name.clone());
                 upsert(&tx, &stored_name, &doc, revision)?;
                 Some(StoredProfile {
                     name: stored_name.clone(),
@@ -235,8 +241,13 @@ impl SqliteStore {
         let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
         let mut applied = Applied::default();
         let mut changed: Vec<(String, Value, Profile)> = Vec::new();
-        for (i, d) in docs.iter().enumerate() {
-            let name = name_of(d);
+        for (i, doc) in docs.iter().enumerate() {
+            // A profile keeps the spelling it was created with (as in `write`).
+            let name = cache
+                .get(&name_of(doc).to_ascii_lowercase())
+                .map_or_else(|| name_of(doc), |(_, p)| p.name.clone());
+            let mut d = doc.clone();
+            d["name"] = Value::String(name.clone());
             let current: Option<String> = tx
                 .query_row(
                     "SELECT doc FROM profiles WHERE name = ?1",
@@ -247,19 +258,20 @@ impl SqliteStore {
             let same = current
                 .as_deref()
                 .and_then(|c| serde_json::from_str::<Value>(c).ok())
-                .is_some_and(|c| c == *d);
+                .is_some_and(|c| c == d);
             if same {
                 continue;
             }
-            let profile = validate_doc(d, &self.limits).map_err(|e| match e {
+            let mut profile = validate_doc(&d, &self.limits).map_err(|e| match e {
                 StoreError::Invalid(v) => StoreError::Invalid(prefix(v, &format!("profiles[{i}]"))),
                 other => other,
             })?;
+            profile.name.clone_from(&name);
             match cache.get(&name.to_ascii_lowercase()) {
-                Some((_, p)) => applied.updated.push(p.name.clone()),
+                Some(_) => applied.updated.push(name.clone()),
                 None => applied.created.push(name.clone()),
             }
-            changed.push((name, d.clone(), profile));
+            changed.push((name, d, profile));
         }
         if prune {
             for (_, p) in cache.values() {
@@ -514,7 +526,7 @@ mod tests {
         let a2 = s
             .write(
                 "A",
-                Change::Put(profile("a", "a2.example.com")),
+                Change::Put(profile("A", "a2.example.com")),
                 &Precondition::IfMatch(a.etag()),
             )
             .unwrap()
@@ -523,6 +535,16 @@ mod tests {
             a2.name, "a",
             "names are case-insensitive and keep their first spelling"
         );
+        // ...in the stored document and in later writes too.
+        let a3 = s
+            .write(
+                "A",
+                Change::Put(profile("A", "a2.example.com")),
+                &Precondition::None,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((a3.name.as_str(), &a3.doc["name"]), ("a", &json!("a")));
         drop(s);
         let s = SqliteStore::open(&path, Limits::default()).unwrap();
         assert_eq!(s.list().unwrap().len(), 2);
@@ -530,7 +552,7 @@ mod tests {
             s.get("a").unwrap().unwrap().doc,
             profile("a", "a2.example.com")
         );
-        assert_eq!(s.revision().unwrap(), a2.revision);
+        assert_eq!(s.revision().unwrap(), a3.revision);
         assert_eq!(s.profile_set().unwrap().profiles().len(), 2);
     }
 
@@ -636,5 +658,10 @@ mod tests {
             (vec!["a".to_string()], vec!["b".to_string()])
         );
         assert_eq!(s.list().unwrap().len(), 1);
+        let r = s
+            .apply(vec![profile("A", "a3.example.com")], false)
+            .unwrap();
+        assert_eq!(r.updated, ["a"], "the first spelling stays");
+        assert_eq!(s.get("a").unwrap().unwrap().doc["name"], "a");
     }
 }
