@@ -37,6 +37,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "NotFound", what)
     }
 
+    /// 400 for a request Signpost cannot read (not JSON, a bad query or header).
+    pub fn bad_request(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BadRequest", what)
+    }
+
     /// 400 from validation errors.
     pub fn invalid(e: ValidationError) -> Self {
         Self {

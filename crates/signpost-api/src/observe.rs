@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
@@ -82,14 +81,9 @@ pub async fn explain(
     Path(name): Path<String>,
     query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let client: IpAddr = q.client_ip.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!("clientIp: not an IP address: {:?}", q.client_ip),
-        )
+        ApiError::bad_request(format!("clientIp: not an IP address: {:?}", q.client_ip))
     })?;
     let qtype = q.qtype.unwrap_or_else(|| "A".into()).to_ascii_uppercase();
     let family = match qtype.as_str() {

@@ -22,7 +22,8 @@ use crate::openapi::{
 use crate::routes::ApiState;
 use signpost_model::azure::EndpointDoc;
 
-const ARM_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
+use signpost_model::EndpointKind;
+use signpost_model::azure::PROFILE_TYPE as ARM_TYPE;
 
 /// A JSON request body; a body that is not JSON is a 400 in the API's error shape (axum's own
 /// rejection would be plain text).
@@ -34,11 +35,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<Value>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                e.body_text(),
-            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
     }
 }
@@ -200,8 +197,7 @@ pub async fn apply(
     query: Result<axum::extract::Query<ApplyQuery>, axum::extract::rejection::QueryRejection>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApplyReport>, ApiError> {
-    let axum::extract::Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", e.body_text()))?;
+    let axum::extract::Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let file: ProfilesFile = serde_path_to_error::deserialize(body).map_err(|e| {
         ApiError::invalid(ValidationError::single(
             e.path().to_string(),
@@ -232,8 +228,8 @@ pub async fn name_availability(
     State(s): State<ApiState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let request: crate::openapi::NameAvailabilityRequest = serde_json::from_value(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("body: {e}")))?;
+    let request: crate::openapi::NameAvailabilityRequest =
+        serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let name = request.name.trim_end_matches('.').to_ascii_lowercase();
     let kind = request
         .resource_type
@@ -285,22 +281,12 @@ async fn change_endpoint(
         .entry("properties")
         .or_insert_with(|| json!({}))
         .as_object_mut()
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "properties must be an object",
-            )
-        })?
+        .ok_or_else(|| ApiError::bad_request("properties must be an object"))?
         .entry("endpoints")
         .or_insert_with(|| json!([]));
-    let list = endpoints.as_array_mut().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "properties.endpoints must be an array",
-        )
-    })?;
+    let list = endpoints
+        .as_array_mut()
+        .ok_or_else(|| ApiError::bad_request("properties.endpoints must be an array"))?;
     let at = list.iter().position(|e| same_endpoint(e, kind, endpoint));
     let created = at.is_none();
     match (at, make(at.map(|i| &list[i]))) {
@@ -341,21 +327,10 @@ async fn write_profile(
     mut doc: Value,
     pre: Precondition,
 ) -> Result<Response, ApiError> {
-    let obj = doc.as_object_mut().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "the body must be a JSON object",
-        )
-    })?;
+    let obj = doc
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
     obj.insert("name".into(), Value::String(name.to_string()));
-    // Shape errors (wrong JSON types) name their path before anything is validated.
-    let _: ProfileDoc = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
-        ApiError::invalid(ValidationError::single(
-            e.path().to_string(),
-            e.inner().to_string(),
-        ))
-    })?;
     signpost_model::azure::to_stored_form(&mut doc);
     let store = s.store.clone();
     let target = name.to_string();
@@ -404,13 +379,9 @@ async fn blocking<T: Send + 'static>(
 
 fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     if let Some(v) = headers.get(header::IF_MATCH) {
-        let v = v.to_str().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "If-Match is not text",
-            )
-        })?;
+        let v = v
+            .to_str()
+            .map_err(|_| ApiError::bad_request("If-Match is not text"))?;
         return Ok(Precondition::IfMatch(v.trim().to_string()));
     }
     if headers
@@ -457,18 +428,13 @@ fn relative_name(doc: &Value) -> Option<String> {
 }
 
 fn short_type(kind: &str) -> Option<&'static str> {
-    let lower = kind.to_ascii_lowercase();
-    let short = lower.rsplit('/').next().unwrap_or_default().to_string();
-    ["externalEndpoints", "nestedEndpoints", "azureEndpoints"]
-        .into_iter()
-        .find(|k| k.eq_ignore_ascii_case(&short))
+    EndpointKind::parse(kind).map(EndpointKind::as_str)
 }
 
 fn full_type(kind: &str) -> String {
-    format!(
-        "{ARM_TYPE}/{}",
-        short_type(kind).unwrap_or("externalEndpoints")
-    )
+    EndpointKind::parse(kind)
+        .unwrap_or(EndpointKind::External)
+        .resource_type()
 }
 
 fn same_endpoint(e: &Value, kind: &str, name: &str) -> bool {

@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Azure's resource type of a profile (endpoint types append `/externalEndpoints` and so on).
+pub const PROFILE_TYPE: &str = "Microsoft.Network/trafficManagerProfiles";
+
 /// A profile document: `{ "name": .., "properties": { .. } }`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

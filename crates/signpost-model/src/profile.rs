@@ -168,6 +168,28 @@ pub enum EndpointKind {
 }
 
 impl EndpointKind {
+    /// The kind a `type` names: the short name (`externalEndpoints`) or Azure's full resource type
+    /// (`Microsoft.Network/trafficManagerProfiles/externalEndpoints`), in any case.
+    pub fn parse(t: &str) -> Option<Self> {
+        let t = t.trim();
+        let short = match t.get(..crate::azure::PROFILE_TYPE.len() + 1) {
+            Some(head)
+                if head.eq_ignore_ascii_case(&format!("{}/", crate::azure::PROFILE_TYPE)) =>
+            {
+                &t[head.len()..]
+            }
+            _ => t,
+        };
+        [Self::External, Self::Nested, Self::Azure]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(short))
+    }
+
+    /// Azure's full resource type of endpoints of this kind.
+    pub fn resource_type(self) -> String {
+        format!("{}/{}", crate::azure::PROFILE_TYPE, self.as_str())
+    }
+
     /// The short type name used in paths and files.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -45,8 +45,6 @@ pub const MAX_STATUS_RANGES: usize = 8;
 /// Largest MultiValue `maxReturn`.
 pub const MAX_RETURN: i64 = 10;
 
-const ARM_TYPE_PREFIX: &str = "microsoft.network/trafficmanagerprofiles/";
-
 /// Validates one profile document.
 pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationError> {
     let mut errs = Errors::default();
@@ -68,11 +66,11 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         }
     };
     if let Some(t) = doc.resource_type.as_deref()
-        && !t.eq_ignore_ascii_case("Microsoft.Network/trafficManagerProfiles")
+        && !t.eq_ignore_ascii_case(crate::azure::PROFILE_TYPE)
     {
         errs.push(
             "type",
-            format!("must be Microsoft.Network/trafficManagerProfiles, got {t:?}"),
+            format!("must be {}, got {t:?}", crate::azure::PROFILE_TYPE),
         );
     }
     let default_props = Default::default();
@@ -519,7 +517,7 @@ fn endpoint(
             errs.push(format!("{p}.type"), "is required");
             EndpointKind::External
         }
-        Some(t) => parse_kind(t).unwrap_or_else(|| {
+        Some(t) => EndpointKind::parse(t).unwrap_or_else(|| {
             errs.push(
                 format!("{p}.type"),
                 format!("must be externalEndpoints, nestedEndpoints or azureEndpoints (or Azure's full type), got {t:?}"),
@@ -709,17 +707,6 @@ fn endpoint(
         },
         priority,
     )
-}
-
-fn parse_kind(t: &str) -> Option<EndpointKind> {
-    let lower = t.to_ascii_lowercase();
-    let short = lower.strip_prefix(ARM_TYPE_PREFIX).unwrap_or(&lower);
-    match short {
-        "externalendpoints" => Some(EndpointKind::External),
-        "nestedendpoints" => Some(EndpointKind::Nested),
-        "azureendpoints" => Some(EndpointKind::Azure),
-        _ => None,
-    }
 }
 
 /// The child profile's name from a `targetResourceId`: a bare name, or the last segment of an ARM id

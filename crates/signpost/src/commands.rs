@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use signpost_api::openapi::ApplyReport;
+use signpost_model::EndpointKind;
 use signpost_model::set::ProfilesFile;
 
 use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
@@ -138,7 +139,10 @@ fn endpoint_type(client: &Client, profile: &str, name: &str) -> Result<String> {
                 .is_some_and(|n| n.eq_ignore_ascii_case(name))
         });
     match found.and_then(|e| e["type"].as_str()) {
-        Some(t) => Ok(t.rsplit('/').next().unwrap_or(t).to_string()),
+        Some(t) => Ok(EndpointKind::parse(t)
+            .unwrap_or(EndpointKind::External)
+            .as_str()
+            .to_string()),
         None => Err(NotFound(format!("profile {profile} has no endpoint {name:?}")).into()),
     }
 }

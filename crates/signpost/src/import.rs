@@ -8,15 +8,14 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use signpost_model::azure::ProfileDoc;
+use signpost_model::EndpointKind;
+use signpost_model::azure::{PROFILE_TYPE, ProfileDoc};
 
 use signpost_api::openapi::ApplyReport;
 
 use crate::cli::{ImportArgs, Output};
 use crate::client::Client;
 use crate::commands::ok;
-
-const ARM_TYPE: &str = "microsoft.network/trafficmanagerprofiles";
 
 /// A profile ready to create, and what was left out of it.
 #[derive(Debug)]
@@ -105,11 +104,11 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
 /// warning.
 fn convert_endpoint(e: &mut Value, children: &[(String, String)], warnings: &mut Vec<String>) {
     let name = e["name"].as_str().unwrap_or_default().to_string();
-    let kind = e["type"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let kind = e["type"].as_str().and_then(EndpointKind::parse);
     if let Some(o) = e.as_object_mut() {
         o.remove("id");
     }
-    if kind.ends_with("azureendpoints") {
+    if kind == Some(EndpointKind::Azure) {
         if e["properties"]["target"]
             .as_str()
             .is_some_and(|t| !t.is_empty())
@@ -125,7 +124,7 @@ fn convert_endpoint(e: &mut Value, children: &[(String, String)], warnings: &mut
             ));
             *e = Value::Null;
         }
-    } else if kind.ends_with("nestedendpoints") {
+    } else if kind == Some(EndpointKind::Nested) {
         let has_id = e["properties"]["targetResourceId"]
             .as_str()
             .is_some_and(|t| !t.is_empty());
@@ -176,8 +175,10 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
         .unwrap_or_default();
     let mut profiles: Vec<Value> = Vec::new();
     for r in &resources {
-        let kind = r["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-        if kind != ARM_TYPE {
+        if !r["type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case(PROFILE_TYPE))
+        {
             continue;
         }
         let raw_name = r["name"].as_str().unwrap_or_default();
@@ -196,8 +197,11 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
         profiles.push(p);
     }
     for r in &resources {
-        let kind = r["type"].as_str().unwrap_or_default().to_ascii_lowercase();
-        let Some(endpoint_kind) = kind.strip_prefix(&format!("{ARM_TYPE}/")) else {
+        let Some(endpoint_kind) = r["type"]
+            .as_str()
+            .filter(|t| t.contains('/') && !t.eq_ignore_ascii_case(PROFILE_TYPE))
+            .and_then(EndpointKind::parse)
+        else {
             continue;
         };
         let raw_name = r["name"].as_str().unwrap_or_default();
@@ -215,7 +219,7 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
         }) {
             let mut e = r.clone();
             e["name"] = json!(endpoint);
-            e["type"] = json!(endpoint_kind);
+            e["type"] = json!(endpoint_kind.as_str());
             if let Some(o) = e.as_object_mut() {
                 o.remove("apiVersion");
                 o.remove("dependsOn");
