@@ -321,44 +321,35 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
     }
     let value = Value::Array(all.clone());
     print(output, &value, || {
-        let mut out = format!(
-            "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
-            "PROFILE", "PROFILE STATUS", "ENDPOINT", "ENDPOINT STATUS", "LAST PROBE", "LATENCY"
-        );
+        let mut rows = Vec::new();
         for p in &all {
-            let mut st = p["profileMonitorStatus"].as_str().unwrap_or("").to_string();
-            if p["failOpen"] == json!(true) {
-                st.push_str(" (FAIL-OPEN)");
-            } else if p["allDown"] == json!(true) {
-                st.push_str(" (ALL DOWN)");
-            }
+            let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+            let profile_status = crate::status::profile_label(
+                p["profileMonitorStatus"].as_str().unwrap_or(""),
+                p["failOpen"] == json!(true),
+                p["allDown"] == json!(true),
+            );
             for e in p["endpoints"].as_array().into_iter().flatten() {
+                let endpoint_status = text(&e["endpointMonitorStatus"]);
                 let last = &e["lastProbe"];
-                let (result, latency) = if last.is_null() {
-                    ("-".to_string(), String::new())
+                let (last_probe, latency) = if !last.is_null() {
+                    (text(&last["result"]), format!("{} ms", last["latencyMs"]))
+                } else if matches!(endpoint_status.as_str(), "Unmonitored" | "Disabled") {
+                    ("not probed".to_string(), String::new())
                 } else {
-                    (
-                        last["result"]
-                            .as_str()
-                            .unwrap_or("")
-                            .chars()
-                            .take(40)
-                            .collect(),
-                        format!("{} ms", last["latencyMs"]),
-                    )
+                    ("no result yet".to_string(), String::new())
                 };
-                out.push_str(&format!(
-                    "\n{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
-                    p["name"].as_str().unwrap_or(""),
-                    st,
-                    e["name"].as_str().unwrap_or(""),
-                    e["endpointMonitorStatus"].as_str().unwrap_or(""),
-                    result,
-                    latency
-                ));
+                rows.push(crate::status::Row {
+                    profile: text(&p["name"]),
+                    profile_status: profile_status.clone(),
+                    endpoint: text(&e["name"]),
+                    endpoint_status,
+                    last_probe,
+                    latency,
+                });
             }
         }
-        out
+        crate::status::table(&rows)
     });
     Ok(())
 }

@@ -202,6 +202,65 @@ pub fn known_states(
     out
 }
 
+/// One line of the status table (`signpost status`, from the API or from the status file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Profile name.
+    pub profile: String,
+    /// Its monitor status, with FAIL-OPEN or ALL DOWN said loudly (see [`profile_label`]).
+    pub profile_status: String,
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Its monitor status.
+    pub endpoint_status: String,
+    /// The last probe's result, or why there is none.
+    pub last_probe: String,
+    /// The last probe's latency (`12 ms`), empty without one.
+    pub latency: String,
+}
+
+/// A profile's status for the table: fail-open and all-down profiles are marked.
+pub fn profile_label(status: &str, fail_open: bool, all_down: bool) -> String {
+    if fail_open {
+        format!("{status} (FAIL-OPEN)")
+    } else if all_down {
+        format!("{status} (ALL DOWN)")
+    } else {
+        status.to_string()
+    }
+}
+
+/// The table: a header, then a line per row (the last probe cut at 40 characters).
+pub fn table(rows: &[Row]) -> String {
+    let line = |c: [&str; 6]| {
+        format!(
+            "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
+            c[0], c[1], c[2], c[3], c[4], c[5]
+        )
+    };
+    let mut out = line([
+        "PROFILE",
+        "PROFILE STATUS",
+        "ENDPOINT",
+        "ENDPOINT STATUS",
+        "LAST PROBE",
+        "LATENCY",
+    ]);
+    for r in rows {
+        let last: String = r.last_probe.chars().take(40).collect();
+        out.push('\n');
+        out.push_str(&line([
+            &r.profile,
+            &r.profile_status,
+            &r.endpoint,
+            &r.endpoint_status,
+            &last,
+            &r.latency,
+        ]));
+    }
+    out
+}
+
 /// `signpost status [PROFILE] --data-dir DIR`: prints the table from the status file.
 pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
     let doc = read(dir)?.with_context(|| {
@@ -216,23 +275,14 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
         "status written {age} s ago, configuration serial {}",
         doc.serial
     );
-    println!(
-        "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
-        "PROFILE", "PROFILE STATUS", "ENDPOINT", "ENDPOINT STATUS", "LAST PROBE", "LATENCY"
-    );
+    let mut rows = Vec::new();
     for p in doc
         .profiles
         .iter()
         .filter(|p| profile.is_none_or(|n| n.eq_ignore_ascii_case(&p.name)))
     {
-        let mut profile_status = p.monitor_status.clone();
-        if p.fail_open {
-            profile_status.push_str(" (FAIL-OPEN)");
-        } else if p.all_down {
-            profile_status.push_str(" (ALL DOWN)");
-        }
         for e in &p.endpoints {
-            let (last, latency) = match e.state.as_ref().and_then(|s| s.last.as_ref()) {
+            let (last_probe, latency) = match e.state.as_ref().and_then(|s| s.last.as_ref()) {
                 Some((_, r)) => (
                     match &r.outcome {
                         Ok(0) => "connected".to_string(),
@@ -244,13 +294,17 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
                 None if e.probe.is_some() => ("no result yet".to_string(), String::new()),
                 None => ("not probed".to_string(), String::new()),
             };
-            let last: String = last.chars().take(40).collect();
-            println!(
-                "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
-                p.name, profile_status, e.name, e.monitor_status, last, latency
-            );
+            rows.push(Row {
+                profile: p.name.clone(),
+                profile_status: profile_label(&p.monitor_status, p.fail_open, p.all_down),
+                endpoint: e.name.clone(),
+                endpoint_status: e.monitor_status.clone(),
+                last_probe,
+                latency,
+            });
         }
     }
+    println!("{}", table(&rows));
     let recent: Vec<&Event> = doc.events.iter().rev().take(10).collect();
     if !recent.is_empty() {
         println!("\nrecent events (newest first):");
