@@ -198,6 +198,13 @@ pub async fn apply(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApplyReport>, ApiError> {
     let axum::extract::Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // Required here (a file may leave it out): `{}` with prune must not mean "delete everything".
+    if body.get("profiles").is_none() {
+        return Err(ApiError::invalid(ValidationError::single(
+            "profiles",
+            "is required (an empty list, to mean no profiles)",
+        )));
+    }
     let file: ProfilesFile = serde_path_to_error::deserialize(body).map_err(|e| {
         ApiError::invalid(ValidationError::single(
             e.path().to_string(),

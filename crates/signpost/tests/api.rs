@@ -502,3 +502,82 @@ fn acknowledged_writes_survive_restart_and_kill_9() {
         acked.len()
     );
 }
+
+/// `POST /api/v1/apply`: a whole file in one transaction, parents before their children in the
+/// body, all or nothing, dry runs and pruning.
+#[test]
+fn bulk_apply_is_one_transaction() {
+    let dir = temp_dir("api-apply");
+    let s = Server::start(&dir, &["--zone", "tm.test"]);
+    let apply = |query: &str, body: Value| {
+        http(
+            s.api,
+            "POST",
+            &format!("/api/v1/apply{query}"),
+            &[],
+            Some(&body),
+        )
+    };
+    let parent = json!({"name": "parent", "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "to-child", "type": "nestedEndpoints", "properties": {"targetResourceId": "child"}}]}});
+    let child = json!({"name": "child", "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "a", "type": "externalEndpoints", "properties": {"target": "a.example.com", "alwaysServe": "Enabled"}}]}});
+    let broken = json!({"name": "broken", "properties": {"trafficRoutingMethod": "Sideways"}});
+
+    // `{}` is not "no profiles": with prune it would delete everything.
+    let r = apply("?prune=true", json!({}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.to_string().contains("profiles"), "{}", r.body);
+    // One bad profile: nothing is applied, and the error names it by position.
+    let r = apply("", json!({"profiles": [parent, child, broken]}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .to_string()
+            .contains("profiles[2].properties.trafficRoutingMethod"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        http(s.api, "GET", "/api/v1/profiles/parent", &[], None).status,
+        404
+    );
+    // A dry run reports and changes nothing.
+    let r = apply("?dryRun=true", json!({"profiles": [parent, child]}));
+    assert_eq!(
+        (r.status, &r.body["created"]),
+        (200, &json!(["parent", "child"])),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        http(s.api, "GET", "/api/v1/profiles/child", &[], None).status,
+        404
+    );
+    // The parent may come before the child it nests.
+    let r = apply("", json!({"profiles": [parent, child]}));
+    assert_eq!(
+        (r.status, &r.body["created"]),
+        (200, &json!(["parent", "child"])),
+        "{}",
+        r.body
+    );
+    s.eventually("parent.tm.test", &["CNAME a.example.com."]);
+    let r = apply("", json!({"profiles": [parent, child]}));
+    assert_eq!(
+        r.body["updated"],
+        json!([]),
+        "the same file again changes nothing"
+    );
+    // Pruning removes the seeded example profiles the file does not hold.
+    let r = apply("?prune=true", json!({"profiles": [parent, child]}));
+    assert!(
+        r.body["deleted"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|n| n == "contoso")),
+        "{}",
+        r.body
+    );
+    s.eventually("contoso.tm.test", &["NXDOMAIN"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
