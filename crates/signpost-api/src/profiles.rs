@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use signpost_model::ValidationError;
 use signpost_model::azure::ProfileDoc;
 use signpost_model::set::ProfilesFile;
-use signpost_store::{Change, Precondition, StoredProfile};
+use signpost_store::{Change, Precondition, StoredProfile, Written};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{
@@ -341,15 +341,12 @@ async fn write_profile(
     signpost_model::azure::to_stored_form(&mut doc);
     let store = s.store.clone();
     let target = name.to_string();
-    let existed = load(s, name).await.is_ok();
-    let stored = blocking(move || store.write(&target, Change::Put(doc), &pre))
-        .await?
-        .expect("a put returns the stored profile");
+    let written = blocking(move || store.write(&target, Change::Put(doc), &pre)).await?;
     notify(s).await;
-    let status = if existed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
+    let (status, stored) = match written {
+        Written::Created(p) => (StatusCode::CREATED, p),
+        Written::Replaced(p) => (StatusCode::OK, p),
+        Written::Deleted => unreachable!("a put never deletes"),
     };
     Ok(with_etag(status, &stored, present(s, &stored)))
 }

@@ -16,6 +16,7 @@ use signpost_model::ValidationError;
 
 pub use sqlite::{Applied, SqliteStore};
 
+
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProfile {
@@ -25,6 +26,27 @@ pub struct StoredProfile {
     pub doc: Value,
     /// The store revision of the write that last changed it.
     pub revision: u64,
+}
+
+/// What a [`SqliteStore::write`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    /// A new profile (HTTP 201).
+    Created(StoredProfile),
+    /// An existing profile replaced (HTTP 200).
+    Replaced(StoredProfile),
+    /// The profile deleted (HTTP 204).
+    Deleted,
+}
+
+impl Written {
+    /// The stored version, unless the write was a delete.
+    pub fn profile(self) -> Option<StoredProfile> {
+        match self {
+            Self::Created(p) | Self::Replaced(p) => Some(p),
+            Self::Deleted => None,
+        }
+    }
 }
 
 impl StoredProfile {

@@ -19,7 +19,7 @@ use serde_json::Value;
 use signpost_model::azure::ProfileDoc;
 use signpost_model::{FieldError, Limits, Profile, ProfileSet, ValidationError, validate};
 
-use crate::{Change, Precondition, StoreError, StoredProfile};
+use crate::{Change, Precondition, StoreError, StoredProfile, Written};
 
 /// The SQLite store. Writes are serialised by a mutex around the one connection.
 #[derive(Debug)]
@@ -135,7 +135,7 @@ impl SqliteStore {
         name: &str,
         change: Change,
         pre: &Precondition,
-    ) -> Result<Option<StoredProfile>, StoreError> {
+    ) -> Result<Written, StoreError> {
         // A malformed document is a 400 whatever the preconditions say.
         let new_profile = match &change {
             Change::Put(doc) => Some(validate_doc(doc, &self.limits)?),
@@ -190,15 +190,20 @@ impl SqliteStore {
             Change::Put(mut doc) => {
                 doc["name"] = Value::String(stored_name.clone());
                 upsert(&tx, &stored_name, &doc, revision)?;
-                Some(StoredProfile {
+                let stored = StoredProfile {
                     name: stored_name.clone(),
                     doc,
                     revision,
-                })
+                };
+                if existing.is_some() {
+                    Written::Replaced(stored)
+                } else {
+                    Written::Created(stored)
+                }
             }
             Change::Delete => {
                 tx.execute("DELETE FROM profiles WHERE name = ?1", params![stored_name])?;
-                None
+                Written::Deleted
             }
         };
         tx.commit()?;
@@ -513,6 +518,7 @@ mod tests {
                 &Precondition::None,
             )
             .unwrap()
+            .profile()
             .unwrap();
         let b = s
             .write(
@@ -521,6 +527,7 @@ mod tests {
                 &Precondition::None,
             )
             .unwrap()
+            .profile()
             .unwrap();
         assert!(b.revision > a.revision);
         let a2 = s
@@ -530,6 +537,7 @@ mod tests {
                 &Precondition::IfMatch(a.etag()),
             )
             .unwrap()
+            .profile()
             .unwrap();
         assert_eq!(
             a2.name, "a",
@@ -543,6 +551,7 @@ mod tests {
                 &Precondition::None,
             )
             .unwrap()
+            .profile()
             .unwrap();
         assert_eq!((a3.name.as_str(), &a3.doc["name"]), ("a", &json!("a")));
         drop(s);
@@ -566,6 +575,7 @@ mod tests {
                 &Precondition::IfNoneMatch,
             )
             .unwrap()
+            .profile()
             .unwrap();
         let again = s.write(
             "a",
