@@ -83,6 +83,15 @@ impl ProfileSet {
 
     /// Checks the cross-profile rules over already validated profiles.
     pub fn from_profiles(profiles: Vec<Profile>) -> Result<Self, ValidationError> {
+        let refs: Vec<&Profile> = profiles.iter().collect();
+        Self::check(&refs)?;
+        Ok(Self { profiles })
+    }
+
+    /// The cross-profile rules (unique names and DNS names, nested targets that exist, no cycles,
+    /// bounded depth) over borrowed profiles: the store checks a write against every stored
+    /// profile without copying them. Errors say `profiles[i]` by position in `profiles`.
+    pub fn check(profiles: &[&Profile]) -> Result<(), ValidationError> {
         let mut errs = Errors::default();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         let mut by_dns: HashMap<&str, usize> = HashMap::new();
@@ -119,9 +128,9 @@ impl ProfileSet {
             }
         }
         if errs.is_empty() {
-            check_nesting(&mut errs, &profiles, &by_name);
+            check_nesting(&mut errs, profiles, &by_name);
         }
-        errs.into_result(Self { profiles })
+        errs.into_result(())
     }
 
     /// Reads a `profiles:` file in YAML or JSON (by extension; `.json` is JSON, anything else YAML,
@@ -205,7 +214,7 @@ pub fn parse_profiles_file(text: &str, json: bool) -> Result<ProfilesFile, Strin
 }
 
 /// Rejects cycles and chains deeper than [`MAX_NESTING_DEPTH`], naming the first profile on the path.
-fn check_nesting(errs: &mut Errors, profiles: &[Profile], by_name: &HashMap<String, usize>) {
+fn check_nesting(errs: &mut Errors, profiles: &[&Profile], by_name: &HashMap<String, usize>) {
     // depth[i]: levels of nesting below profile i (0 = no nested endpoints); None = not computed.
     let mut depth: Vec<Option<usize>> = vec![None; profiles.len()];
     for start in 0..profiles.len() {
@@ -228,7 +237,7 @@ fn check_nesting(errs: &mut Errors, profiles: &[Profile], by_name: &HashMap<Stri
 
 fn nesting_depth(
     i: usize,
-    profiles: &[Profile],
+    profiles: &[&Profile],
     by_name: &HashMap<String, usize>,
     depth: &mut Vec<Option<usize>>,
     path: &mut Vec<usize>,

@@ -16,7 +16,6 @@ use signpost_model::ValidationError;
 
 pub use sqlite::{Applied, SqliteStore};
 
-
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProfile {

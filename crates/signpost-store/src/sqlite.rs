@@ -33,6 +33,8 @@ struct Inner {
     conn: Connection,
     /// Validated profiles by lower-case name, with the revision they were read at.
     cache: HashMap<String, (u64, Profile)>,
+    /// The store revision the cache matches (`u64::MAX` before the first sync).
+    synced: u64,
 }
 
 impl SqliteStore {
@@ -58,6 +60,7 @@ impl SqliteStore {
             inner: Mutex::new(Inner {
                 conn,
                 cache: HashMap::new(),
+                synced: u64::MAX,
             }),
             limits,
         })
@@ -118,8 +121,12 @@ impl SqliteStore {
     /// The whole configuration, validated (from the cache; only changed rows are parsed).
     pub fn profile_set(&self) -> Result<ProfileSet, StoreError> {
         let mut inner = self.lock();
-        let Inner { conn, cache } = &mut *inner;
-        sync(conn, cache, &self.limits)?;
+        let Inner {
+            conn,
+            cache,
+            synced,
+        } = &mut *inner;
+        sync(conn, cache, synced, &self.limits)?;
         let mut all: Vec<&(u64, Profile)> = cache.values().collect();
         all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
         Ok(ProfileSet::from_profiles(
@@ -142,9 +149,13 @@ impl SqliteStore {
             Change::Delete => None,
         };
         let mut inner = self.lock();
-        let Inner { conn, cache } = &mut *inner;
+        let Inner {
+            conn,
+            cache,
+            synced,
+        } = &mut *inner;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        sync(&tx, cache, &self.limits)?;
+        sync(&tx, cache, synced, &self.limits)?;
         let existing = cache
             .get(&name.to_ascii_lowercase())
             .map(|(rev, p)| (*rev, p.name.clone()));
@@ -180,11 +191,10 @@ impl SqliteStore {
             p.name.clone_from(&stored_name);
             p
         });
-        check_set(
-            cache,
-            std::slice::from_ref(&stored_name),
-            new_profile.iter().cloned().collect(),
-        )?;
+        let added: Vec<&Profile> = new_profile.iter().collect();
+        // A put reports its own fields unprefixed; a delete's errors are about other profiles.
+        let one_write = new_profile.is_some();
+        check_set(cache, std::slice::from_ref(&stored_name), &added, one_write)?;
         let revision = bump(&tx)?;
         let result = match change {
             Change::Put(mut doc) => {
@@ -216,6 +226,7 @@ impl SqliteStore {
                 cache.remove(&key);
             }
         }
+        *synced = revision;
         Ok(result)
     }
 
@@ -240,9 +251,13 @@ impl SqliteStore {
         commit: bool,
     ) -> Result<Applied, StoreError> {
         let mut inner = self.lock();
-        let Inner { conn, cache } = &mut *inner;
+        let Inner {
+            conn,
+            cache,
+            synced,
+        } = &mut *inner;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        sync(&tx, cache, &self.limits)?;
+        sync(&tx, cache, synced, &self.limits)?;
         let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
         let mut applied = Applied::default();
         let mut changed: Vec<(String, Value, Profile)> = Vec::new();
@@ -293,11 +308,8 @@ impl SqliteStore {
         }
         let mut replaced: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
         replaced.extend(applied.deleted.iter().cloned());
-        check_set(
-            cache,
-            &replaced,
-            changed.iter().map(|(_, _, p)| p.clone()).collect(),
-        )?;
+        let added: Vec<&Profile> = changed.iter().map(|(_, _, p)| p).collect();
+        check_set(cache, &replaced, &added, false)?;
         if !commit {
             return Ok(applied);
         }
@@ -315,6 +327,7 @@ impl SqliteStore {
         for name in &applied.deleted {
             cache.remove(&name.to_ascii_lowercase());
         }
+        *synced = revision;
         Ok(applied)
     }
 }
@@ -342,8 +355,17 @@ impl Applied {
 fn sync(
     conn: &Connection,
     cache: &mut HashMap<String, (u64, Profile)>,
+    synced: &mut u64,
     limits: &Limits,
 ) -> Result<(), StoreError> {
+    // Nothing was written since the last sync (this process's writes keep the cache current):
+    // one row read instead of a scan of every profile.
+    let now = conn.query_row("SELECT revision FROM meta WHERE id = 1", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
+    if now == *synced {
+        return Ok(());
+    }
     let mut stmt = conn.prepare_cached("SELECT name, revision FROM profiles")?;
     let rows: Vec<(String, u64)> = stmt
         .query_map([], |r| {
@@ -375,6 +397,7 @@ fn sync(
         })?;
         cache.insert(key, (revision, profile));
     }
+    *synced = now;
     Ok(())
 }
 
@@ -385,34 +408,31 @@ fn validate_doc(doc: &Value, limits: &Limits) -> Result<Profile, StoreError> {
     Ok(validate::profile(&typed, limits)?)
 }
 
-/// Runs the cross-profile rules over the cache with `replaced` names removed and `added` added.
-/// A DNS name already used by another profile is a conflict; other errors name the profile.
+/// Runs the cross-profile rules over the cache with `replaced` names removed and `added` added,
+/// borrowing every profile. A DNS name already used by another profile (stored, or added before
+/// it in the same write) is a conflict (409); other errors name the profile, except that a single
+/// profile's own write (`one_write`) reports its fields without a prefix.
 fn check_set(
     cache: &HashMap<String, (u64, Profile)>,
     replaced: &[String],
-    added: Vec<Profile>,
+    added: &[&Profile],
+    one_write: bool,
 ) -> Result<(), StoreError> {
-    let mut all: Vec<Profile> = cache
+    let mut all: Vec<&Profile> = cache
         .iter()
         .filter(|(k, _)| !replaced.iter().any(|r| r.eq_ignore_ascii_case(k)))
-        .map(|(_, (_, p))| p.clone())
+        .map(|(_, (_, p))| p)
         .collect();
-    for p in &added {
+    for p in added {
         if let Some(other) = all.iter().find(|o| o.relative_name == p.relative_name) {
             return Err(StoreError::Conflict(format!(
                 "properties.dnsConfig.relativeName: {:?} is already used by profile {:?}",
                 p.relative_name, other.name
             )));
         }
+        all.push(p);
     }
-    let names: Vec<String> = all
-        .iter()
-        .chain(added.iter())
-        .map(|p| p.name.clone())
-        .collect();
-    let single = added.len() == 1;
-    all.extend(added);
-    ProfileSet::from_profiles(all).map(|_| ()).map_err(|e| {
+    ProfileSet::check(&all).map_err(|e| {
         StoreError::Invalid(ValidationError {
             errors: e
                 .errors
@@ -424,12 +444,11 @@ fn check_set(
                         .and_then(|r| r.split_once(']'))
                     {
                         let i: usize = i.parse().unwrap_or(usize::MAX);
-                        let n = names.get(i).cloned().unwrap_or_default();
-                        let written = single && i == names.len() - 1;
-                        f.path = if written {
+                        let name = all.get(i).map_or("", |p| p.name.as_str());
+                        f.path = if one_write && i == all.len() - 1 {
                             rest.trim_start_matches('.').to_string()
                         } else {
-                            format!("profiles['{n}']{rest}")
+                            format!("profiles['{name}']{rest}")
                         };
                     }
                     f
