@@ -210,9 +210,37 @@ pub fn route(
     rng: &mut fastrand::Rng,
     trace: &mut impl Trace,
 ) -> Decision {
-    let mut scope = 0u8;
-    let outcome = walk(table, id, query, rng, trace, &mut scope, 0);
-    Decision { outcome, scope }
+    let mut seen = Seen::default();
+    let outcome = walk(table, id, query, rng, trace, &mut seen, 0);
+    Decision {
+        outcome,
+        scope: seen.scope,
+    }
+}
+
+/// What one query's walk has learnt so far: the ECS scope of everything the decision depended on,
+/// and the client's GeoIP location, looked up at most once however many nested Geographic or
+/// Performance levels ask for it.
+#[derive(Default)]
+struct Seen {
+    scope: u8,
+    located: Option<(Option<Location>, u8)>,
+}
+
+impl Seen {
+    /// The decision also depends on the first `prefix` bits of the client address.
+    fn depends_on(&mut self, prefix: u8) {
+        self.scope = self.scope.max(prefix);
+    }
+
+    /// The client's location and the database network's prefix (which the scope takes in).
+    fn locate(&mut self, q: &Query) -> (Option<Location>, u8) {
+        let (location, prefix) = *self
+            .located
+            .get_or_insert_with(|| q.locator.map_or((None, 0), |l| l.locate(q.client)));
+        self.depends_on(prefix);
+        (location, prefix)
+    }
 }
 
 /// [`route`] with every step recorded: what the API's and CLI's `explain` show.
@@ -233,7 +261,7 @@ fn walk(
     q: &Query,
     rng: &mut fastrand::Rng,
     trace: &mut impl Trace,
-    scope: &mut u8,
+    seen: &mut Seen,
     depth: usize,
 ) -> Outcome {
     let p = table.profile(id);
@@ -277,7 +305,7 @@ fn walk(
     if p.method == RoutingMethod::MultiValue {
         return multi_value(p, id, q, rng, trace);
     }
-    let Some(i) = choose(p, q, rng, trace, scope) else {
+    let Some(i) = choose(p, q, rng, trace, seen) else {
         trace.step(|| "no endpoint for this client: NODATA".to_string());
         return Outcome::NoData;
     };
@@ -294,7 +322,7 @@ fn walk(
                 return Outcome::NoData;
             }
             trace.step(|| format!("endpoint {:?} is nested: asking its child profile", ep.name));
-            walk(table, *child, q, rng, trace, scope, depth + 1)
+            walk(table, *child, q, rng, trace, seen, depth + 1)
         }
         answer => {
             trace.step(|| format!("answer: endpoint {:?} ({})", ep.name, describe(answer)));
@@ -321,13 +349,13 @@ fn choose(
     q: &Query,
     rng: &mut fastrand::Rng,
     trace: &mut impl Trace,
-    scope: &mut u8,
+    seen: &mut Seen,
 ) -> Option<u16> {
     let ranged = if p.ranges.is_empty() {
         None
     } else {
         let m = p.ranges.lookup(q.client);
-        *scope = (*scope).max(m.scope);
+        seen.depends_on(m.scope);
         trace.step(|| match m.value {
             Some(i) => format!(
                 "client {} is in a range of endpoint {:?} (scope /{})",
@@ -379,8 +407,7 @@ fn choose(
                     .step(|| "subnet override wins (Geographic: regardless of health)".to_string());
                 return Some(i);
             }
-            let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
-            *scope = (*scope).max(prefix);
+            let (located, prefix) = seen.locate(q);
             let location = match located {
                 Some(location) => {
                     trace.step(|| {
@@ -453,7 +480,7 @@ fn choose(
             });
             Some(indices[at])
         }
-        Selection::Performance { regions } => performance(regions, q, eligible, rng, trace, scope),
+        Selection::Performance { regions } => performance(regions, q, eligible, rng, trace, seen),
         Selection::MultiValue { .. } => unreachable!("MultiValue is answered by multi_value"),
     }
 }
@@ -467,12 +494,12 @@ fn performance(
     eligible: impl Fn(u16) -> bool + Copy,
     rng: &mut fastrand::Rng,
     trace: &mut impl Trace,
-    scope: &mut u8,
+    seen: &mut Seen,
 ) -> Option<u16> {
     let has_eligible = |r: &&PerformanceRegion| r.endpoints.iter().any(|&i| eligible(i));
     if let Some(table) = q.latency.map(|t| t.latencies(q.client)) {
         // Hit or miss, the answer depends on where the table's prefixes are.
-        *scope = (*scope).max(table.scope);
+        seen.depends_on(table.scope);
         if table.entries.is_none() {
             trace.step(|| {
                 format!(
@@ -523,9 +550,8 @@ fn performance(
         }
     }
     // GeoIP only when the latency table did not decide: one lookup at most per query.
-    let (located, prefix) = q.locator.map_or((None, 0), |l| l.locate(q.client));
     // Placed or not, the answer depends on the database network the client fell in.
-    *scope = (*scope).max(prefix);
+    let (located, prefix) = seen.locate(q);
     let chosen = match located.and_then(|l| l.coordinates()) {
         Some(here) => {
             let distance = |r: &PerformanceRegion| {

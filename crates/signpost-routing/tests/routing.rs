@@ -567,6 +567,45 @@ impl signpost_routing::Locate for At {
     }
 }
 
+/// A locator that counts its lookups (Paris, /24).
+struct Counting(std::cell::Cell<usize>);
+
+impl signpost_routing::Locate for Counting {
+    fn locate(&self, addr: IpAddr) -> (Option<signpost_model::Location>, u8) {
+        self.0.set(self.0.get() + 1);
+        At(48.86, 2.35).locate(addr)
+    }
+}
+
+#[test]
+fn nested_geographic_and_performance_levels_share_one_geoip_lookup() {
+    let yaml = r#"
+profiles:
+  - name: world
+    properties:
+      trafficRoutingMethod: Geographic
+      endpoints:
+        - { name: everyone, type: nestedEndpoints, properties: { targetResourceId: fast, geoMapping: [WORLD] } }
+  - name: fast
+    properties:
+      trafficRoutingMethod: Performance
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: us.example.com, endpointLocation: East US } }
+        - { name: eu, type: externalEndpoints, properties: { target: eu.example.com, endpointLocation: West Europe } }
+"#;
+    let table = RoutingTable::compile(&set(yaml), &AllHealthy);
+    let counting = Counting(std::cell::Cell::new(0));
+    let q = Query {
+        client: "198.51.100.1".parse().unwrap(),
+        family: QueryFamily::V4,
+        locator: Some(&counting),
+        latency: None,
+    };
+    let d = route(&table, 0, &q, &mut fastrand::Rng::with_seed(1), &mut ());
+    assert_eq!((name_of(&table, d).as_str(), d.scope), ("eu", 24));
+    assert_eq!(counting.0.get(), 1, "both levels decided on one lookup");
+}
+
 #[test]
 fn performance_sends_clients_to_the_closest_healthy_region() {
     let yaml = r#"
