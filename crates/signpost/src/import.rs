@@ -28,8 +28,17 @@ pub struct Imported {
     pub warnings: Vec<String>,
 }
 
+/// An Azure export, read.
+#[derive(Debug)]
+pub struct Export {
+    /// The profiles to create.
+    pub profiles: Vec<Imported>,
+    /// What was left out that belongs to no profile (template resources Signpost cannot read).
+    pub warnings: Vec<String>,
+}
+
 /// Reads an Azure export into profile documents (no server involved).
-pub fn read(text: &str) -> Result<Vec<Imported>> {
+pub fn read(text: &str) -> Result<Export> {
     let root: Value = serde_json::from_str(text).context("the file is not JSON")?;
     let mut warnings_global = Vec::new();
     let raw: Vec<Value> = match &root {
@@ -60,7 +69,7 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
     let mut out = Vec::new();
     for mut p in raw {
         let name = p["name"].as_str().unwrap_or_default().to_string();
-        let mut warnings = std::mem::take(&mut warnings_global);
+        let mut warnings = Vec::new();
         if let Some(tags) = p
             .get("tags")
             .filter(|t| t.as_object().is_some_and(|o| !o.is_empty()))
@@ -95,7 +104,10 @@ pub fn read(text: &str) -> Result<Vec<Imported>> {
             warnings,
         });
     }
-    Ok(out)
+    Ok(Export {
+        profiles: out,
+        warnings: warnings_global,
+    })
 }
 
 /// Azure endpoints become external ones served through their `target`; nested endpoints that
@@ -240,7 +252,13 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
 pub fn run(client: &Client, output: Output, args: ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let imported = read(&text).with_context(|| args.file.display().to_string())?;
+    let Export {
+        profiles: imported,
+        warnings,
+    } = read(&text).with_context(|| args.file.display().to_string())?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     for p in &imported {
         for w in &p.warnings {
             eprintln!("warning: profile {}: {w}", p.name);
@@ -291,7 +309,9 @@ pub fn run(client: &Client, output: Output, args: ImportArgs) -> Result<()> {
     let report = json!({
         "created": created,
         "failed": failed.iter().map(|(n, e)| json!({"profile": n, "error": e})).collect::<Vec<_>>(),
-        "warnings": imported.iter().flat_map(|p| p.warnings.iter().map(move |w| json!({"profile": p.name, "warning": w}))).collect::<Vec<_>>(),
+        "warnings": warnings.iter().map(|w| json!({"profile": null, "warning": w}))
+            .chain(imported.iter().flat_map(|p| p.warnings.iter().map(move |w| json!({"profile": p.name, "warning": w}))))
+            .collect::<Vec<_>>(),
     });
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -334,7 +354,7 @@ mod tests {
             {"name": "europe", "properties": {"dnsConfig": {"relativeName": "shop-eu"}}},
             {"name": "europe-west", "properties": {"dnsConfig": {"relativeName": "shop-eu.west"}}}
         ]);
-        let imported = read(&export.to_string()).unwrap();
+        let imported = read(&export.to_string()).unwrap().profiles;
         let endpoints = imported[0].doc["properties"]["endpoints"]
             .as_array()
             .unwrap();
