@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
-use crate::snapshot::{NameEntry, Snapshot, Zone};
+use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
 /// The transport a query came over, which bounds the response size.
@@ -58,17 +58,27 @@ impl Answerer {
         out.clear();
         match wire::parse(message) {
             Parsed::Drop => false,
-            Parsed::Reject(rcode) => {
-                // Only the header is trusted: echo id, opcode and RD, with no sections.
-                out.extend_from_slice(&message[..HEADER_LEN]);
-                out[2] = 0x80 | (message[2] & 0x79);
-                out[3] = rcode.to_int() & 0x0F;
-                out[4..HEADER_LEN].fill(0);
+            Parsed::Reject(q, rcode) => {
+                let w = Writer::begin(&q, out, false, self.max_udp_payload, 0);
+                w.finish(
+                    &q,
+                    rcode.to_int().into(),
+                    None,
+                    None,
+                    self.limit(&q, transport),
+                );
                 true
             }
-            Parsed::RejectWithQuestion(q, rcode) => {
-                let w = Writer::begin(&q, out, false, self.max_udp_payload);
-                w.finish(&q, rcode.to_int().into(), None, self.limit(&q, transport));
+            Parsed::BadKey(q) => {
+                let tsig = q.tsig_at.and_then(|at| tsig_badkey(message, at));
+                let w = Writer::begin(&q, out, false, self.max_udp_payload, 0);
+                w.finish(
+                    &q,
+                    Rcode::NOTAUTH.to_int().into(),
+                    None,
+                    tsig.as_deref(),
+                    self.limit(&q, transport),
+                );
                 true
             }
             Parsed::Query(q) => {
@@ -99,22 +109,22 @@ impl Answerer {
         let mut buf = [0u8; 255];
         let name = wire::lower_name(q.qname, &mut buf);
         if q.edns.is_some_and(|e| e.version != 0) {
-            let w = Writer::begin(q, out, false, self.max_udp_payload);
-            return w.finish(q, BADVERS, None, limit);
+            let w = Writer::begin(q, out, false, self.max_udp_payload, 0);
+            return w.finish(q, BADVERS, None, None, limit);
         }
         let Some((zone, apex_at)) = snap.find_zone(name) else {
-            let w = Writer::begin(q, out, false, self.max_udp_payload);
-            return w.finish(q, Rcode::REFUSED.to_int().into(), None, limit);
+            let w = Writer::begin(q, out, false, self.max_udp_payload, 0);
+            return w.finish(q, Rcode::REFUSED.to_int().into(), None, None, limit);
         };
         let apex_ptr = pointer(HEADER_LEN + apex_at);
-        let mut w = Writer::begin(q, out, true, self.max_udp_payload);
+        let mut w = Writer::begin(q, out, true, self.max_udp_payload, HEADER_LEN + apex_at);
         let relative = &name[..apex_at];
         if relative.is_empty() {
             match q.qtype {
-                Rtype::SOA | Rtype::ANY => w.answer(apex_ptr, &zone.soa, None),
+                Rtype::SOA | Rtype::ANY => w.answer(&apex_ptr, &zone.soa, None),
                 Rtype::NS => {
                     for ns in &zone.ns {
-                        w.answer(apex_ptr, ns, None);
+                        w.answer(&apex_ptr, ns, None);
                     }
                     for (host, tails) in &zone.glue {
                         for t in tails {
@@ -122,17 +132,17 @@ impl Answerer {
                         }
                     }
                 }
-                _ => w.negative(zone, apex_ptr),
+                _ => w.negative(zone, &apex_ptr),
             }
-            return w.finish(q, 0, None, limit);
+            return w.finish(q, 0, None, None, limit);
         }
         let (rcode, scope) = match zone.names.get(relative) {
             None => {
-                w.negative(zone, apex_ptr);
+                w.negative(zone, &apex_ptr);
                 (Rcode::NXDOMAIN.to_int().into(), None)
             }
             Some(NameEntry::Empty) => {
-                w.negative(zone, apex_ptr);
+                w.negative(zone, &apex_ptr);
                 (0, None)
             }
             Some(NameEntry::Host(i)) => {
@@ -140,11 +150,11 @@ impl Answerer {
                 let before = w.answers;
                 for t in &zone.hosts[*i] {
                     if tail_matches(t, family) {
-                        w.answer(pointer(HEADER_LEN), t, None);
+                        w.answer_plain(t);
                     }
                 }
                 if w.answers == before {
-                    w.negative(zone, apex_ptr);
+                    w.negative(zone, &apex_ptr);
                 }
                 (0, None)
             }
@@ -165,33 +175,35 @@ impl Answerer {
                 let ttl = snap.routing.profile(*id).ttl;
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
-                        w.negative(zone, apex_ptr);
+                        w.negative(zone, &apex_ptr);
                         Rcode::NXDOMAIN.to_int().into()
                     }
                     Outcome::NoData => {
-                        w.negative(zone, apex_ptr);
+                        w.negative(zone, &apex_ptr);
                         0
                     }
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
                     Outcome::Answer { profile, picks } => {
-                        let tails = &snap.records[profile as usize];
+                        let tails = &zone.records[profile as usize];
                         for &i in picks.as_slice() {
                             if let Some(t) = &tails[i as usize]
-                                && (is_cname(t) || tail_matches(t, family))
+                                && (is_cname(&t.bytes) || tail_matches(&t.bytes, family))
                             {
-                                w.answer(pointer(HEADER_LEN), t, Some(ttl));
+                                w.answer(&pointer(HEADER_LEN), t, Some(ttl));
                             }
                         }
                         if w.answers == 0 {
-                            w.negative(zone, apex_ptr);
+                            w.negative(zone, &apex_ptr);
                         }
                         0
                     }
                 };
-                (rcode, ecs.map(|c| decision.scope.min(c.source_prefix)))
+                // The scope may be longer than the source prefix when the answer depends on more
+                // bits than the client sent (RFC 7871 7.2.1).
+                (rcode, ecs.map(|_| decision.scope))
             }
         };
-        w.finish(q, rcode, scope, limit)
+        w.finish(q, rcode, scope, None, limit)
     }
 }
 
@@ -230,9 +242,13 @@ fn pointer(offset: usize) -> [u8; 2] {
 struct Writer<'o> {
     out: &'o mut Vec<u8>,
     advertised_payload: u16,
+    /// Where the zone apex starts in the response's question: the base of pre-encoded pointers.
+    apex_at: usize,
     answers: u16,
     authority: u16,
     additional: u16,
+    /// Where the additional section starts, once it has records.
+    additional_at: Option<usize>,
 }
 
 impl<'o> Writer<'o> {
@@ -241,71 +257,118 @@ impl<'o> Writer<'o> {
         out: &'o mut Vec<u8>,
         authoritative: bool,
         advertised_payload: u16,
+        apex_at: usize,
     ) -> Self {
         out.clear();
         out.extend_from_slice(&q.message[..q.question_end]);
         // QR=1, keep opcode and RD, AA as asked, TC=0; RA=0, Z=0, AD=0, keep CD; counts reset.
         out[2] = 0x80 | (q.message[2] & 0x79) | if authoritative { 0x04 } else { 0 };
         out[3] = q.message[3] & 0x10;
-        out[4..HEADER_LEN].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        out[4..HEADER_LEN].fill(0);
+        out[5] = u8::from(q.has_question());
         Self {
             out,
             advertised_payload,
+            apex_at,
             answers: 0,
             authority: 0,
             additional: 0,
+            additional_at: None,
         }
     }
 
-    fn record(&mut self, owner: &[u8], tail: &[u8], ttl: Option<u32>) {
-        self.out.extend_from_slice(owner);
+    /// Appends pre-encoded bytes, filling in their pointers into the apex.
+    fn put(&mut self, part: &Encoded) -> usize {
         let at = self.out.len();
-        self.out.extend_from_slice(tail);
+        self.out.extend_from_slice(&part.bytes);
+        for &(pos, off) in part.patches() {
+            let p = at + pos as usize;
+            self.out[p..p + 2].copy_from_slice(&pointer(self.apex_at + off as usize));
+        }
+        at
+    }
+
+    fn record(&mut self, owner: &[u8], tail: &Encoded, ttl: Option<u32>) {
+        self.out.extend_from_slice(owner);
+        let at = self.put(tail);
         if let Some(ttl) = ttl {
             self.out[at + 4..at + 8].copy_from_slice(&ttl.to_be_bytes());
         }
     }
 
-    fn answer(&mut self, owner: [u8; 2], tail: &[u8], ttl: Option<u32>) {
-        self.record(&owner, tail, ttl);
+    fn answer(&mut self, owner: &[u8], tail: &Encoded, ttl: Option<u32>) {
+        self.record(owner, tail, ttl);
         self.answers += 1;
     }
 
-    fn additional(&mut self, owner: &[u8], tail: &[u8]) {
-        self.record(owner, tail, None);
+    /// An address record owned by the question name.
+    fn answer_plain(&mut self, tail: &[u8]) {
+        self.out.extend_from_slice(&pointer(HEADER_LEN));
+        self.out.extend_from_slice(tail);
+        self.answers += 1;
+    }
+
+    fn additional(&mut self, owner: &Encoded, tail: &[u8]) {
+        self.additional_at.get_or_insert(self.out.len());
+        self.put(owner);
+        self.out.extend_from_slice(tail);
         self.additional += 1;
     }
 
     /// The zone's SOA in the authority section, with the negative-caching TTL.
-    fn negative(&mut self, zone: &Zone, apex_ptr: [u8; 2]) {
-        self.record(&apex_ptr, &zone.soa, Some(zone.negative_ttl));
+    fn negative(&mut self, zone: &Zone, apex_ptr: &[u8]) {
+        self.record(apex_ptr, &zone.soa, Some(zone.negative_ttl));
         self.authority += 1;
     }
 
-    /// Adds the OPT record (when the query had one), truncates to `limit` with TC set when the
-    /// response does not fit, and writes the counts and RCODE.
-    fn finish(self, q: &Query, rcode: u16, scope: Option<u8>, limit: usize) {
+    /// Adds the OPT record (when the query had one) and `tsig` (a whole record, last), fits the
+    /// response into `limit`, and writes the counts and RCODE.
+    ///
+    /// What does not fit is dropped in the order RFC 2181 9 allows: first the additional section
+    /// (glue is optional), without TC; only when the answer and authority sections themselves do
+    /// not fit, everything after the question, with TC set. OPT always stays.
+    fn finish(self, q: &Query, rcode: u16, scope: Option<u8>, tsig: Option<&[u8]>, limit: usize) {
         let Writer {
             out,
             advertised_payload,
             mut answers,
             mut authority,
             mut additional,
+            additional_at,
+            ..
         } = self;
         let ecs = q.edns.and_then(|e| e.client_subnet);
         let opt_len = match q.edns {
             None => 0,
             Some(_) => OPT_FIXED_LEN + ecs.map_or(0, |c| 8 + prefix_bytes(c.source_prefix)),
         };
-        if out.len() + opt_len > limit {
-            out.truncate(q.question_end);
-            out[2] |= 0x02;
-            answers = 0;
-            authority = 0;
-            additional = 0;
+        let mut trailer = opt_len + tsig.map_or(0, <[u8]>::len);
+        if out.len() + trailer > limit {
+            match additional_at {
+                Some(at) if at + trailer <= limit => {
+                    out.truncate(at);
+                    additional = 0;
+                }
+                _ => {
+                    out.truncate(q.question_end);
+                    out[2] |= 0x02;
+                    answers = 0;
+                    authority = 0;
+                    additional = 0;
+                    if out.len() + trailer > limit {
+                        trailer = opt_len; // an unsigned error that cannot fit goes without TSIG
+                    }
+                }
+            }
         }
         if let Some(edns) = q.edns {
             write_opt(out, edns, advertised_payload, rcode, scope);
+            additional += 1;
+        }
+        if let Some(tsig) = tsig
+            && trailer > opt_len
+        {
+            out.extend_from_slice(tsig);
             additional += 1;
         }
         out[3] = (out[3] & 0xF0) | (rcode & 0x0F) as u8;
@@ -313,6 +376,39 @@ impl<'o> Writer<'o> {
         out[8..10].copy_from_slice(&authority.to_be_bytes());
         out[10..12].copy_from_slice(&additional.to_be_bytes());
     }
+}
+
+/// The unsigned TSIG record answering a query signed with a key we do not have (RFC 8945 5.3.2):
+/// the query's key name, algorithm, time and fudge, no MAC, the original ID, error BADKEY. `None`
+/// if the record at `at` does not parse (the parser accepted it, so this does not happen).
+fn tsig_badkey(message: &[u8], at: usize) -> Option<Vec<u8>> {
+    use domain::base::iana::TsigRcode;
+    use domain::base::{ParsedName, ParsedRecord, ToName};
+    use domain::dep::octseq::Parser;
+    use domain::rdata::Tsig;
+
+    let mut parser = Parser::from_ref(message);
+    parser.seek(at).ok()?;
+    let rr = ParsedRecord::parse(&mut parser).ok()?;
+    let record = rr.to_record::<Tsig<_, ParsedName<_>>>().ok()??;
+    let tsig = record.data();
+    let mut out = Vec::with_capacity(64);
+    record.owner().compose(&mut out).ok()?;
+    out.extend_from_slice(&Rtype::TSIG.to_int().to_be_bytes());
+    out.extend_from_slice(&255u16.to_be_bytes()); // class ANY
+    out.extend_from_slice(&0u32.to_be_bytes()); // TTL
+    let rdlength_at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    tsig.algorithm().compose(&mut out).ok()?;
+    out.extend_from_slice(&tsig.time_signed().into_octets());
+    out.extend_from_slice(&tsig.fudge().to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes()); // MAC size
+    out.extend_from_slice(&tsig.original_id().to_be_bytes());
+    out.extend_from_slice(&TsigRcode::BADKEY.to_int().to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes()); // other length
+    let rdlength = (out.len() - rdlength_at - 2) as u16;
+    out[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
+    Some(out)
 }
 
 fn prefix_bytes(bits: u8) -> usize {

@@ -2,8 +2,9 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ impl Default for ServerConfig {
 pub struct DnsServer {
     local: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
+    restarts: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
     tcp_stop: watch::Sender<bool>,
 }
@@ -55,6 +57,7 @@ impl DnsServer {
     pub fn start(config: &ServerConfig, snapshot: Arc<ArcSwap<Snapshot>>) -> io::Result<Self> {
         let answerer = Answerer::new(snapshot, config.max_udp_payload);
         let stop = Arc::new(AtomicBool::new(false));
+        let restarts = Arc::new(AtomicU64::new(0));
         let (tcp_stop, tcp_rx) = watch::channel(false);
         let mut local = Vec::new();
         let mut threads = Vec::new();
@@ -70,12 +73,17 @@ impl DnsServer {
                 if pktinfo {
                     crate::udp::enable_pktinfo(&socket, bound.is_ipv6())?;
                 }
-                let answerer = answerer.clone();
-                let stop = stop.clone();
+                let worker = Worker {
+                    socket,
+                    answerer: answerer.clone(),
+                    stop: stop.clone(),
+                    restarts: restarts.clone(),
+                    pktinfo,
+                };
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("dns-udp-{i}"))
-                        .spawn(move || crate::udp::serve(socket, answerer, stop, pktinfo))?,
+                        .spawn(move || worker.run())?,
                 );
             }
             tokio::spawn(crate::tcp::serve(
@@ -91,6 +99,7 @@ impl DnsServer {
         Ok(Self {
             local,
             stop,
+            restarts,
             threads,
             tcp_stop,
         })
@@ -99,6 +108,11 @@ impl DnsServer {
     /// The bound addresses (with the ports picked for port 0), in `listen` order.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local
+    }
+
+    /// How many times a UDP worker panicked and was restarted since the start.
+    pub fn worker_restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
     }
 
     /// Stops the listeners and waits for the UDP workers to finish.
@@ -118,6 +132,42 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop_all();
+    }
+}
+
+/// One UDP worker and what it needs to be restarted: a panic while answering (a bug) is logged,
+/// counted and the worker started again on the same socket, so the kernel's `SO_REUSEPORT` share
+/// of datagrams for this socket is never left unanswered. Only the batch in hand is lost.
+struct Worker {
+    socket: UdpSocket,
+    answerer: Answerer,
+    stop: Arc<AtomicBool>,
+    restarts: Arc<AtomicU64>,
+    pktinfo: bool,
+}
+
+impl Worker {
+    fn run(self) {
+        let worker = std::thread::current()
+            .name()
+            .unwrap_or("dns-udp")
+            .to_string();
+        loop {
+            let served = catch_unwind(AssertUnwindSafe(|| {
+                crate::udp::serve(&self.socket, &self.answerer, &self.stop, self.pktinfo)
+            }));
+            let Err(panic) = served else { return };
+            let restarts = self.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%worker, panic = %what, restarts, "DNS worker panicked; restarted on the same socket");
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 //! Built off the hot path whenever configuration or health changes, then swapped in whole through
 //! an `ArcSwap`. Every record a response can carry is encoded here once, in wire form without its
 //! owner name (queries supply the owner as a compression pointer to the question), so answering is
-//! copying bytes.
+//! copying bytes. Names inside records (NS and SOA names, CNAME targets, glue owners) are
+//! compressed against the zone apex, which every response's question contains: the part of a name
+//! that is a suffix of the apex becomes a pointer whose value is patched per query, since where the
+//! apex starts depends on the question (see [`Encoded`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -38,7 +41,8 @@ impl Default for SoaTimers {
             ttl: 3600,
             refresh: 3600,
             retry: 600,
-            expire: 86400,
+            // RFC 1912 suggests 2-4 weeks; below a week Zonemaster warns.
+            expire: 604800,
             minimum: 30,
         }
     }
@@ -117,23 +121,79 @@ pub(crate) enum NameEntry {
     Empty,
 }
 
+/// Bytes of a response part (a record tail or an owner name) encoded once, with up to two
+/// compression pointers into the zone apex left to fill in per query.
+///
+/// A pointer's value is the apex's offset in the response (which depends on the question's length)
+/// plus the offset of the suffix it names within the apex; `patches` holds (position in `bytes`,
+/// offset within the apex) for each. Two are enough: SOA has two names, the others one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Encoded {
+    pub(crate) bytes: Vec<u8>,
+    patches: [(u16, u8); 2],
+    patch_count: u8,
+}
+
+impl Encoded {
+    fn plain(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            patches: [(0, 0); 2],
+            patch_count: 0,
+        }
+    }
+
+    /// The pointers to fill in: (position in `bytes`, offset within the apex).
+    pub(crate) fn patches(&self) -> &[(u16, u8)] {
+        &self.patches[..self.patch_count as usize]
+    }
+
+    /// Appends `name` (lower-case wire, with the root label) compressed against `apex`: its
+    /// longest suffix that is a suffix of the apex (at a label boundary of both) becomes a pointer.
+    fn push_name(&mut self, name: &[u8], apex: &[u8]) {
+        let mut at = 0;
+        while at < name.len() - 1 {
+            let suffix = &name[at..];
+            if let Some(off) = apex.len().checked_sub(suffix.len())
+                && &apex[off..] == suffix
+                && is_label_start(apex, off)
+            {
+                self.bytes.extend_from_slice(&name[..at]);
+                assert!(
+                    self.patch_count < 2,
+                    "at most two compressed names per part"
+                );
+                self.patches[self.patch_count as usize] = (self.bytes.len() as u16, off as u8);
+                self.patch_count += 1;
+                self.bytes.extend_from_slice(&[0xC0, 0]);
+                return;
+            }
+            at += 1 + name[at] as usize;
+        }
+        self.bytes.extend_from_slice(name);
+    }
+}
+
 /// A zone, compiled.
 #[derive(Debug)]
 pub(crate) struct Zone {
     /// Lower-case wire name of the apex (with the root label).
     pub(crate) apex: Vec<u8>,
     /// SOA record tail (type, class, TTL, rdlength, rdata).
-    pub(crate) soa: Vec<u8>,
+    pub(crate) soa: Encoded,
     /// TTL of negative answers: min(SOA TTL, SOA minimum), RFC 2308.
     pub(crate) negative_ttl: u32,
     /// NS record tails.
-    pub(crate) ns: Vec<Vec<u8>>,
-    /// Glue for in-zone name servers: (full wire name, A/AAAA tails).
-    pub(crate) glue: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    pub(crate) ns: Vec<Encoded>,
+    /// Glue for in-zone name servers: (owner name, A/AAAA tails).
+    pub(crate) glue: Vec<(Encoded, Vec<Vec<u8>>)>,
     /// In-zone name server hosts: A/AAAA tails of each.
     pub(crate) hosts: Vec<Vec<Vec<u8>>>,
     /// Names below the apex, keyed by lower-case relative wire name (labels without the root).
     pub(crate) names: HashMap<Vec<u8>, NameEntry>,
+    /// Record tail per profile per endpoint (`None` for nested endpoints); per zone because CNAME
+    /// targets are compressed against this zone's apex.
+    pub(crate) records: Vec<Vec<Option<Encoded>>>,
 }
 
 /// Everything a query needs, immutable.
@@ -147,8 +207,6 @@ pub struct Snapshot {
     /// The operator's latency table, when configured.
     pub latency: Option<Arc<dyn LatencySource + Send + Sync>>,
     pub(crate) zones: Vec<Zone>,
-    /// Record tail per profile per endpoint (`None` for nested endpoints).
-    pub(crate) records: Vec<Vec<Option<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -193,23 +251,6 @@ impl Snapshot {
         routing: RoutingTable,
         serial: u32,
     ) -> Result<Self, SnapshotError> {
-        let mut records = Vec::with_capacity(routing.profiles().len());
-        for p in routing.profiles() {
-            let mut tails = Vec::with_capacity(p.endpoints.len());
-            for e in &p.endpoints {
-                tails.push(match &e.answer {
-                    EndpointAnswer::Name(n) => Some(rr_tail(
-                        Rtype::CNAME,
-                        p.ttl,
-                        &wire_name("endpoint target", n)?,
-                    )),
-                    EndpointAnswer::Ipv4(a) => Some(rr_tail(Rtype::A, p.ttl, &a.octets())),
-                    EndpointAnswer::Ipv6(a) => Some(rr_tail(Rtype::AAAA, p.ttl, &a.octets())),
-                    EndpointAnswer::Nested(_) => None,
-                });
-            }
-            records.push(tails);
-        }
         let zones = zones
             .iter()
             .map(|z| compile_zone(z, &routing, serial))
@@ -220,7 +261,6 @@ impl Snapshot {
             geo: None,
             latency: None,
             zones,
-            records,
         })
     }
 
@@ -264,6 +304,58 @@ pub(crate) fn rr_tail(rtype: Rtype, ttl: u32, rdata: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A record tail whose rdata is `names` (each compressed against `apex`) followed by `fixed`.
+fn rr_tail_with_names(
+    rtype: Rtype,
+    ttl: u32,
+    names: &[&[u8]],
+    fixed: &[u8],
+    apex: &[u8],
+) -> Encoded {
+    let mut e = Encoded::plain(rr_tail(rtype, ttl, &[]));
+    for n in names {
+        e.push_name(n, apex);
+    }
+    e.bytes.extend_from_slice(fixed);
+    let rdlength = (e.bytes.len() - 10) as u16;
+    e.bytes[8..10].copy_from_slice(&rdlength.to_be_bytes());
+    e
+}
+
+/// The record tail of every endpoint of every profile, CNAME targets compressed against `apex`.
+fn endpoint_records(
+    routing: &RoutingTable,
+    apex: &[u8],
+) -> Result<Vec<Vec<Option<Encoded>>>, SnapshotError> {
+    let mut records = Vec::with_capacity(routing.profiles().len());
+    for p in routing.profiles() {
+        let mut tails = Vec::with_capacity(p.endpoints.len());
+        for e in &p.endpoints {
+            tails.push(match &e.answer {
+                EndpointAnswer::Name(n) => {
+                    let target = wire_name("endpoint target", n)?;
+                    Some(rr_tail_with_names(
+                        Rtype::CNAME,
+                        p.ttl,
+                        &[&target],
+                        &[],
+                        apex,
+                    ))
+                }
+                EndpointAnswer::Ipv4(a) => {
+                    Some(Encoded::plain(rr_tail(Rtype::A, p.ttl, &a.octets())))
+                }
+                EndpointAnswer::Ipv6(a) => {
+                    Some(Encoded::plain(rr_tail(Rtype::AAAA, p.ttl, &a.octets())))
+                }
+                EndpointAnswer::Nested(_) => None,
+            });
+        }
+        records.push(tails);
+    }
+    Ok(records)
+}
+
 fn address_tails(addresses: &[IpAddr], ttl: u32) -> Vec<Vec<u8>> {
     addresses
         .iter()
@@ -290,7 +382,7 @@ fn compile_zone(
             .as_deref()
             .unwrap_or(&format!("hostmaster.{}", z.apex)),
     )?;
-    let mut soa_rdata = [mname, rname].concat();
+    let mut timers = Vec::with_capacity(20);
     for v in [
         serial,
         z.soa.refresh,
@@ -298,8 +390,9 @@ fn compile_zone(
         z.soa.expire,
         z.soa.minimum,
     ] {
-        soa_rdata.extend_from_slice(&v.to_be_bytes());
+        timers.extend_from_slice(&v.to_be_bytes());
     }
+    let soa = rr_tail_with_names(Rtype::SOA, z.soa.ttl, &[&mname, &rname], &timers, &apex);
     let mut names = HashMap::new();
     for (id, p) in routing.profiles().iter().enumerate() {
         let rel = wire_name("profile", &p.relative_name)?;
@@ -324,7 +417,13 @@ fn compile_zone(
     let mut hosts = Vec::new();
     for server in &z.nameservers {
         let wire = wire_name("name server", &server.name)?;
-        ns.push(rr_tail(Rtype::NS, z.soa.ttl, &wire));
+        ns.push(rr_tail_with_names(
+            Rtype::NS,
+            z.soa.ttl,
+            &[&wire],
+            &[],
+            &apex,
+        ));
         let in_zone = wire.len() > apex.len()
             && wire.ends_with(&apex)
             && is_label_start(&wire, wire.len() - apex.len());
@@ -333,11 +432,14 @@ fn compile_zone(
             let rel = wire[..wire.len() - apex.len()].to_vec();
             names.entry(rel).or_insert(NameEntry::Host(hosts.len()));
             hosts.push(tails.clone());
-            glue.push((wire, tails));
+            let mut owner = Encoded::plain(Vec::new());
+            owner.push_name(&wire, &apex);
+            glue.push((owner, tails));
         }
     }
     Ok(Zone {
-        soa: rr_tail(Rtype::SOA, z.soa.ttl, &soa_rdata),
+        records: endpoint_records(routing, &apex)?,
+        soa,
         negative_ttl: z.soa.ttl.min(z.soa.minimum),
         apex,
         ns,

@@ -13,7 +13,6 @@
 use std::mem::{MaybeUninit, size_of, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::answer::{Answerer, Transport};
@@ -28,10 +27,15 @@ const MAX_QUERY: usize = 4096;
 #[repr(C, align(8))]
 struct Control([u8; 64]);
 
+/// A query holding this label makes a UDP worker panic, in builds with the `fault-injection`
+/// feature (the crate's own tests), so that worker supervision can be tested for real.
+#[cfg(feature = "fault-injection")]
+pub const FAULT_LABEL: &[u8] = b"\x1esignpost-fault-injection-panic";
+
 /// Receives, answers and replies until `stop` is set (checked at least every socket read timeout).
 /// With `pktinfo` (wildcard binds, see [`enable_pktinfo`]) replies leave from the query's
-/// destination address.
-pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>, pktinfo: bool) {
+/// destination address. A panic unwinds out of here; the server's supervisor restarts the worker.
+pub fn serve(socket: &UdpSocket, answerer: &Answerer, stop: &AtomicBool, pktinfo: bool) {
     let fd = socket.as_raw_fd();
     let mut controls = [Control([0; 64]); BATCH];
     let mut out_controls = [Control([0; 64]); BATCH];
@@ -92,6 +96,13 @@ pub fn serve(socket: UdpSocket, answerer: Answerer, stop: Arc<AtomicBool>, pktin
                 continue;
             };
             let len = h.msg_len as usize;
+            #[cfg(feature = "fault-injection")]
+            if queries[i][..len]
+                .windows(FAULT_LABEL.len())
+                .any(|w| w == FAULT_LABEL)
+            {
+                panic!("fault injected into a UDP worker");
+            }
             if answerer.answer(
                 &queries[i][..len],
                 peer.ip(),

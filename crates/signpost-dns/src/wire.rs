@@ -6,9 +6,10 @@
 
 use std::net::IpAddr;
 
-use domain::base::Message;
 use domain::base::iana::{Class, Opcode, Rcode, Rtype};
 use domain::base::opt::{ClientSubnet, Opt, OptRecord};
+use domain::base::{Message, ParsedName};
+use domain::rdata::Tsig;
 
 /// DNS header length.
 pub const HEADER_LEN: usize = 12;
@@ -35,12 +36,16 @@ pub struct ClientSubnetQuery {
     pub source_prefix: u8,
 }
 
-/// A well-formed query.
+/// A query as far as it could be read.
+///
+/// For a rejected message the question may be missing (`question_end == HEADER_LEN`, `qname`
+/// empty): the response then has no question section, but still carries an OPT record when the
+/// query had a well-formed one (RFC 6891 6.1.1).
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
     /// The whole message.
     pub message: &'a [u8],
-    /// End of the question section (offset of the first byte after it).
+    /// End of the question section (offset of the first byte after it); `HEADER_LEN` without one.
     pub question_end: usize,
     /// The question name as sent (uncompressed wire format, ending with the root label).
     pub qname: &'a [u8],
@@ -48,6 +53,15 @@ pub struct Query<'a> {
     pub qtype: Rtype,
     /// EDNS, if the query had an OPT record.
     pub edns: Option<Edns>,
+    /// Offset of the query's TSIG record (always the last additional record), if signed.
+    pub tsig_at: Option<usize>,
+}
+
+impl Query<'_> {
+    /// Whether the response can echo a question section.
+    pub fn has_question(&self) -> bool {
+        self.question_end > HEADER_LEN
+    }
 }
 
 /// What to do with an incoming message.
@@ -55,15 +69,20 @@ pub struct Query<'a> {
 pub enum Parsed<'a> {
     /// Answer it.
     Query(Query<'a>),
-    /// Reply with this RCODE and no question (the question could not be read).
-    Reject(Rcode),
-    /// Reply with this RCODE, echoing the (readable) question.
-    RejectWithQuestion(Query<'a>, Rcode),
+    /// Reply with this RCODE and no records besides OPT, echoing what could be read.
+    Reject(Query<'a>, Rcode),
+    /// Signed with a key this server does not have: NOTAUTH with an unsigned TSIG record whose
+    /// error is BADKEY (RFC 8945 5.2.2, 5.3.2).
+    BadKey(Query<'a>),
     /// Send nothing: too short to hold a header, or a response (answering it could loop).
     Drop,
 }
 
 /// Parses a message received from a client.
+///
+/// The checks run in the order RFC 1035 and its successors imply: the opcode before anything in
+/// the sections (an unknown opcode is NOTIMP whatever follows), then the question count, the
+/// question, OPT and TSIG, and last what the question asks for.
 pub fn parse(message: &[u8]) -> Parsed<'_> {
     let Ok(msg) = Message::from_octets(message) else {
         return Parsed::Drop;
@@ -72,37 +91,54 @@ pub fn parse(message: &[u8]) -> Parsed<'_> {
     if header.qr() {
         return Parsed::Drop;
     }
+    let mut query = Query {
+        message,
+        question_end: HEADER_LEN,
+        qname: &[],
+        qtype: Rtype::ANY,
+        edns: None,
+        tsig_at: None,
+    };
     let mut questions = msg.question();
     let question = match msg.header_counts().qdcount() {
         1 => match questions.next() {
-            Some(Ok(q)) => q,
-            _ => return Parsed::Reject(Rcode::FORMERR),
+            Some(Ok(q)) => {
+                let end = questions.pos();
+                let qname = &message[HEADER_LEN..end - 4];
+                (!is_compressed(qname)).then(|| {
+                    query.question_end = end;
+                    query.qname = qname;
+                    query.qtype = q.qtype();
+                    q.qclass()
+                })
+            }
+            _ => None,
         },
-        _ => return Parsed::Reject(Rcode::FORMERR),
+        _ => None,
     };
-    let question_end = questions.pos();
-    let qname = &message[HEADER_LEN..question_end - 4];
-    if is_compressed(qname) {
-        return Parsed::Reject(Rcode::FORMERR);
+    let extras = extras(&msg);
+    if let Ok(e) = extras {
+        query.edns = e.edns;
     }
-    let mut query = Query {
-        message,
-        question_end,
-        qname,
-        qtype: question.qtype(),
-        edns: None,
-    };
     if header.opcode() != Opcode::QUERY {
-        return Parsed::RejectWithQuestion(query, Rcode::NOTIMP);
+        return Parsed::Reject(query, Rcode::NOTIMP);
     }
-    match edns(&msg) {
-        Ok(e) => query.edns = e,
-        Err(()) => return Parsed::RejectWithQuestion(query, Rcode::FORMERR),
+    let Some(qclass) = question else {
+        return Parsed::Reject(query, Rcode::FORMERR);
+    };
+    let Ok(extras) = extras else {
+        return Parsed::Reject(query, Rcode::FORMERR);
+    };
+    if extras.tsig_at.is_some() {
+        query.tsig_at = extras.tsig_at;
+        return Parsed::BadKey(query);
     }
-    if query.qtype == Rtype::OPT
-        || (question.qclass() != Class::IN && question.qclass() != Class::ANY)
+    if query.qtype == Rtype::AXFR
+        || query.qtype == Rtype::IXFR
+        || (qclass != Class::IN && qclass != Class::ANY)
     {
-        return Parsed::RejectWithQuestion(query, Rcode::REFUSED);
+        // No zone to transfer: the answers are computed per query.
+        return Parsed::Reject(query, Rcode::REFUSED);
     }
     Parsed::Query(query)
 }
@@ -121,23 +157,55 @@ fn is_compressed(name: &[u8]) -> bool {
     false
 }
 
-/// The OPT record, if any. Sections that do not parse as their counts say, more than one OPT, or a
-/// malformed ECS option are format errors (RFC 6891 6.1.1, RFC 7871 7.1.1).
-fn edns(msg: &Message<&[u8]>) -> Result<Option<Edns>, ()> {
+/// What the sections after the question hold that matters to us.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extras {
+    edns: Option<Edns>,
+    tsig_at: Option<usize>,
+}
+
+/// The OPT and TSIG records, if any. Sections that do not parse as their counts say, more than
+/// one OPT, a malformed ECS option (RFC 6891 6.1.1, RFC 7871 7.1.1), a malformed TSIG, or a TSIG
+/// that is not the last record (RFC 8945 5.2) are format errors.
+fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
     let counts = msg.header_counts();
     if counts.ancount() == 0 && counts.nscount() == 0 && counts.arcount() == 0 {
-        return Ok(None);
+        return Ok(Extras::default());
     }
-    let additional = msg.additional().map_err(|_| ())?;
+    let mut additional = msg.additional().map_err(|_| ())?;
     let mut found = None;
-    for rr in additional.limit_to::<Opt<_>>() {
+    let mut tsig_at = None;
+    let mut seen = 0u16;
+    loop {
+        let at = additional.pos();
+        let Some(rr) = additional.next() else { break };
         let rr = rr.map_err(|_| ())?;
-        if found.is_some() {
-            return Err(());
+        seen += 1;
+        if tsig_at.is_some() {
+            return Err(()); // a record after the TSIG
         }
-        found = Some(OptRecord::from(rr));
+        if rr.rtype() == Rtype::OPT {
+            if found.is_some() {
+                return Err(());
+            }
+            let opt = rr.to_record::<Opt<_>>().map_err(|_| ())?.ok_or(())?;
+            found = Some(OptRecord::from(opt));
+        } else if rr.rtype() == Rtype::TSIG {
+            rr.to_record::<Tsig<_, ParsedName<_>>>()
+                .map_err(|_| ())?
+                .ok_or(())?;
+            tsig_at = Some(at);
+        }
     }
-    let Some(opt) = found else { return Ok(None) };
+    if seen != counts.arcount() {
+        return Err(());
+    }
+    let Some(opt) = found else {
+        return Ok(Extras {
+            edns: None,
+            tsig_at,
+        });
+    };
     let mut client_subnet = None;
     for option in opt.opt().iter::<ClientSubnet>() {
         let ecs = option.map_err(|_| ())?;
@@ -150,12 +218,15 @@ fn edns(msg: &Message<&[u8]>) -> Result<Option<Edns>, ()> {
             source_prefix: ecs.source_prefix_len(),
         });
     }
-    Ok(Some(Edns {
-        udp_payload: opt.udp_payload_size().max(512),
-        version: opt.version(),
-        dnssec_ok: opt.dnssec_ok(),
-        client_subnet,
-    }))
+    Ok(Extras {
+        edns: Some(Edns {
+            udp_payload: opt.udp_payload_size().max(512),
+            version: opt.version(),
+            dnssec_ok: opt.dnssec_ok(),
+            client_subnet,
+        }),
+        tsig_at,
+    })
 }
 
 /// Lower-cases a wire-format name into `buf`, returning the used part.
@@ -208,7 +279,7 @@ mod tests {
             0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 8, 192, 0, 2,
         ];
         assert!(
-            matches!(parse(&query(NAME, 1, &opt, 1)), Parsed::RejectWithQuestion(_, r) if r == Rcode::FORMERR)
+            matches!(parse(&query(NAME, 1, &opt, 1)), Parsed::Reject(_, r) if r == Rcode::FORMERR)
         );
     }
 
@@ -218,7 +289,7 @@ mod tests {
         let both = [opt, opt].concat();
         assert!(matches!(
             parse(&query(NAME, 1, &both, 2)),
-            Parsed::RejectWithQuestion(..)
+            Parsed::Reject(_, Rcode::FORMERR)
         ));
     }
 
@@ -233,6 +304,6 @@ mod tests {
     #[test]
     fn a_truncated_question_is_a_format_error() {
         let m = query(NAME, 1, &[], 0);
-        assert!(matches!(parse(&m[..20]), Parsed::Reject(_)));
+        assert!(matches!(parse(&m[..20]), Parsed::Reject(q, Rcode::FORMERR) if !q.has_question()));
     }
 }

@@ -66,6 +66,11 @@ impl TestServer {
         }
     }
 
+    /// How many times a UDP worker was restarted after a panic.
+    pub fn worker_restarts(&self) -> u64 {
+        self._server.worker_restarts()
+    }
+
     /// Replaces the served configuration, as the control loop does.
     pub fn publish(&self, yaml: &str) {
         let routing = RoutingTable::compile(&profiles(yaml), &AllHealthy);
@@ -136,6 +141,34 @@ pub fn udp(addr: SocketAddr, msg: &[u8]) -> Option<Vec<u8>> {
         }
         Err(_) => None,
     }
+}
+
+/// `n` client sockets on distinct source ports: with `SO_REUSEPORT` the kernel spreads them over
+/// every worker, so asking from each one reaches each worker (a worker missed by 64 ports has a
+/// chance of 2^-63 with two workers).
+pub fn client_sockets(n: usize) -> Vec<UdpSocket> {
+    (0..n)
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            s
+        })
+        .collect()
+}
+
+/// Asks `msg` from `sock` until a reply comes (a datagram in a batch lost to a worker restart is
+/// not answered), at most `tries` times.
+pub fn ask_from(sock: &UdpSocket, addr: SocketAddr, msg: &[u8], tries: usize) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 65535];
+    for _ in 0..tries {
+        sock.send_to(msg, addr).unwrap();
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            buf.truncate(n);
+            return Some(buf);
+        }
+    }
+    None
 }
 
 pub fn tcp_many(addr: SocketAddr, msgs: &[Vec<u8>]) -> Vec<Vec<u8>> {
