@@ -28,6 +28,12 @@ pub struct ServerConfig {
     pub tcp_idle_timeout: Duration,
     /// TCP connections served at once (default 1024).
     pub max_tcp_connections: usize,
+    /// TCP connections served at once per client address (default 16), so that one client
+    /// cannot take the whole cap.
+    pub max_tcp_connections_per_client: usize,
+    /// Every TCP connection is closed this long after it was accepted (default 120 s), however
+    /// busy: together with the idle timeout this bounds what a slow or stuck client can hold.
+    pub tcp_lifetime: Duration,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +44,8 @@ impl Default for ServerConfig {
             max_udp_payload: 1232,
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 1024,
+            max_tcp_connections_per_client: 16,
+            tcp_lifetime: Duration::from_secs(120),
         }
     }
 }
@@ -89,8 +97,12 @@ impl DnsServer {
             tokio::spawn(crate::tcp::serve(
                 tcp,
                 answerer.clone(),
-                config.tcp_idle_timeout,
-                config.max_tcp_connections,
+                crate::tcp::TcpLimits {
+                    idle_timeout: config.tcp_idle_timeout,
+                    lifetime: config.tcp_lifetime,
+                    max_connections: config.max_tcp_connections,
+                    max_per_client: config.max_tcp_connections_per_client,
+                },
                 tcp_rx.clone(),
             ));
             tracing::info!(%bound, workers = config.workers, "answering DNS over UDP and TCP");

@@ -214,7 +214,7 @@ fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
             return Err(());
         }
         client_subnet = Some(ClientSubnetQuery {
-            addr: ecs.addr(),
+            addr: network(ecs.addr(), ecs.source_prefix_len()),
             source_prefix: ecs.source_prefix_len(),
         });
     }
@@ -227,6 +227,25 @@ fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
         }),
         tsig_at,
     })
+}
+
+/// `addr` with the bits past `prefix` cleared: a client that sent address bits beyond its source
+/// prefix (RFC 7871 6 says they must be zero) is routed on the bits it declared, not on the rest.
+fn network(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
 }
 
 /// Lower-cases a wire-format name into `buf`, returning the used part.
@@ -271,6 +290,26 @@ mod tests {
         let ecs = e.client_subnet.unwrap();
         assert_eq!(ecs.addr, "192.0.2.0".parse::<IpAddr>().unwrap());
         assert_eq!(ecs.source_prefix, 24);
+    }
+
+    #[test]
+    fn ecs_bits_past_the_source_prefix_are_ignored() {
+        assert_eq!(
+            network("10.1.7.9".parse().unwrap(), 12),
+            "10.0.0.0".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            network("10.1.7.9".parse().unwrap(), 0),
+            "0.0.0.0".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            network("2001:db8:ffff::1".parse().unwrap(), 36),
+            "2001:db8:f000::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            network("2001:db8::1".parse().unwrap(), 128),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

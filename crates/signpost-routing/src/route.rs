@@ -142,6 +142,12 @@ impl Picks {
         }
     }
 
+    /// Shuffles the picks from `start` on (Fisher-Yates), so that clients that take the first
+    /// address spread over all of them.
+    fn shuffle_from(&mut self, start: usize, rng: &mut fastrand::Rng) {
+        rng.shuffle(&mut self.items[start..self.len as usize]);
+    }
+
     /// The chosen endpoint indices.
     pub fn as_slice(&self) -> &[u16] {
         &self.items[..self.len as usize]
@@ -624,9 +630,13 @@ fn multi_value(
         unreachable!("MultiValue profiles compile to a MultiValue selection")
     };
     let mut picks = Picks::empty();
+    // maxReturn counts per family: an ANY query can carry maxReturn A and maxReturn AAAA. Each
+    // family's addresses come in a fresh random order per query (many clients use the first).
     for (family, list) in [(AddressFamily::V4, v4), (AddressFamily::V6, v6)] {
         if q.family.wants(family) {
+            let start = picks.len as usize;
             sample(list, p.max_return as usize, rng, &mut picks);
+            picks.shuffle_from(start, rng);
         }
     }
     trace.step(|| {
@@ -645,6 +655,7 @@ fn multi_value(
 }
 
 /// Appends `k` of `list` chosen uniformly at random, in list order (Knuth's selection sampling).
+/// The caller shuffles them.
 fn sample(list: &[u16], k: usize, rng: &mut fastrand::Rng, out: &mut Picks) {
     let n = list.len();
     if n <= k {

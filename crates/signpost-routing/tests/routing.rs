@@ -297,6 +297,32 @@ fn multivalue_returns_up_to_max_return_healthy_addresses_of_the_family() {
     assert_eq!(pick(&table, "m", q("192.0.2.9"), &mut rng), "a3");
 }
 
+#[test]
+fn multivalue_rotates_which_address_comes_first() {
+    // maxReturn 3 of three: every answer holds all of them, but each leads a third of the time.
+    let all = MULTI.replace("maxReturn: 2", "maxReturn: 3");
+    let table = RoutingTable::compile(&set(&all), &AllHealthy);
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for _ in 0..30_000 {
+        let got = pick(&table, "m", q("192.0.2.9"), &mut rng);
+        assert_eq!(got.split(',').count(), 3, "{got}");
+        *first
+            .entry(got.split(',').next().unwrap().to_string())
+            .or_default() += 1;
+    }
+    for n in ["a1", "a2", "a3"] {
+        let share = first[n] as f64 / 30_000.0;
+        assert!((share - 1.0 / 3.0).abs() < 0.02, "{n} first: {share}");
+    }
+    // ANY: maxReturn counts per family, three A and the one AAAA.
+    let any = Query {
+        family: QueryFamily::Both,
+        ..q("192.0.2.9")
+    };
+    assert_eq!(pick(&table, "m", any, &mut rng).split(',').count(), 4);
+}
+
 const SUBNET: &str = r#"
 profiles:
   - name: s

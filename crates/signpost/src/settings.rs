@@ -8,6 +8,9 @@
 //! max_endpoints = 200
 //! max_udp_payload = 1232
 //! tcp_idle_timeout_secs = 10
+//! tcp_lifetime_secs = 120             # every TCP connection closed after this long
+//! max_tcp_connections = 1024
+//! max_tcp_connections_per_client = 16
 //! data_dir = "signpost-data"          # last known health, status file
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
@@ -33,7 +36,7 @@
 //! ttl = 3600
 //! refresh = 3600
 //! retry = 600
-//! expire = 86400
+//! expire = 604800
 //! minimum = 30
 //! ```
 
@@ -78,6 +81,10 @@ pub struct SettingsFile {
     pub tcp_idle_timeout_secs: Option<u64>,
     /// TCP connection cap.
     pub max_tcp_connections: Option<usize>,
+    /// Per-client-address TCP connection cap.
+    pub max_tcp_connections_per_client: Option<usize>,
+    /// Total lifetime of a TCP connection, seconds.
+    pub tcp_lifetime_secs: Option<u64>,
     /// NS records.
     pub nameservers: Option<Vec<NameServerSetting>>,
     /// SOA fields.
@@ -232,6 +239,18 @@ impl Settings {
         }
         if let Some(c) = file.max_tcp_connections {
             server.max_tcp_connections = c;
+        }
+        if let Some(c) = file.max_tcp_connections_per_client {
+            if c == 0 {
+                bail!("max_tcp_connections_per_client: must be at least 1");
+            }
+            server.max_tcp_connections_per_client = c;
+        }
+        if let Some(t) = file.tcp_lifetime_secs {
+            if t == 0 {
+                bail!("tcp_lifetime_secs: must be at least 1");
+            }
+            server.tcp_lifetime = Duration::from_secs(t);
         }
         let zone_names = if !args.zones.is_empty() {
             args.zones.clone()

@@ -39,6 +39,15 @@ impl TestServer {
     }
 
     pub fn start_with(yaml: &str, zones: Vec<ZoneConfig>, listen: &str) -> Self {
+        let config = ServerConfig {
+            listen: vec![listen.parse().unwrap()],
+            workers: 2,
+            ..ServerConfig::default()
+        };
+        Self::start_config(yaml, zones, config)
+    }
+
+    pub fn start_config(yaml: &str, zones: Vec<ZoneConfig>, config: ServerConfig) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -48,11 +57,6 @@ impl TestServer {
         let snapshot = Arc::new(ArcSwap::from_pointee(
             Snapshot::build(&zones, routing, 7).unwrap(),
         ));
-        let config = ServerConfig {
-            listen: vec![listen.parse().unwrap()],
-            workers: 2,
-            ..ServerConfig::default()
-        };
         let server = {
             let _guard = runtime.enter();
             DnsServer::start(&config, snapshot.clone()).unwrap()
