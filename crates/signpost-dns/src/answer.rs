@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
+use crate::cookies::{self, CookieSecret};
 use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
@@ -27,26 +28,72 @@ pub enum Transport {
 /// Extended RCODE BADVERS (RFC 6891).
 const BADVERS: u16 = 16;
 const OPT_FIXED_LEN: usize = 11;
+/// A COOKIE option with a client (8) and a server cookie (16), with its code and length.
+const COOKIE_OPTION_LEN: usize = 4 + 8 + 16;
 
 /// Answers queries from the current snapshot. Cheap to share between threads.
 #[derive(Debug, Clone)]
 pub struct Answerer {
     snapshot: Arc<ArcSwap<Snapshot>>,
     max_udp_payload: u16,
+    /// Server cookies are made with this secret; `None` turns DNS Cookies off.
+    cookie_secret: Option<CookieSecret>,
+}
+
+/// What was answered, for response rate limiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    /// The response RCODE (extended RCODEs included).
+    pub rcode: u16,
+    /// The query type.
+    pub qtype: u16,
+    /// Where the name that classifies the response lies in the query (`start..end`): the query
+    /// name for answers and NODATA, the zone apex for NXDOMAIN, nothing for errors.
+    pub class_name: (u16, u16),
+    /// The query presented a valid server cookie: its source address is not spoofed.
+    pub trusted: bool,
+    /// End of the question in the response (where a truncated response ends).
+    pub question_end: u16,
+}
+
+impl Answered {
+    /// The classifying name's bytes within `message` (the query).
+    pub fn class_name<'m>(&self, message: &'m [u8]) -> &'m [u8] {
+        &message[self.class_name.0 as usize..self.class_name.1 as usize]
+    }
+}
+
+/// What every response to one query shares.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    /// Largest response allowed.
+    limit: usize,
+    /// Payload size we advertise in OPT.
+    payload: u16,
+    /// The COOKIE option to answer with: the client's cookie and our server cookie.
+    cookie: Option<([u8; 8], [u8; 16])>,
 }
 
 impl Answerer {
     /// An answerer over `snapshot`, advertising and honouring at most `max_udp_payload` octets over
-    /// UDP (1232 is the DNS Flag Day 2020 value).
+    /// UDP (1232 is the DNS Flag Day 2020 value), answering DNS Cookies with a random secret.
     pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, max_udp_payload: u16) -> Self {
         Self {
             snapshot,
             max_udp_payload: max_udp_payload.max(512),
+            cookie_secret: Some(CookieSecret::random()),
         }
     }
 
-    /// Writes the response to `message` (from `peer`) into `out`; returns false when nothing must be
-    /// sent (a response, or too short to be a DNS message).
+    /// The same answerer making server cookies with `secret` (shared by a fleet so that any node
+    /// accepts another's cookies), or with cookies off for `None`.
+    pub fn with_cookie_secret(mut self, secret: Option<CookieSecret>) -> Self {
+        self.cookie_secret = secret;
+        self
+    }
+
+    /// Writes the response to `message` (from `peer`) into `out`; returns `None` when nothing must
+    /// be sent (a response, or too short to be a DNS message).
     pub fn answer(
         &self,
         message: &[u8],
@@ -54,70 +101,84 @@ impl Answerer {
         transport: Transport,
         rng: &mut fastrand::Rng,
         out: &mut Vec<u8>,
-    ) -> bool {
+    ) -> Option<Answered> {
         out.clear();
-        match wire::parse(message) {
-            Parsed::Drop => false,
-            Parsed::Reject(q, rcode) => {
-                let w = Writer::begin(&q, out, false, self.max_udp_payload, 0);
-                w.finish(
-                    &q,
-                    rcode.to_int().into(),
-                    None,
-                    None,
-                    self.limit(&q, transport),
-                );
-                true
-            }
-            Parsed::BadKey(q) => {
-                let tsig = q.tsig_at.and_then(|at| tsig_badkey(message, at));
-                let w = Writer::begin(&q, out, false, self.max_udp_payload, 0);
-                w.finish(
-                    &q,
-                    Rcode::NOTAUTH.to_int().into(),
-                    None,
-                    tsig.as_deref(),
-                    self.limit(&q, transport),
-                );
-                true
-            }
+        let (q, rcode) = match wire::parse(message) {
+            Parsed::Drop => return None,
             Parsed::Query(q) => {
-                self.resolve(&q, peer, transport, rng, out);
-                true
+                let (ctx, trusted) = self.ctx(&q, peer, transport);
+                let mut answered = self.resolve(&q, peer, &ctx, rng, out);
+                answered.trusted = trusted;
+                return Some(answered);
             }
-        }
+            Parsed::Reject(q, rcode) => (q, rcode.to_int().into()),
+            Parsed::BadKey(q) => (q, Rcode::NOTAUTH.to_int().into()),
+        };
+        let (ctx, trusted) = self.ctx(&q, peer, transport);
+        let tsig = q.tsig_at.and_then(|at| tsig_badkey(message, at));
+        Writer::begin(&q, out, false, 0, ctx).finish(&q, rcode, None, tsig.as_deref());
+        Some(Answered {
+            rcode,
+            qtype: q.qtype.to_int(),
+            class_name: (0, 0),
+            trusted,
+            question_end: q.question_end as u16,
+        })
     }
 
-    fn limit(&self, q: &Query, transport: Transport) -> usize {
-        match (transport, q.edns) {
+    /// The response limits and cookie for `q`, and whether it presented a valid server cookie.
+    fn ctx(&self, q: &Query, peer: IpAddr, transport: Transport) -> (Ctx, bool) {
+        let limit = match (transport, q.edns) {
             (Transport::Tcp, _) => 65535,
             (Transport::Udp, None) => 512,
             (Transport::Udp, Some(e)) => e.udp_payload.min(self.max_udp_payload).max(512) as usize,
+        };
+        let mut ctx = Ctx {
+            limit,
+            payload: self.max_udp_payload,
+            cookie: None,
+        };
+        let mut trusted = false;
+        if let (Some(secret), Some(cookie)) = (&self.cookie_secret, q.edns.and_then(|e| e.cookie)) {
+            let now = cookies::now_secs();
+            trusted = cookie.is_valid(peer, secret, now);
+            ctx.cookie = Some((cookie.client, cookie.server_cookie(peer, secret, now)));
         }
+        (ctx, trusted)
     }
 
     fn resolve(
         &self,
         q: &Query,
         peer: IpAddr,
-        transport: Transport,
+        ctx: &Ctx,
         rng: &mut fastrand::Rng,
         out: &mut Vec<u8>,
-    ) {
-        let limit = self.limit(q, transport);
+    ) -> Answered {
+        let ctx = *ctx;
+        let question_end = q.question_end as u16;
+        let name_end = question_end - 4;
+        let answered = |rcode: u16, class_start: usize| Answered {
+            rcode,
+            qtype: q.qtype.to_int(),
+            class_name: (class_start as u16, name_end),
+            trusted: false,
+            question_end,
+        };
         let snap = self.snapshot.load();
         let mut buf = [0u8; 255];
         let name = wire::lower_name(q.qname, &mut buf);
         if q.edns.is_some_and(|e| e.version != 0) {
-            let w = Writer::begin(q, out, false, self.max_udp_payload, 0);
-            return w.finish(q, BADVERS, None, None, limit);
+            Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
+            return answered(BADVERS, name_end as usize);
         }
         let Some((zone, apex_at)) = snap.find_zone(name) else {
-            let w = Writer::begin(q, out, false, self.max_udp_payload, 0);
-            return w.finish(q, Rcode::REFUSED.to_int().into(), None, None, limit);
+            let refused = Rcode::REFUSED.to_int().into();
+            Writer::begin(q, out, false, 0, ctx).finish(q, refused, None, None);
+            return answered(refused, name_end as usize);
         };
         let apex_ptr = pointer(HEADER_LEN + apex_at);
-        let mut w = Writer::begin(q, out, true, self.max_udp_payload, HEADER_LEN + apex_at);
+        let mut w = Writer::begin(q, out, true, HEADER_LEN + apex_at, ctx);
         let relative = &name[..apex_at];
         if relative.is_empty() {
             match q.qtype {
@@ -134,7 +195,8 @@ impl Answerer {
                 }
                 _ => w.negative(zone, &apex_ptr),
             }
-            return w.finish(q, 0, None, None, limit);
+            w.finish(q, 0, None, None);
+            return answered(0, HEADER_LEN);
         }
         let (rcode, scope) = match zone.names.get(relative) {
             None => {
@@ -203,7 +265,14 @@ impl Answerer {
                 (rcode, ecs.map(|_| decision.scope))
             }
         };
-        w.finish(q, rcode, scope, None, limit)
+        w.finish(q, rcode, scope, None);
+        // NXDOMAIN is classified by the zone, so a flood of random names shares one budget.
+        let class_start = if rcode == u16::from(Rcode::NXDOMAIN.to_int()) {
+            HEADER_LEN + apex_at
+        } else {
+            HEADER_LEN
+        };
+        answered(rcode, class_start)
     }
 }
 
@@ -241,7 +310,7 @@ fn pointer(offset: usize) -> [u8; 2] {
 /// Appends sections to a response that starts with the query's header and question.
 struct Writer<'o> {
     out: &'o mut Vec<u8>,
-    advertised_payload: u16,
+    ctx: Ctx,
     /// Where the zone apex starts in the response's question: the base of pre-encoded pointers.
     apex_at: usize,
     answers: u16,
@@ -256,8 +325,8 @@ impl<'o> Writer<'o> {
         q: &Query,
         out: &'o mut Vec<u8>,
         authoritative: bool,
-        advertised_payload: u16,
         apex_at: usize,
+        ctx: Ctx,
     ) -> Self {
         out.clear();
         out.extend_from_slice(&q.message[..q.question_end]);
@@ -268,7 +337,7 @@ impl<'o> Writer<'o> {
         out[5] = u8::from(q.has_question());
         Self {
             out,
-            advertised_payload,
+            ctx,
             apex_at,
             answers: 0,
             authority: 0,
@@ -327,10 +396,10 @@ impl<'o> Writer<'o> {
     /// What does not fit is dropped in the order RFC 2181 9 allows: first the additional section
     /// (glue is optional), without TC; only when the answer and authority sections themselves do
     /// not fit, everything after the question, with TC set. OPT always stays.
-    fn finish(self, q: &Query, rcode: u16, scope: Option<u8>, tsig: Option<&[u8]>, limit: usize) {
+    fn finish(self, q: &Query, rcode: u16, scope: Option<u8>, tsig: Option<&[u8]>) {
         let Writer {
             out,
-            advertised_payload,
+            ctx,
             mut answers,
             mut authority,
             mut additional,
@@ -338,9 +407,14 @@ impl<'o> Writer<'o> {
             ..
         } = self;
         let ecs = q.edns.and_then(|e| e.client_subnet);
+        let limit = ctx.limit;
         let opt_len = match q.edns {
             None => 0,
-            Some(_) => OPT_FIXED_LEN + ecs.map_or(0, |c| 8 + prefix_bytes(c.source_prefix)),
+            Some(_) => {
+                OPT_FIXED_LEN
+                    + ecs.map_or(0, |c| 8 + prefix_bytes(c.source_prefix))
+                    + ctx.cookie.map_or(0, |_| COOKIE_OPTION_LEN)
+            }
         };
         let mut trailer = opt_len + tsig.map_or(0, <[u8]>::len);
         if out.len() + trailer > limit {
@@ -362,7 +436,7 @@ impl<'o> Writer<'o> {
             }
         }
         if let Some(edns) = q.edns {
-            write_opt(out, edns, advertised_payload, rcode, scope);
+            write_opt(out, edns, &ctx, rcode, scope);
             additional += 1;
         }
         if let Some(tsig) = tsig
@@ -415,16 +489,25 @@ fn prefix_bytes(bits: u8) -> usize {
     (bits as usize).div_ceil(8)
 }
 
-/// Our OPT record: payload size, extended RCODE, version 0, DO copied, ECS echoed with `scope`.
-fn write_opt(out: &mut Vec<u8>, edns: Edns, payload: u16, rcode: u16, scope: Option<u8>) {
+/// Our OPT record: payload size, extended RCODE, version 0, DO copied, ECS echoed with `scope`,
+/// the client's cookie with our server cookie.
+fn write_opt(out: &mut Vec<u8>, edns: Edns, ctx: &Ctx, rcode: u16, scope: Option<u8>) {
     out.push(0); // root owner
     out.extend_from_slice(&Rtype::OPT.to_int().to_be_bytes());
-    out.extend_from_slice(&payload.to_be_bytes());
+    out.extend_from_slice(&ctx.payload.to_be_bytes());
     out.push((rcode >> 4) as u8);
     out.push(0); // version
     out.extend_from_slice(&(if edns.dnssec_ok { 0x8000u16 } else { 0 }).to_be_bytes());
+    let rdlength_at = out.len();
+    out.extend_from_slice(&0u16.to_be_bytes());
+    if let Some((client, server)) = ctx.cookie {
+        out.extend_from_slice(&10u16.to_be_bytes()); // COOKIE
+        out.extend_from_slice(&24u16.to_be_bytes());
+        out.extend_from_slice(&client);
+        out.extend_from_slice(&server);
+    }
     match edns.client_subnet {
-        None => out.extend_from_slice(&0u16.to_be_bytes()),
+        None => {}
         Some(c) => {
             let addr_len = prefix_bytes(c.source_prefix);
             let (family, octets): (u16, [u8; 16]) = match c.addr {
@@ -435,7 +518,6 @@ fn write_opt(out: &mut Vec<u8>, edns: Edns, payload: u16, rcode: u16, scope: Opt
                 }
                 IpAddr::V6(a) => (2, a.octets()),
             };
-            out.extend_from_slice(&((8 + addr_len) as u16).to_be_bytes());
             out.extend_from_slice(&8u16.to_be_bytes());
             out.extend_from_slice(&((4 + addr_len) as u16).to_be_bytes());
             out.extend_from_slice(&family.to_be_bytes());
@@ -444,4 +526,6 @@ fn write_opt(out: &mut Vec<u8>, edns: Edns, payload: u16, rcode: u16, scope: Opt
             out.extend_from_slice(&octets[..addr_len]);
         }
     }
+    let rdlength = (out.len() - rdlength_at - 2) as u16;
+    out[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
 }

@@ -11,15 +11,21 @@
 //! - [`wire`]: borrowed parsing with NLnet Labs' `domain` (header, question bytes, EDNS, ECS);
 //! - [`snapshot`]: the immutable [`Snapshot`] (routing tables, zones, every record pre-encoded);
 //! - [`answer`]: [`Answerer`], from query bytes to response bytes (RCODEs, EDNS, TC, ECS scope);
+//! - [`cookies`]: DNS Cookies (RFC 7873, server cookies as RFC 9018 makes them);
+//! - [`rrl`]: response rate limiting for UDP, per worker;
 //! - [`udp`] and [`tcp`]: the transports; [`server`]: binding and lifecycle ([`DnsServer`]).
 
 pub mod answer;
+pub mod cookies;
+pub mod rrl;
 pub mod server;
 pub mod snapshot;
 pub mod tcp;
 pub mod udp;
 pub mod wire;
 
-pub use answer::{Answerer, Transport};
+pub use answer::{Answered, Answerer, Transport};
+pub use cookies::CookieSecret;
+pub use rrl::RrlConfig;
 pub use server::{DnsServer, ServerConfig};
 pub use snapshot::{NameServer, Snapshot, SnapshotError, SoaTimers, ZoneConfig};

@@ -13,7 +13,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
 use crate::answer::Answerer;
+use crate::cookies::CookieSecret;
+use crate::rrl::{RateLimiter, RrlConfig};
 use crate::snapshot::Snapshot;
+use crate::udp::WorkerStats;
 
 /// Listener settings.
 #[derive(Debug, Clone)]
@@ -34,6 +37,13 @@ pub struct ServerConfig {
     /// Every TCP connection is closed this long after it was accepted (default 120 s), however
     /// busy: together with the idle timeout this bounds what a slow or stuck client can hold.
     pub tcp_lifetime: Duration,
+    /// Response rate limiting for UDP; `None` (the default) turns it off.
+    pub rrl: Option<RrlConfig>,
+    /// Whether DNS Cookies are answered (default on).
+    pub cookies: bool,
+    /// The server cookie secret; `None` picks a random one at start. Nodes behind one anycast
+    /// address share it so that each accepts the others' cookies.
+    pub cookie_secret: Option<CookieSecret>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +56,9 @@ impl Default for ServerConfig {
             max_tcp_connections: 1024,
             max_tcp_connections_per_client: 16,
             tcp_lifetime: Duration::from_secs(120),
+            rrl: None,
+            cookies: true,
+            cookie_secret: None,
         }
     }
 }
@@ -54,7 +67,7 @@ impl Default for ServerConfig {
 pub struct DnsServer {
     local: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
-    restarts: Arc<AtomicU64>,
+    stats: Vec<Arc<WorkerStats>>,
     threads: Vec<JoinHandle<()>>,
     tcp_stop: watch::Sender<bool>,
 }
@@ -63,9 +76,12 @@ impl DnsServer {
     /// Binds every address and starts answering from `snapshot`. Must run inside a tokio runtime
     /// (TCP is served on it).
     pub fn start(config: &ServerConfig, snapshot: Arc<ArcSwap<Snapshot>>) -> io::Result<Self> {
-        let answerer = Answerer::new(snapshot, config.max_udp_payload);
+        let secret = config
+            .cookies
+            .then(|| config.cookie_secret.unwrap_or_else(CookieSecret::random));
+        let answerer = Answerer::new(snapshot, config.max_udp_payload).with_cookie_secret(secret);
         let stop = Arc::new(AtomicBool::new(false));
-        let restarts = Arc::new(AtomicU64::new(0));
+        let mut stats = Vec::new();
         let (tcp_stop, tcp_rx) = watch::channel(false);
         let mut local = Vec::new();
         let mut threads = Vec::new();
@@ -85,9 +101,12 @@ impl DnsServer {
                     socket,
                     answerer: answerer.clone(),
                     stop: stop.clone(),
-                    restarts: restarts.clone(),
+                    stats: Arc::new(WorkerStats::default()),
                     pktinfo,
+                    rrl: config.rrl,
+                    workers: config.workers.max(1),
                 };
+                stats.push(worker.stats.clone());
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("dns-udp-{i}"))
@@ -111,7 +130,7 @@ impl DnsServer {
         Ok(Self {
             local,
             stop,
-            restarts,
+            stats,
             threads,
             tcp_stop,
         })
@@ -124,7 +143,19 @@ impl DnsServer {
 
     /// How many times a UDP worker panicked and was restarted since the start.
     pub fn worker_restarts(&self) -> u64 {
-        self.restarts.load(Ordering::Relaxed)
+        self.sum(|s| &s.restarts)
+    }
+
+    /// Responses rate limiting dropped and sent truncated since the start: (dropped, slipped).
+    pub fn rrl_counts(&self) -> (u64, u64) {
+        (self.sum(|s| &s.rrl_dropped), self.sum(|s| &s.rrl_slipped))
+    }
+
+    fn sum(&self, counter: impl Fn(&WorkerStats) -> &AtomicU64) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| counter(s).load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Stops the listeners and waits for the UDP workers to finish.
@@ -154,8 +185,11 @@ struct Worker {
     socket: UdpSocket,
     answerer: Answerer,
     stop: Arc<AtomicBool>,
-    restarts: Arc<AtomicU64>,
+    stats: Arc<WorkerStats>,
     pktinfo: bool,
+    rrl: Option<RrlConfig>,
+    /// Workers on this address, which share the rate limit.
+    workers: usize,
 }
 
 impl Worker {
@@ -165,11 +199,20 @@ impl Worker {
             .unwrap_or("dns-udp")
             .to_string();
         loop {
+            // A fresh rate-limit table per (re)start: a panic may have left the old one mid-update.
+            let mut rrl = self.rrl.map(|c| RateLimiter::new(c, self.workers));
             let served = catch_unwind(AssertUnwindSafe(|| {
-                crate::udp::serve(&self.socket, &self.answerer, &self.stop, self.pktinfo)
+                crate::udp::serve(
+                    &self.socket,
+                    &self.answerer,
+                    &self.stop,
+                    self.pktinfo,
+                    rrl.as_mut(),
+                    &self.stats,
+                )
             }));
             let Err(panic) = served else { return };
-            let restarts = self.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+            let restarts = self.stats.restarts.fetch_add(1, Ordering::Relaxed) + 1;
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())

@@ -139,13 +139,16 @@ async fn connection(
             },
             _ = shutdown.changed() => break,
         };
-        if !answerer.answer(
-            &query[..len],
-            peer.ip(),
-            Transport::Tcp,
-            &mut rng,
-            &mut reply,
-        ) {
+        if answerer
+            .answer(
+                &query[..len],
+                peer.ip(),
+                Transport::Tcp,
+                &mut rng,
+                &mut reply,
+            )
+            .is_none()
+        {
             break;
         }
         // A client that does not read its replies gets as long to make room as it would have

@@ -13,9 +13,12 @@
 use std::mem::{MaybeUninit, size_of, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use crate::answer::{Answerer, Transport};
+use crate::rrl::{Class, RateLimiter, Verdict};
 
 /// Datagrams handled per system call.
 pub const BATCH: usize = 32;
@@ -35,7 +38,17 @@ pub const FAULT_LABEL: &[u8] = b"\x1esignpost-fault-injection-panic";
 /// Receives, answers and replies until `stop` is set (checked at least every socket read timeout).
 /// With `pktinfo` (wildcard binds, see [`enable_pktinfo`]) replies leave from the query's
 /// destination address. A panic unwinds out of here; the server's supervisor restarts the worker.
-pub fn serve(socket: &UdpSocket, answerer: &Answerer, stop: &AtomicBool, pktinfo: bool) {
+///
+/// With `rrl`, each response is first offered to the rate limiter, which may drop it or send it
+/// truncated (counted in `stats`); queries with a valid server cookie are never limited.
+pub fn serve(
+    socket: &UdpSocket,
+    answerer: &Answerer,
+    stop: &AtomicBool,
+    pktinfo: bool,
+    mut rrl: Option<&mut RateLimiter>,
+    stats: &WorkerStats,
+) {
     let fd = socket.as_raw_fd();
     let mut controls = [Control([0; 64]); BATCH];
     let mut out_controls = [Control([0; 64]); BATCH];
@@ -85,6 +98,7 @@ pub fn serve(socket: &UdpSocket, answerer: &Answerer, stop: &AtomicBool, pktinfo
             continue;
         }
         let n = n as usize;
+        let now_ms = if rrl.is_some() { clock_ms() } else { 0 };
         let mut to_send = 0;
         for i in 0..n {
             send[i] = false;
@@ -103,15 +117,36 @@ pub fn serve(socket: &UdpSocket, answerer: &Answerer, stop: &AtomicBool, pktinfo
             {
                 panic!("fault injected into a UDP worker");
             }
-            if answerer.answer(
+            let Some(answered) = answerer.answer(
                 &queries[i][..len],
                 peer.ip(),
                 Transport::Udp,
                 &mut rng,
                 &mut replies[i],
-            ) {
-                send[i] = true;
+            ) else {
+                continue;
+            };
+            if let Some(rrl) = rrl.as_deref_mut()
+                && !answered.trusted
+            {
+                let class = Class {
+                    name: answered.class_name(&queries[i][..len]),
+                    qtype: answered.qtype,
+                    rcode: answered.rcode,
+                };
+                match rrl.check(peer.ip(), class, now_ms) {
+                    Verdict::Send => {}
+                    Verdict::Drop => {
+                        stats.rrl_dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Verdict::Slip => {
+                        stats.rrl_slipped.fetch_add(1, Ordering::Relaxed);
+                        truncate(&mut replies[i], answered.question_end as usize);
+                    }
+                }
             }
+            send[i] = true;
         }
         for i in 0..n {
             if !send[i] {
@@ -156,6 +191,32 @@ pub fn serve(socket: &UdpSocket, answerer: &Answerer, stop: &AtomicBool, pktinfo
             }
         }
     }
+}
+
+/// Counters of one UDP worker, summed by the server when asked (never shared between workers, so
+/// counting touches no cache line another worker writes).
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Times the worker panicked and was restarted.
+    pub restarts: AtomicU64,
+    /// Responses dropped by rate limiting.
+    pub rrl_dropped: AtomicU64,
+    /// Responses sent truncated by rate limiting (`slip`).
+    pub rrl_slipped: AtomicU64,
+}
+
+/// Milliseconds on a monotonic clock (from the first call).
+fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Cuts a response back to its header and question with TC set: what a rate-limited client gets
+/// on a slip, so that it retries over TCP.
+fn truncate(reply: &mut Vec<u8>, question_end: usize) {
+    reply.truncate(question_end);
+    reply[2] |= 0x02;
+    reply[6..12].fill(0);
 }
 
 /// The sender's address from a `sockaddr_storage` filled by the kernel.

@@ -7,7 +7,9 @@
 use std::net::IpAddr;
 
 use domain::base::iana::{Class, Opcode, Rcode, Rtype};
-use domain::base::opt::{ClientSubnet, Opt, OptRecord};
+use domain::base::opt::{ClientSubnet, Cookie, Opt, OptRecord};
+
+use crate::cookies::QueryCookie;
 use domain::base::{Message, ParsedName};
 use domain::rdata::Tsig;
 
@@ -25,6 +27,8 @@ pub struct Edns {
     pub dnssec_ok: bool,
     /// The EDNS Client Subnet option, if sent.
     pub client_subnet: Option<ClientSubnetQuery>,
+    /// The COOKIE option, if sent (RFC 7873).
+    pub cookie: Option<QueryCookie>,
 }
 
 /// An ECS option of a query (RFC 7871).
@@ -206,6 +210,19 @@ fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
             tsig_at,
         });
     };
+    let mut cookie = None;
+    for option in opt.opt().iter::<Cookie>() {
+        // A COOKIE option of a length other than 8 or 16 to 40 is a format error (7873 5.2.2).
+        let option = option.map_err(|_| ())?;
+        if cookie.is_none() {
+            cookie = Some(QueryCookie {
+                client: option.client().into_octets(),
+                server: option
+                    .server()
+                    .and_then(|s| <[u8; 16]>::try_from(s.as_ref()).ok()),
+            });
+        }
+    }
     let mut client_subnet = None;
     for option in opt.opt().iter::<ClientSubnet>() {
         let ecs = option.map_err(|_| ())?;
@@ -224,6 +241,7 @@ fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
             version: opt.version(),
             dnssec_ok: opt.dnssec_ok(),
             client_subnet,
+            cookie,
         }),
         tsig_at,
     })

@@ -31,6 +31,13 @@
 //! latitude = 38.72
 //! longitude = -9.14
 //!
+//! [rrl]                               # response rate limiting (UDP), on when present
+//! responses_per_second = 20
+//! slip = 2
+//!
+//! [cookies]
+//! secret = "000102030405060708090a0b0c0d0e0f" # shared by anycast nodes; default random
+//!
 //! [soa]
 //! hostmaster = "hostmaster.example.net"
 //! ttl = 3600
@@ -47,7 +54,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use signpost_api::{Role, Tokens};
-use signpost_dns::{NameServer, ServerConfig, SoaTimers, ZoneConfig};
+use signpost_dns::{CookieSecret, NameServer, RrlConfig, ServerConfig, SoaTimers, ZoneConfig};
 use signpost_health::{MonitorSettings, Resolver};
 use signpost_model::Limits;
 use signpost_model::regions::{Catalogue, Region};
@@ -89,6 +96,10 @@ pub struct SettingsFile {
     pub nameservers: Option<Vec<NameServerSetting>>,
     /// SOA fields.
     pub soa: Option<SoaSetting>,
+    /// Response rate limiting (on when the table is present).
+    pub rrl: Option<RrlSetting>,
+    /// DNS Cookies.
+    pub cookies: Option<CookieSetting>,
     /// Data directory, relative to the settings file.
     pub data_dir: Option<PathBuf>,
     /// Resolver for probe target names.
@@ -151,6 +162,69 @@ pub struct NameServerSetting {
     /// Addresses (served as glue when the name is inside a zone).
     #[serde(default)]
     pub addresses: Vec<IpAddr>,
+}
+
+/// The `[rrl]` table: response rate limiting for UDP, on when present.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RrlSetting {
+    /// Responses per second per class (client network, name, type, RCODE).
+    pub responses_per_second: Option<u32>,
+    /// Every Nth limited response is sent truncated (0: drop them all).
+    pub slip: Option<u32>,
+    /// IPv4 clients are grouped by this prefix length.
+    pub ipv4_prefix_length: Option<u8>,
+    /// IPv6 clients are grouped by this prefix length.
+    pub ipv6_prefix_length: Option<u8>,
+    /// Buckets per UDP worker.
+    pub table_size: Option<usize>,
+}
+
+/// The `[cookies]` table: DNS Cookies (RFC 7873, RFC 9018 server cookies).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieSetting {
+    /// Answer cookies (default true).
+    pub enabled: Option<bool>,
+    /// 32 hexadecimal digits shared by the nodes behind one anycast address (default: random).
+    pub secret: Option<String>,
+}
+
+/// The rate limiter's settings from `[rrl]`, each bound checked.
+fn rrl_config(r: &RrlSetting) -> Result<RrlConfig> {
+    let d = RrlConfig::default();
+    let c = RrlConfig {
+        responses_per_second: r.responses_per_second.unwrap_or(d.responses_per_second),
+        slip: r.slip.unwrap_or(d.slip),
+        ipv4_prefix: r.ipv4_prefix_length.unwrap_or(d.ipv4_prefix),
+        ipv6_prefix: r.ipv6_prefix_length.unwrap_or(d.ipv6_prefix),
+        table_size: r.table_size.unwrap_or(d.table_size),
+    };
+    if c.responses_per_second == 0 {
+        bail!("rrl.responses_per_second: must be at least 1");
+    }
+    if c.slip > 100 {
+        bail!("rrl.slip: must be 0..=100, got {}", c.slip);
+    }
+    if c.ipv4_prefix > 32 {
+        bail!(
+            "rrl.ipv4_prefix_length: must be 0..=32, got {}",
+            c.ipv4_prefix
+        );
+    }
+    if c.ipv6_prefix > 128 {
+        bail!(
+            "rrl.ipv6_prefix_length: must be 0..=128, got {}",
+            c.ipv6_prefix
+        );
+    }
+    if !(64..=1 << 24).contains(&c.table_size) {
+        bail!(
+            "rrl.table_size: must be 64..=16777216, got {}",
+            c.table_size
+        );
+    }
+    Ok(c)
 }
 
 /// The `[soa]` table.
@@ -245,6 +319,17 @@ impl Settings {
                 bail!("max_tcp_connections_per_client: must be at least 1");
             }
             server.max_tcp_connections_per_client = c;
+        }
+        if let Some(r) = &file.rrl {
+            server.rrl = Some(rrl_config(r)?);
+        }
+        if let Some(c) = &file.cookies {
+            server.cookies = c.enabled.unwrap_or(true);
+            if let Some(secret) = &c.secret {
+                server.cookie_secret = Some(CookieSecret::from_hex(secret).ok_or_else(|| {
+                    anyhow::anyhow!("cookies.secret: must be 32 hexadecimal digits (16 octets)")
+                })?);
+            }
         }
         if let Some(t) = file.tcp_lifetime_secs {
             if t == 0 {
@@ -382,5 +467,33 @@ mod tests {
         );
         assert_eq!(file.tokens.as_ref().map(Vec::len), Some(1));
         assert!(file.latency_table.is_some() && file.geoip.is_some());
+        assert!(file.rrl.is_some() && file.cookies.is_some());
+    }
+
+    #[test]
+    fn rrl_settings_are_bounded_and_name_the_field() {
+        let parse = |text: &str| {
+            let file: SettingsFile = toml::from_str(text).unwrap();
+            rrl_config(&file.rrl.unwrap())
+        };
+        let c = parse("[rrl]\nresponses_per_second = 5\n").unwrap();
+        assert_eq!((c.responses_per_second, c.slip, c.ipv4_prefix), (5, 2, 24));
+        for (text, field) in [
+            (
+                "[rrl]\nresponses_per_second = 0",
+                "rrl.responses_per_second",
+            ),
+            ("[rrl]\nslip = 500", "rrl.slip"),
+            ("[rrl]\nipv4_prefix_length = 33", "rrl.ipv4_prefix_length"),
+            ("[rrl]\nipv6_prefix_length = 129", "rrl.ipv6_prefix_length"),
+            ("[rrl]\ntable_size = 1", "rrl.table_size"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(field), "{text}: {err}");
+        }
+        assert!(
+            toml::from_str::<SettingsFile>("[rrl]\nrate = 5").is_err(),
+            "unknown keys"
+        );
     }
 }

@@ -70,6 +70,11 @@ impl TestServer {
         }
     }
 
+    /// Responses rate limiting dropped and sent truncated: (dropped, slipped).
+    pub fn snapshot_counts(&self) -> (u64, u64) {
+        self._server.rrl_counts()
+    }
+
     /// How many times a UDP worker was restarted after a panic.
     pub fn worker_restarts(&self) -> u64 {
         self._server.worker_restarts()
@@ -161,15 +166,17 @@ pub fn client_sockets(n: usize) -> Vec<UdpSocket> {
         .collect()
 }
 
-/// Asks `msg` from `sock` until a reply comes (a datagram in a batch lost to a worker restart is
-/// not answered), at most `tries` times.
+/// Asks `msg` from `sock` until its reply comes (a datagram in a batch lost to a worker restart
+/// is not answered), at most `tries` times; replies to earlier queries (another ID) are skipped.
 pub fn ask_from(sock: &UdpSocket, addr: SocketAddr, msg: &[u8], tries: usize) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 65535];
     for _ in 0..tries {
         sock.send_to(msg, addr).unwrap();
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            buf.truncate(n);
-            return Some(buf);
+        while let Ok((n, _)) = sock.recv_from(&mut buf) {
+            if n >= 12 && buf[..2] == msg[..2] && buf[2] & 0x80 != 0 {
+                buf.truncate(n);
+                return Some(buf);
+            }
         }
     }
     None
