@@ -239,10 +239,18 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
     } else {
         Some(&body)
     };
-    let reply = ok(
-        client.request(method, &path, &[], body)?,
-        &format!("{profile}/{name}"),
-    )?;
+    // `add` only creates: the server refuses (412) when the profile already has the endpoint,
+    // in the same transaction as the write, so an add never silently replaces one.
+    let add = done == "added";
+    let headers: &[(&str, &str)] = if add { &[("If-None-Match", "*")] } else { &[] };
+    let reply = client.request(method, &path, headers, body)?;
+    if add && reply.status == 412 {
+        bail!(
+            "{profile}/{name}: endpoint already exists (use endpoint set): {}",
+            reply.error_text()
+        );
+    }
+    let reply = ok(reply, &format!("{profile}/{name}"))?;
     print(output, &reply, || {
         format!("{done} endpoint {name} of profile {profile}")
     });
