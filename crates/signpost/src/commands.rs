@@ -342,7 +342,11 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
                 let last = &e["lastProbe"];
                 let (last_probe, latency) = if !last.is_null() {
                     (text(&last["result"]), format!("{} ms", last["latencyMs"]))
-                } else if matches!(endpoint_status.as_str(), "Unmonitored" | "Disabled") {
+                } else if matches!(endpoint_status.as_str(), "Unmonitored" | "Disabled")
+                    || e["consecutiveFailures"].is_null()
+                {
+                    // The monitor keeps a state for every endpoint it probes; nested endpoints
+                    // (health from the child profile) have none.
                     ("not probed".to_string(), String::new())
                 } else {
                     ("no result yet".to_string(), String::new())

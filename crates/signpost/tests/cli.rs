@@ -157,10 +157,11 @@ fn profile_and_endpoint_commands() {
 
     let list = cli(&s, &["profile", "list"]);
     assert!(
-        stdout(&list)
-            .lines()
-            .any(|l| l.starts_with("rollout ") && l.contains(" CheckingEndpoints ")),
-        "every profile shows its monitor status, even seeded ones with null monitorConfig: {}",
+        stdout(&list).lines().any(|l| l.starts_with("rollout ")
+            && [" CheckingEndpoints ", " Online ", " Degraded "]
+                .iter()
+                .any(|s| l.contains(s))),
+        "every profile shows its monitor status, the seeded ones too: {}",
         stdout(&list)
     );
     assert!(
