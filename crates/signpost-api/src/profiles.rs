@@ -122,7 +122,7 @@ pub async fn get_endpoint(
 }
 
 /// `PUT .../{endpointType}/{endpointName}`: create (201) or replace (200) one endpoint.
-#[utoipa::path(put, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path), ("endpointName" = String, Path), ("If-Match" = Option<String>, Header, description = "the profile's ETag")), request_body = EndpointDoc, responses((status = 200, description = "replaced", body = EndpointDoc), (status = 201, description = "created", body = EndpointDoc), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/profiles/{name}/{endpointType}/{endpointName}", tag = "endpoints", params(("name" = String, Path), ("endpointType" = String, Path), ("endpointName" = String, Path), ("If-Match" = Option<String>, Header, description = "the profile's ETag"), ("If-None-Match" = Option<String>, Header, description = "`*`: only create (412 when the profile already has an endpoint of this name)")), request_body = EndpointDoc, responses((status = 200, description = "replaced", body = EndpointDoc), (status = 201, description = "created", body = EndpointDoc), (status = 404, body = ErrorBody), (status = 412, description = "precondition failed (If-Match, or If-None-Match: * and the endpoint exists)", body = ErrorBody), (status = 400, description = "invalid: the field path and the rule", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "a reader token may not write", body = ErrorBody)))]
 pub async fn put_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
@@ -271,9 +271,13 @@ async fn change_endpoint(
 ) -> Result<Response, ApiError> {
     short_type(kind).ok_or_else(|| ApiError::not_found(format!("no endpoint type {kind:?}")))?;
     let current = load(s, name).await?;
-    let pre = match precondition(headers)? {
-        Precondition::None => Precondition::IfMatch(current.etag()),
-        other => other,
+    // On an endpoint, `If-None-Match: *` means "only if this endpoint does not exist yet"; the
+    // profile write then requires the version that was checked, so a concurrent add of the same
+    // endpoint is a 412 too, never a silent replace.
+    let (pre, create_only) = match precondition(headers)? {
+        Precondition::None => (Precondition::IfMatch(current.etag()), false),
+        Precondition::IfNoneMatch => (Precondition::IfMatch(current.etag()), true),
+        other => (other, false),
     };
     let mut doc = current.doc.clone();
     let endpoints = doc
@@ -295,6 +299,22 @@ async fn change_endpoint(
         .as_array_mut()
         .ok_or_else(|| ApiError::bad_request("properties.endpoints must be an array"))?;
     let at = list.iter().position(|e| same_endpoint(e, kind, endpoint));
+    if create_only
+        && let Some(e) = list.iter().find(|e| {
+            e["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
+        })
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            format!(
+                "If-None-Match: * but profile {name:?} already has an endpoint {:?}",
+                e["name"].as_str().unwrap_or(endpoint)
+            ),
+        ));
+    }
     let created = at.is_none();
     match (at, make(at.map(|i| &list[i]))) {
         (Some(i), Some(e)) => list[i] = e,

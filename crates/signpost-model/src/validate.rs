@@ -945,6 +945,12 @@ fn profile_rules(
                     "must be an IPv4 or IPv6 address when trafficRoutingMethod is MultiValue",
                 );
             }
+            if !ep.subnets.is_empty() {
+                errs.push(
+                    format!("{pp}.properties.subnets"),
+                    "must be empty when trafficRoutingMethod is MultiValue: address ranges are used only by Subnet profiles and as subnet overrides (Priority, Weighted, Performance, Geographic); a MultiValue answer never looks at them",
+                );
+            }
         }
         if method == RoutingMethod::Geographic {
             for (j, code) in ep.geo_mapping.iter().enumerate() {

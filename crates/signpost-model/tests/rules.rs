@@ -1385,6 +1385,42 @@ fn rule_multivalue_targets_must_be_addresses() {
 }
 
 #[test]
+fn rule_multivalue_endpoints_take_no_subnets() {
+    let v = profile(
+        "p",
+        "MultiValue",
+        json!([ext("a", "192.0.2.1"), ext("b", "192.0.2.2")]),
+    );
+    // An empty list (as Azure exports it) is no range at all.
+    let empty = with(
+        v.clone(),
+        "/properties/endpoints/1/properties/subnets",
+        json!([]),
+    );
+    valid(empty);
+    let v = with(
+        v,
+        "/properties/endpoints/0/properties/subnets",
+        json!([{"first": "10.0.0.0", "scope": 8}]),
+    );
+    only(
+        &invalid(v),
+        "properties.endpoints[0].properties.subnets",
+        &[
+            "must be empty when trafficRoutingMethod is MultiValue",
+            "only by Subnet profiles",
+        ],
+    );
+    // The same ranges are subnet overrides on the other methods.
+    let priority = with(
+        profile("q", "Priority", json!([ext("a", "192.0.2.1")])),
+        "/properties/endpoints/0/properties/subnets",
+        json!([{"first": "10.0.0.0", "scope": 8}]),
+    );
+    valid(priority);
+}
+
+#[test]
 fn rule_geo_codes_map_to_one_endpoint_only() {
     let v = profile(
         "p",

@@ -304,8 +304,13 @@ fn walk(
                 p.all_down_policy.as_str()
             )
         });
-        if p.all_down_policy == AllDownPolicy::ServFail {
-            return Outcome::ServFail;
+        match p.all_down_policy {
+            AllDownPolicy::ServFail => return Outcome::ServFail,
+            // Decided here for every method: Geographic (and its subnet overrides) return the
+            // mapped endpoint whatever its health, so leaving it to eligibility would serve a
+            // Degraded endpoint.
+            AllDownPolicy::NoData => return Outcome::NoData,
+            AllDownPolicy::ServeAll => {}
         }
     }
     if p.method == RoutingMethod::MultiValue {

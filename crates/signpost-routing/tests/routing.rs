@@ -525,6 +525,51 @@ profiles:
     assert_eq!(one(&no_world, &AllHealthy, "g", "192.0.2.1"), "NODATA");
 }
 
+/// `allDownPolicy` on Geographic: the geo-fence ignores health, but when every endpoint is
+/// Degraded the policy decides, as for every other method (noData was ignored: Degraded endpoints
+/// were still served).
+#[test]
+fn geographic_all_down_policies_apply_like_the_other_methods() {
+    let yaml = |policy: &str| {
+        format!(
+            r#"
+profiles:
+  - name: g
+    properties:
+      trafficRoutingMethod: Geographic
+      allDownPolicy: {policy}
+      endpoints:
+        - {{ name: eu, type: externalEndpoints, properties: {{ target: eu.example.com, geoMapping: [GEO-EU] }} }}
+        - {{ name: world, type: externalEndpoints, properties: {{ target: w.example.com, geoMapping: [WORLD], subnets: [ {{ first: 10.0.0.0, scope: 8 }} ] }} }}
+"#
+        )
+    };
+    let all_down = health(&[
+        ("g", "eu", ProbeStatus::Degraded),
+        ("g", "world", ProbeStatus::Degraded),
+    ]);
+    let one_down = health(&[("g", "world", ProbeStatus::Degraded)]);
+    for client in ["192.0.2.1", "10.1.2.3"] {
+        // Mapped by WORLD, and by the subnet override.
+        assert_eq!(one(&yaml("noData"), &all_down, "g", client), "NODATA");
+        assert_eq!(one(&yaml("servFail"), &all_down, "g", client), "SERVFAIL");
+        assert_eq!(
+            one(&yaml("serveAll"), &all_down, "g", client),
+            "world",
+            "serveAll: fail-open"
+        );
+        // Not all down: the fence holds whatever the policy (Azure: no failover in Geographic).
+        assert_eq!(one(&yaml("noData"), &one_down, "g", client), "world");
+    }
+    let table = RoutingTable::compile(&set(&yaml("noData")), &all_down);
+    assert!(table.profile(0).all_down && !table.profile(0).fail_open);
+    let (_, steps) = explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
+    assert!(
+        steps.iter().any(|s| s.contains("all-down policy noData")),
+        "{steps:?}"
+    );
+}
+
 #[test]
 fn performance_without_latency_data_ranks_regions_in_order_and_spreads_within_one() {
     let yaml = r#"

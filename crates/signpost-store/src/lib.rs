@@ -1,8 +1,11 @@
 //! Signpost's configuration store: every profile is one JSON document (Azure's shape) with the
 //! revision of the write that last changed it.
 //!
-//! - [`sqlite`]: the embedded default, one SQLite file in WAL mode with `synchronous = FULL`, so a
-//!   write the store acknowledged survives `kill -9` (and power loss);
+//! - [`sqlite`]: the embedded default, one SQLite file in WAL mode with `synchronous = FULL` (both
+//!   pragmas are tested on the store's own connection): SQLite syncs the WAL as part of every
+//!   commit, so a write the store acknowledged survives `kill -9` (tested by the binary's API
+//!   tests); surviving power loss further rests on the disk honouring that sync (not testable
+//!   here);
 //! - [`Change`] and [`Precondition`]: what a write does and what it requires (ETags:
 //!   `If-Match`, create-only), checked in the same transaction as the write;
 //! - every write validates the whole resulting configuration before it commits (re-validating

@@ -2,8 +2,12 @@
 //!
 //! Schema: `profiles(name PRIMARY KEY COLLATE NOCASE, doc TEXT, revision INTEGER)` and a one-row
 //! `meta` table holding the store's revision, which every write increments inside its own
-//! `BEGIN IMMEDIATE` transaction. WAL mode lets readers run during a write; `synchronous = FULL`
-//! makes each commit durable before it is acknowledged.
+//! `BEGIN IMMEDIATE` transaction, plus a one-row `applied_file` table holding the content hash of
+//! the profiles file last applied with [`SqliteStore::apply_file`] (written in the same
+//! transaction as the apply). WAL mode lets readers run during a write; with `synchronous = FULL`
+//! SQLite syncs the WAL to disk as part of each commit, before the write is acknowledged (the
+//! connection's pragmas are tested; that the disk honours the sync is not something a test on one
+//! machine can show).
 //!
 //! Every write validates the whole resulting configuration inside its transaction. To keep that
 //! cheap with thousands of profiles, the store keeps each profile's validated form in memory,
@@ -54,7 +58,11 @@ impl SqliteStore {
                  id INTEGER PRIMARY KEY CHECK (id = 1),
                  revision INTEGER NOT NULL
              );
-             INSERT OR IGNORE INTO meta (id, revision) VALUES (1, 0);",
+             INSERT OR IGNORE INTO meta (id, revision) VALUES (1, 0);
+             CREATE TABLE IF NOT EXISTS applied_file (
+                 id INTEGER PRIMARY KEY CHECK (id = 1),
+                 hash TEXT NOT NULL
+             );",
         )?;
         Ok(Self {
             inner: Mutex::new(Inner {
@@ -80,6 +88,18 @@ impl SqliteStore {
             .query_row("SELECT revision FROM meta WHERE id = 1", [], |r| {
                 r.get::<_, i64>(0)
             })? as u64)
+    }
+
+    /// The content hash given to the last [`SqliteStore::apply_file`] that committed (`None` when
+    /// no profiles file was ever applied to this store).
+    pub fn applied_file_hash(&self) -> Result<Option<String>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .conn
+            .query_row("SELECT hash FROM applied_file WHERE id = 1", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?)
     }
 
     /// Every profile, by name.
@@ -235,13 +255,20 @@ impl SqliteStore {
     /// whose stored document is already equal are left alone, so applying the same documents twice
     /// changes nothing. Returns the names created, updated and deleted.
     pub fn apply(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
-        self.apply_docs(docs, prune, true)
+        self.apply_docs(docs, prune, true, None)
+    }
+
+    /// [`SqliteStore::apply`] of a profiles file's documents with `prune` (the file is the whole
+    /// configuration), recording `hash` (the file's content hash) as the last applied file in the
+    /// same transaction, also when no profile changes. A rejected file records nothing.
+    pub fn apply_file(&self, docs: Vec<Value>, hash: &str) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, true, true, Some(hash))
     }
 
     /// What [`SqliteStore::apply`] would change, validated the same way, without changing
     /// anything (a dry run).
     pub fn plan(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
-        self.apply_docs(docs, prune, false)
+        self.apply_docs(docs, prune, false, None)
     }
 
     fn apply_docs(
@@ -249,6 +276,7 @@ impl SqliteStore {
         docs: Vec<Value>,
         prune: bool,
         commit: bool,
+        file_hash: Option<&str>,
     ) -> Result<Applied, StoreError> {
         let mut inner = self.lock();
         let Inner {
@@ -304,6 +332,10 @@ impl SqliteStore {
             }
         }
         if applied.is_empty() {
+            if commit && let Some(hash) = file_hash {
+                record_file_hash(&tx, hash)?;
+                tx.commit()?;
+            }
             return Ok(applied);
         }
         let mut replaced: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
@@ -319,6 +351,9 @@ impl SqliteStore {
         }
         for name in &applied.deleted {
             tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
+        }
+        if let Some(hash) = file_hash {
+            record_file_hash(&tx, hash)?;
         }
         tx.commit()?;
         for (name, _, p) in changed {
@@ -477,6 +512,15 @@ fn bump(tx: &Transaction<'_>) -> Result<u64, StoreError> {
         [],
         |r| r.get::<_, i64>(0),
     )? as u64)
+}
+
+fn record_file_hash(tx: &Transaction<'_>, hash: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO applied_file (id, hash) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET hash = excluded.hash",
+        params![hash],
+    )?;
+    Ok(())
 }
 
 fn upsert(tx: &Transaction<'_>, name: &str, doc: &Value, revision: u64) -> Result<(), StoreError> {
@@ -692,5 +736,67 @@ mod tests {
             .unwrap();
         assert_eq!(r.updated, ["a"], "the first spelling stays");
         assert_eq!(s.get("a").unwrap().unwrap().doc["name"], "a");
+    }
+
+    /// The durability the README claims rests on these two pragmas of the store's own connection
+    /// (not of a connection a test opens itself): a WAL journal, and `synchronous = FULL`, under
+    /// which SQLite syncs the WAL as part of every commit. Checked on a new file and on reopening.
+    #[test]
+    fn the_store_connection_runs_wal_with_synchronous_full() {
+        let (s, path) = store();
+        for s in [s, SqliteStore::open(&path, Limits::default()).unwrap()] {
+            s.write(
+                "a",
+                Change::Put(profile("a", "a.example.com")),
+                &Precondition::None,
+            )
+            .unwrap();
+            let inner = s.lock();
+            let journal: String = inner
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            let synchronous: i64 = inner
+                .conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(journal.to_ascii_lowercase(), "wal");
+            assert_eq!(synchronous, 2, "2 is FULL (0 OFF, 1 NORMAL, 3 EXTRA)");
+            drop(inner);
+            assert!(
+                path.with_extension("db-wal").exists(),
+                "the write went through a WAL file"
+            );
+        }
+    }
+
+    #[test]
+    fn apply_file_records_the_hash_in_the_same_transaction() {
+        let (s, _) = store();
+        assert_eq!(s.applied_file_hash().unwrap(), None);
+        s.apply_file(vec![profile("a", "a.example.com")], "h1")
+            .unwrap();
+        assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h1"));
+        // A file whose documents change nothing (a comment edited) still records its hash.
+        let rev = s.revision().unwrap();
+        assert!(
+            s.apply_file(vec![profile("a", "a.example.com")], "h2")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h2"));
+        assert_eq!(s.revision().unwrap(), rev);
+        // A rejected file records nothing.
+        let bad = json!({"name": "b", "properties": {"trafficRoutingMethod": "Sideways"}});
+        assert!(s.apply_file(vec![bad], "h3").is_err());
+        assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h2"));
+        // API writes leave it alone.
+        s.write(
+            "a",
+            Change::Put(profile("a", "b.example.com")),
+            &Precondition::None,
+        )
+        .unwrap();
+        assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h2"));
     }
 }

@@ -127,7 +127,7 @@ pub enum ProfileCommand {
 /// `signpost endpoint ...`.
 #[derive(Debug, Subcommand)]
 pub enum EndpointCommand {
-    /// Add an endpoint.
+    /// Add an endpoint (never replaces one of the same name: see `endpoint set`).
     Add {
         /// Profile name.
         profile: String,

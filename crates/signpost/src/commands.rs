@@ -239,10 +239,18 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
     } else {
         Some(&body)
     };
-    let reply = ok(
-        client.request(method, &path, &[], body)?,
-        &format!("{profile}/{name}"),
-    )?;
+    // `add` only creates: the server refuses (412) when the profile already has the endpoint,
+    // in the same transaction as the write, so an add never silently replaces one.
+    let add = done == "added";
+    let headers: &[(&str, &str)] = if add { &[("If-None-Match", "*")] } else { &[] };
+    let reply = client.request(method, &path, headers, body)?;
+    if add && reply.status == 412 {
+        bail!(
+            "{profile}/{name}: endpoint already exists (use endpoint set): {}",
+            reply.error_text()
+        );
+    }
+    let reply = ok(reply, &format!("{profile}/{name}"))?;
     print(output, &reply, || {
         format!("{done} endpoint {name} of profile {profile}")
     });
@@ -334,7 +342,11 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
                 let last = &e["lastProbe"];
                 let (last_probe, latency) = if !last.is_null() {
                     (text(&last["result"]), format!("{} ms", last["latencyMs"]))
-                } else if matches!(endpoint_status.as_str(), "Unmonitored" | "Disabled") {
+                } else if matches!(endpoint_status.as_str(), "Unmonitored" | "Disabled")
+                    || e["consecutiveFailures"].is_null()
+                {
+                    // The monitor keeps a state for every endpoint it probes; nested endpoints
+                    // (health from the child profile) have none.
                     ("not probed".to_string(), String::new())
                 } else {
                     ("no result yet".to_string(), String::new())

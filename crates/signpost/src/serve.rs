@@ -1,7 +1,9 @@
 //! `signpost serve`: DNS, health probing and the REST API over one store.
 //!
 //! The store (SQLite in the data directory) is the source of truth. At start a `--profiles` file is
-//! applied to it (an empty store without a file is seeded with the shipped example). One control
+//! applied to it unless its content hash is the one the store recorded for the last file applied,
+//! so changes made through the API survive restarts until the file changes (an empty store
+//! without a file is seeded with the shipped example). One control
 //! loop owns the validated configuration, the health monitor and the publisher, and reacts to:
 //! an acknowledged API write (reload from the store, reconcile the probes, publish at once), a
 //! change of the profiles file (apply it to the store, then the same), a health transition
@@ -65,7 +67,11 @@ async fn serve(settings: Settings) -> Result<()> {
         ProfilesSource::File(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            apply_file(&store, path, &text)?;
+            if store.applied_file_hash()?.as_deref() == Some(content_hash(&text).as_str()) {
+                tracing::info!(file = %path.display(), "profiles file unchanged since it was last applied: the store (with any API changes since) is kept");
+            } else {
+                apply_file(&store, path, &text)?;
+            }
             Some(text)
         }
         ProfilesSource::Store => {
@@ -192,17 +198,30 @@ fn open_geoip(
 
 /// Applies a profiles file (its text, as read from `path`) to the store: the file is the whole
 /// configuration, so profiles it no longer holds are deleted (as `signpost apply --prune` does).
-/// Changes made through the API last until the file changes again.
+/// The store records the text's [`content_hash`] in the same transaction, so a restart with the
+/// same file leaves the store alone: changes made through the API last until the file changes.
 fn apply_file(store: &SqliteStore, path: &Path, text: &str) -> Result<()> {
     let docs = profile_docs(&ProfilesFile::parse(text, path)?);
     // The store validates the whole resulting configuration in the same transaction.
     let applied = store
-        .apply(docs, true)
+        .apply_file(docs, &content_hash(text))
         .with_context(|| path.display().to_string())?;
     if !applied.is_empty() {
         tracing::info!(file = %path.display(), created = ?applied.created, updated = ?applied.updated, deleted = ?applied.deleted, "profiles file applied to the store");
     }
     Ok(())
+}
+
+/// A stable hash of a profiles file's bytes (64-bit FNV-1a, and the length): what the store
+/// records for the last file applied. Stable across builds and platforms, unlike std's
+/// `DefaultHasher`; not cryptographic, which is fine for telling an operator's edit apart.
+pub fn content_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}:{}", text.len())
 }
 
 /// The documents of a profiles file, warning about fields Signpost ignores.
@@ -453,5 +472,19 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hash;
+
+    #[test]
+    fn content_hash_is_fnv1a_64_and_the_length() {
+        // The published FNV-1a 64 test vectors: a build that changed the hash would re-apply
+        // every operator's file once, undoing their API changes.
+        assert_eq!(content_hash(""), "fnv1a64:cbf29ce484222325:0");
+        assert_eq!(content_hash("a"), "fnv1a64:af63dc4c8601ec8c:1");
+        assert_ne!(content_hash("ttl: 5\n"), content_hash("ttl: 6\n"));
     }
 }

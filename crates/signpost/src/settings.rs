@@ -68,6 +68,10 @@ pub const DEFAULT_DATA_DIR: &str = "signpost-data";
 /// The example seeded into an empty store (its built-in copy when the file is absent).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
+/// The largest `max_endpoints` accepted: the routing tables (priority order, weighted and
+/// MultiValue lists, subnet ranges, answers) refer to a profile's endpoints by `u16` index.
+pub const MAX_ENDPOINTS_LIMIT: usize = u16::MAX as usize;
+
 /// The settings file, every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +139,11 @@ impl SettingsFile {
     pub fn limits(&self) -> Result<Limits> {
         let mut limits = Limits::default();
         if let Some(m) = self.max_endpoints {
+            if !(1..=MAX_ENDPOINTS_LIMIT).contains(&m) {
+                bail!(
+                    "max_endpoints: must be 1..={MAX_ENDPOINTS_LIMIT} (the routing tables index a profile's endpoints with 16 bits), got {m}"
+                );
+            }
             limits.max_endpoints = m;
         }
         limits.regions = Catalogue::new(self.regions.clone().unwrap_or_default())
@@ -449,6 +458,24 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_endpoints_is_bounded_by_the_16_bit_endpoint_index() {
+        let limits = |n: usize| {
+            toml::from_str::<SettingsFile>(&format!("max_endpoints = {n}"))
+                .unwrap()
+                .limits()
+        };
+        assert_eq!(limits(65_535).unwrap().max_endpoints, 65_535);
+        assert_eq!(limits(1).unwrap().max_endpoints, 1);
+        for bad in [0, 65_536, 1_000_000] {
+            let e = format!("{:#}", limits(bad).unwrap_err());
+            assert!(
+                e.contains(&format!("max_endpoints: must be 1..=65535 (the routing tables index a profile's endpoints with 16 bits), got {bad}")),
+                "{e}"
+            );
+        }
+    }
 
     /// The README's settings example is a real settings file.
     #[test]

@@ -114,6 +114,45 @@ fn profile_lifecycle_with_etags_and_dns_propagation() {
     assert_eq!(exists.status, 412);
     visible(&s, "web.tm.test", &["CNAME one.example.com."]);
 
+    // On an endpoint, If-None-Match: * creates only: 201 for a new one, 412 for an existing one
+    // (whatever the case of its name), which is left as it was.
+    let ep = json!({"properties": {"target": "three.example.com", "priority": 3}});
+    let made = http(
+        api,
+        "PUT",
+        "/api/v1/profiles/web/externalEndpoints/three",
+        &[("If-None-Match", "*")],
+        Some(&ep),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    for name in ["three", "THREE"] {
+        let again = http(
+            api,
+            "PUT",
+            &format!("/api/v1/profiles/web/externalEndpoints/{name}"),
+            &[("If-None-Match", "*")],
+            Some(&json!({"properties": {"target": "other.example.com", "priority": 4}})),
+        );
+        assert_eq!(again.status, 412, "{:?}", again.body);
+        assert_eq!(again.body["error"]["code"], "PreconditionFailed");
+        assert!(
+            again.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already has an endpoint \"three\""),
+            "{:?}",
+            again.body
+        );
+    }
+    let kept = http(
+        api,
+        "GET",
+        "/api/v1/profiles/web/externalEndpoints/three",
+        &[],
+        None,
+    );
+    assert_eq!(kept.body["properties"]["target"], "three.example.com");
+
     // Read-only fields on input are ignored.
     let mut with_ro = profile("one.example.com");
     with_ro["properties"]["dnsConfig"]["fqdn"] = json!("elsewhere.example");

@@ -57,6 +57,38 @@ fn profile_and_endpoint_commands() {
         s.ask("shop2.tm.test", Rtype::A),
         vec!["CNAME a.example.com."]
     );
+    // `add` never replaces an existing endpoint (names are case-insensitive).
+    for again in ["a", "A"] {
+        let o = cli(
+            &s,
+            &[
+                "endpoint",
+                "add",
+                "shop2",
+                again,
+                "--target",
+                "replaced.example.com",
+                "--priority",
+                "5",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        assert!(
+            stderr(&o).contains("shop2/")
+                && stderr(&o).contains("already exists (use endpoint set)"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let shown = cli(&s, &["--output", "json", "profile", "show", "shop2"]);
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    let endpoints = shown["properties"]["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "{shown}");
+    assert_eq!(endpoints[0]["properties"]["target"], "a.example.com");
+    assert_eq!(
+        s.ask("shop2.tm.test", Rtype::A),
+        vec!["CNAME a.example.com."]
+    );
     assert!(
         cli(&s, &["endpoint", "disable", "shop2", "a"])
             .status
@@ -125,10 +157,11 @@ fn profile_and_endpoint_commands() {
 
     let list = cli(&s, &["profile", "list"]);
     assert!(
-        stdout(&list)
-            .lines()
-            .any(|l| l.starts_with("rollout ") && l.contains(" CheckingEndpoints ")),
-        "every profile shows its monitor status, even seeded ones with null monitorConfig: {}",
+        stdout(&list).lines().any(|l| l.starts_with("rollout ")
+            && [" CheckingEndpoints ", " Online ", " Degraded "]
+                .iter()
+                .any(|s| l.contains(s))),
+        "every profile shows its monitor status, the seeded ones too: {}",
         stdout(&list)
     );
     assert!(

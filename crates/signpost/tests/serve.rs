@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BIN, Server, profile, temp_dir, write};
+use common::{BIN, Server, http, profile, temp_dir, write};
 use domain::base::iana::Rtype;
 
 #[test]
@@ -71,13 +71,80 @@ fn serves_a_profiles_file_and_follows_its_edits() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Two endpoints in priority order, the first with `first_target`.
+fn two_endpoints(first_target: &str) -> String {
+    format!(
+        "profiles:\n  - name: app\n    properties:\n      trafficRoutingMethod: Priority\n      dnsConfig: {{ relativeName: app, ttl: 5 }}\n      endpoints:\n        - {{ name: one, type: externalEndpoints, properties: {{ target: {first_target}, priority: 1 }} }}\n        - {{ name: two, type: externalEndpoints, properties: {{ target: two.example.com, priority: 2 }} }}\n"
+    )
+}
+
+fn disable_one(s: &Server) {
+    let r = http(
+        s.api,
+        "PATCH",
+        "/api/v1/profiles/app/externalEndpoints/one",
+        &[],
+        Some(&serde_json::json!({"properties": {"endpointStatus": "Disabled"}})),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    s.eventually("app.tm.test", &["CNAME two.example.com."]);
+}
+
+#[test]
+fn api_changes_survive_restarts_until_the_profiles_file_changes() {
+    let dir = temp_dir("file-vs-api");
+    let file = dir.join("profiles.yaml");
+    write(&file, &two_endpoints("one.example.com"));
+    let args = ["--zone", "tm.test", "--profiles", file.to_str().unwrap()];
+    let s = Server::start(&dir, &args);
+    assert_eq!(
+        s.ask("app.tm.test", Rtype::A),
+        vec!["CNAME one.example.com."]
+    );
+    disable_one(&s);
+    drop(s);
+
+    // Same file, same store: the API's change is kept.
+    let s = Server::start(&dir, &args);
+    assert_eq!(
+        s.ask("app.tm.test", Rtype::A),
+        vec!["CNAME two.example.com."],
+        "a restart with an unchanged file must not undo the API's change"
+    );
+
+    // The file changes while serving: the file's version wins (endpoint one enabled again).
+    write(&file, &two_endpoints("one-v2.example.com"));
+    s.eventually("app.tm.test", &["CNAME one-v2.example.com."]);
+    // That apply (by the watcher) is recorded too: a later API change survives a restart...
+    disable_one(&s);
+    drop(s);
+    let s = Server::start(&dir, &args);
+    assert_eq!(
+        s.ask("app.tm.test", Rtype::A),
+        vec!["CNAME two.example.com."]
+    );
+    drop(s);
+
+    // ...and a file edited while the server is down wins at the next start.
+    write(&file, &two_endpoints("one-v3.example.com"));
+    let s = Server::start(&dir, &args);
+    assert_eq!(
+        s.ask("app.tm.test", Rtype::A),
+        vec!["CNAME one-v3.example.com."]
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn without_a_profiles_file_serves_the_built_in_example() {
     let dir = temp_dir("default");
     let s = Server::start(&dir, &[]);
+    // Its probes go to port 8053, not this test's API (tests/example.rs checks health): both
+    // intranet endpoints share one probe outcome, so the fallback answers either way.
     assert_eq!(
-        s.ask("contoso.trafficmanager.example", Rtype::A),
-        vec!["CNAME contoso-us.cloudapp.net."]
+        s.ask("intranet.trafficmanager.example", Rtype::A),
+        vec!["CNAME public.intranet.example.com."]
     );
     assert_eq!(
         s.ask("nothere.trafficmanager.example", Rtype::A),
@@ -150,6 +217,22 @@ fn invalid_start_configuration_exits_with_the_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("profiles[0].properties.dnsConfig.ttl: must be 0..=2147483647, got -1"),
+            "{err}"
+        );
+    }
+    // A settings value past what the routing tables can index is refused, and says why.
+    let settings = dir.join("big.toml");
+    std::fs::write(&settings, "max_endpoints = 70000\n").unwrap();
+    for command in ["serve", "validate"] {
+        let mut args = vec![command, "--config", settings.to_str().unwrap()];
+        if command == "validate" {
+            args.push(file.to_str().unwrap());
+        }
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("max_endpoints: must be 1..=65535 (the routing tables index a profile's endpoints with 16 bits), got 70000"),
             "{err}"
         );
     }

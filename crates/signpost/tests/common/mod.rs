@@ -35,9 +35,11 @@ impl Server {
         Self::start_env(dir, args, &[])
     }
 
-    /// [`Server::start`] with extra environment variables.
+    /// [`Server::start`] with extra environment variables. The API listens on a free loopback
+    /// port unless ARGS give `--api-listen`.
     pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .current_dir(dir)
             .envs(env.iter().copied())
             .arg("serve")
@@ -47,13 +49,15 @@ impl Server {
                 "127.0.0.1:0",
                 "--dns-workers",
                 "1",
-                "--api-listen",
-                "127.0.0.1:0",
                 // Probe target names go to a closed loopback port: tests never send a query
                 // off this machine (the system resolver would).
                 "--probe-resolver",
                 "127.0.0.1:9",
-            ])
+            ]);
+        if !args.contains(&"--api-listen") {
+            command.args(["--api-listen", "127.0.0.1:0"]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
