@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use signpost_dns::rrl::{Class, RateLimiter, RrlConfig};
 use signpost_dns::{Answerer, Snapshot, Transport, ZoneConfig};
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{AllHealthy, RoutingTable};
@@ -76,11 +77,33 @@ fn mix(ecs: bool) -> Vec<Vec<u8>> {
     v
 }
 
+/// `q` with a COOKIE option (client cookie only) appended to its OPT record.
+fn with_cookie(mut q: Vec<u8>) -> Vec<u8> {
+    q.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8]);
+    q.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    q[11] = 1;
+    q
+}
+
+/// How the queries are sent and checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Plain queries.
+    Plain,
+    /// ECS on every query.
+    Ecs,
+    /// Plain queries, each response offered to the rate limiter (clients spread over 4,096 /24s,
+    /// so nothing is limited: the cost of the check itself).
+    Rrl,
+    /// Each query carries a client cookie: one server cookie computed per query.
+    Cookie,
+}
+
 fn main() {
     const ITERATIONS: usize = 2_000_000;
     println!(
-        "{:>9} {:>5} {:>12} {:>16}",
-        "profiles", "ecs", "ns/query", "allocs/query"
+        "{:>9} {:>7} {:>12} {:>16}",
+        "profiles", "mode", "ns/query", "allocs/query"
     );
     for extra in [0usize, 9_998] {
         let file = signpost_model::set::parse_profiles_file(&profiles_yaml(extra), false).unwrap();
@@ -95,22 +118,49 @@ fn main() {
         ));
         let answerer = Answerer::new(snapshot, 1232);
         let peer = "127.0.0.1".parse().unwrap();
-        for ecs in [false, true] {
-            let queries = mix(ecs);
+        let peers: Vec<std::net::IpAddr> = (0..4096u32)
+            .map(|i| std::net::Ipv4Addr::from(0x0A00_0000 | (i << 8)).into())
+            .collect();
+        for mode in [Mode::Plain, Mode::Ecs, Mode::Rrl, Mode::Cookie] {
+            let queries = match mode {
+                Mode::Ecs => mix(true),
+                Mode::Cookie => mix(false).into_iter().map(with_cookie).collect(),
+                Mode::Plain | Mode::Rrl => mix(false),
+            };
+            let mut rrl = RateLimiter::new(RrlConfig::default(), 1);
             let mut rng = fastrand::Rng::with_seed(7);
             let mut out = Vec::with_capacity(4096);
+            let mut run = |n: usize, out: &mut Vec<u8>| {
+                for (i, q) in queries.iter().cycle().take(n).enumerate() {
+                    let answered =
+                        answerer.answer(black_box(q), peer, Transport::Udp, &mut rng, out);
+                    if mode == Mode::Rrl
+                        && let Some(a) = answered
+                    {
+                        let class = Class {
+                            name: a.class_name(q),
+                            qtype: a.qtype,
+                            rcode: a.rcode,
+                        };
+                        black_box(rrl.check(peers[i & 4095], class, (i / 100_000) as u64));
+                    }
+                    black_box(&answered);
+                }
+            };
             // Warm up, then measure.
-            for q in queries.iter().cycle().take(100_000) {
-                answerer.answer(q, peer, Transport::Udp, &mut rng, &mut out);
-            }
+            run(100_000, &mut out);
             let a0 = ALLOCATIONS.load(Ordering::Relaxed);
             let t0 = Instant::now();
-            for q in queries.iter().cycle().take(ITERATIONS) {
-                black_box(answerer.answer(black_box(q), peer, Transport::Udp, &mut rng, &mut out));
-            }
+            run(ITERATIONS, &mut out);
             let ns = t0.elapsed().as_nanos() as f64 / ITERATIONS as f64;
             let allocs = (ALLOCATIONS.load(Ordering::Relaxed) - a0) as f64 / ITERATIONS as f64;
-            println!("{:>9} {:>5} {:>12.1} {:>16.3}", extra + 2, ecs, ns, allocs);
+            let name = match mode {
+                Mode::Plain => "plain",
+                Mode::Ecs => "ecs",
+                Mode::Rrl => "rrl",
+                Mode::Cookie => "cookie",
+            };
+            println!("{:>9} {:>7} {:>12.1} {:>16.3}", extra + 2, name, ns, allocs);
         }
     }
 }

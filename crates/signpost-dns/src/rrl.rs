@@ -129,7 +129,7 @@ impl RateLimiter {
             return Verdict::Send;
         }
         slot.limited = slot.limited.wrapping_add(1);
-        if self.config.slip > 0 && slot.limited % self.config.slip == 0 {
+        if self.config.slip > 0 && slot.limited.is_multiple_of(self.config.slip) {
             Verdict::Slip
         } else {
             Verdict::Drop
