@@ -174,6 +174,15 @@ check "MultiValue A through unbound" "127.0.0.21" "$(resolver partners.tm.test A
 check "MultiValue AAAA through unbound" "::1" "$(resolver partners.tm.test AAAA)"
 check "unknown name is NXDOMAIN" "NXDOMAIN" "$(dig +norec @127.0.0.1 -p "$SP" nothere.tm.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 check "outside the zone is REFUSED" "REFUSED" "$(dig +norec @127.0.0.1 -p "$SP" www.contoso.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+status() { sed -n 's/.*status: \([A-Z]*\).*/\1/p' | head -1; }
+# dig +cookie: the reply carries our server cookie; dig checks it echoes the client cookie.
+check "dig +cookie gets a server cookie (RFC 7873)" "1" \
+  "$(dig +norec +cookie @127.0.0.1 -p "$SP" contoso.tm.test A | grep -c '^; COOKIE: [0-9a-f]\{16\}[0-9a-f]\{32\} (good)')"
+# kdig shows NOTAUTH with TSIG error BADKEY as "status: BADKEY", and prints the unsigned TSIG.
+check "a TSIG-signed query (kdig -y) gets NOTAUTH, TSIG error BADKEY" "BADKEY 1" \
+  "$(kdig @127.0.0.1 -p "$SP" -y hmac-sha256:nokey:c2lnbnBvc3Qtbm8tc3VjaC1rZXktaGVyZQ== contoso.tm.test A 2>&1 | status) $(kdig @127.0.0.1 -p "$SP" -y hmac-sha256:nokey:c2lnbnBvc3Qtbm8tc3VjaC1rZXktaGVyZQ== contoso.tm.test A 2>&1 | grep -c 'TSIG.*hmac-sha256.*BADKEY')"
+check "AXFR over TCP is REFUSED" "1" "$(kdig +tcp @127.0.0.1 -p "$SP" tm.test AXFR 2>&1 | grep -c "replied with error 'REFUSED'")"
+check "UPDATE (opcode 5) is NOTIMP" "NOTIMP" "$(dig +norec +opcode=5 @127.0.0.1 -p "$SP" tm.test SOA | status)"
 
 # Geographic and Performance through the resolver: unbound forwards each client's subnet (ECS)
 # to Signpost; two client subnets get different endpoints, and the scope comes back.
