@@ -166,7 +166,11 @@ mod tests {
         assert!(p.acquire(Lane::Down, soon()).await.is_none());
         // Hanging: 6 of 8 with the down ones; a seventh waits out its deadline.
         for _ in 0..2 {
-            held.push(p.acquire(Lane::Hanging, soon()).await.expect("hanging ticket"));
+            held.push(
+                p.acquire(Lane::Hanging, soon())
+                    .await
+                    .expect("hanging ticket"),
+            );
         }
         assert!(p.acquire(Lane::Hanging, soon()).await.is_none());
         // The last quarter is the answering lane's.

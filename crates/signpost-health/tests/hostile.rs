@@ -185,7 +185,11 @@ async fn alongside_healthy(hostile: ProbeSpec) -> (ProbeResult, Duration) {
             while !stop.load(Ordering::SeqCst) {
                 let r = run(&healthy, &Resolver::System).await;
                 assert_eq!(r.outcome, Ok(200), "the healthy endpoint failed");
-                assert!(r.latency_ms < 500, "a healthy probe took {} ms", r.latency_ms);
+                assert!(
+                    r.latency_ms < 500,
+                    "a healthy probe took {} ms",
+                    r.latency_ms
+                );
                 probes += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -209,10 +213,17 @@ async fn closed_within(seen: &Seen, started: Instant, limit: Duration) {
     let deadline = Instant::now() + limit + SLACK;
     loop {
         if let Some(at) = *seen.closed.lock().unwrap() {
-            assert!(at - started < limit + SLACK, "closed after {:?}", at - started);
+            assert!(
+                at - started < limit + SLACK,
+                "closed after {:?}",
+                at - started
+            );
             return;
         }
-        assert!(Instant::now() < deadline, "the probe never closed its connection");
+        assert!(
+            Instant::now() < deadline,
+            "the probe never closed its connection"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -271,7 +282,9 @@ async fn ten_megabytes_of_headers_fail_fast_as_malformed() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     closed_within(&seen, started, Duration::from_secs(1)).await;
     let written = seen.written.load(Ordering::SeqCst);
-    eprintln!("huge headers: {written} bytes written before the prober closed (limit {HEAD_LIMIT})");
+    eprintln!(
+        "huge headers: {written} bytes written before the prober closed (limit {HEAD_LIMIT})"
+    );
     assert!(
         written < 10_000_000,
         "the server wrote all 10 MB: the prober kept reading"
@@ -349,7 +362,10 @@ async fn hostile_endpoints_under_the_monitor_delay_no_one() {
     let names = ["slow", "endless", "huge", "tls", "redirect"];
     loop {
         let states = m.states();
-        if names.iter().all(|n| states[&key(n)].status == Status::Degraded) {
+        if names
+            .iter()
+            .all(|n| states[&key(n)].status == Status::Degraded)
+        {
             break;
         }
         assert!(

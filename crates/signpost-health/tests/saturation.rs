@@ -153,9 +153,11 @@ async fn hanging_endpoints_that_fill_the_cap_starve_no_one() {
         status(&m, "fails") == Status::Degraded
     })
     .await;
-    let hangs_after = wait_until(bound - fails_after, "the newly hanging endpoint Degraded", || {
-        status(&m, "hangs") == Status::Degraded
-    })
+    let hangs_after = wait_until(
+        bound - fails_after,
+        "the newly hanging endpoint Degraded",
+        || status(&m, "hangs") == Status::Degraded,
+    )
     .await
         + fails_after;
     let window = Duration::from_secs(5);
