@@ -5,7 +5,8 @@
 //!   client settings, [`resolve`] turns probe target names into addresses;
 //! - [`state`]: the per-endpoint status machine (Checking, Online, Degraded) and its events;
 //! - [`monitor`]: the scheduler, one timer per endpoint with jitter under a global cap, publishing
-//!   status changes;
+//!   status changes; [`permits`] is that cap, in lanes so that endpoints which hang cannot starve
+//!   the others;
 //! - [`targets`]: which endpoints of a configuration are probed, and how.
 //!
 //! The output is a [`HealthSnapshot`], which routing compiles against; this crate never touches
@@ -13,6 +14,7 @@
 
 pub mod http;
 pub mod monitor;
+pub mod permits;
 pub mod probe;
 pub mod resolve;
 pub mod state;
@@ -23,6 +25,7 @@ pub mod tls;
 pub use monitor::{
     EndpointKey, HealthSnapshot, Monitor, MonitorSettings, MonitorView, Target, now_ms,
 };
+pub use permits::Skipped;
 pub use probe::{Failure, ProbeResult, ProbeSpec};
 pub use resolve::Resolver;
 pub use state::{EndpointState, Event, Status};

@@ -2,18 +2,29 @@
 //!
 //! Each endpoint's first probe starts at a random point of its interval (so a thousand endpoints
 //! added at once are spread over the interval, not fired together), then every interval after.
-//! A probe holds a permit of the global semaphore only while it runs and is bounded by its timeout,
-//! so a hanging endpoint delays nobody else. Status changes update the shared state, append an
-//! event, log it, and bump a `watch` counter that the control loop turns into a new snapshot.
+//! A probe holds a permit of the global cap only while it runs, and runs for at most its timeout.
+//! The cap has lanes ([`crate::permits`]): endpoints whose last probe timed out may hold at most
+//! 3/4 of it (Degraded ones 1/2), so however many endpoints hang, the others still get permits.
+//!
+//! Waiting for a permit is bounded too: a probe that has no permit one timeout after its scheduled
+//! start is *skipped*. A skip is not a failure (the endpoint was not observed, and marking healthy
+//! endpoints Degraded because others saturate the cap would be wrong): its status and counters stay
+//! as they are, the next probe keeps its schedule, the skip is counted ([`Monitor::skipped`]) and a
+//! warning says so (at most every 10 s, with the counts per lane). Skips mean the cap is too small
+//! for the endpoints that hang: each needs about `timeout / interval` permits.
+//!
+//! Status changes update the shared state, append an event, log it, and bump a `watch` counter that
+//! the control loop turns into a new snapshot.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use signpost_routing::{HealthView, ProbeStatus};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::permits::{Lane, Permits, Skipped};
 use crate::probe::{self, ProbeSpec};
 use crate::resolve::Resolver;
 use crate::state::{EndpointState, Event, EventLog, Status};
@@ -39,7 +50,8 @@ pub struct Target {
 /// Monitor settings.
 #[derive(Debug, Clone)]
 pub struct MonitorSettings {
-    /// Probes running at once, at most.
+    /// Probes running at once, at most (endpoints whose last probe timed out get at most 3/4 of
+    /// them; see [`crate::permits`]).
     pub max_in_flight: usize,
     /// Resolver for probe targets given as names.
     pub resolver: Resolver,
@@ -63,7 +75,48 @@ struct Shared {
     changes: watch::Sender<u64>,
     probes: watch::Sender<u64>,
     resolver: Resolver,
-    permits: Semaphore,
+    permits: Permits,
+    max_in_flight: usize,
+    skip_log: Mutex<SkipLog>,
+}
+
+/// Skips since the last warning about them.
+#[derive(Default)]
+struct SkipLog {
+    warned: Option<std::time::Instant>,
+    since: Skipped,
+}
+
+/// At most one warning about skipped probes this often.
+const SKIP_WARN_EVERY: Duration = Duration::from_secs(10);
+
+impl Shared {
+    /// Counts and reports a probe skipped for want of a permit.
+    fn skipped(&self, key: &EndpointKey, lane: Lane) {
+        let (profile, endpoint) = key;
+        tracing::debug!(%profile, %endpoint, ?lane, "probe skipped: no permit before its deadline");
+        let mut log = self.skip_log.lock().expect("skip log lock");
+        match lane {
+            Lane::Answering => log.since.answering += 1,
+            Lane::Hanging => log.since.hanging += 1,
+            Lane::Down => log.since.down += 1,
+        }
+        if log.warned.is_none_or(|t| t.elapsed() >= SKIP_WARN_EVERY) {
+            let s = log.since;
+            tracing::warn!(
+                answering = s.answering,
+                hanging = s.hanging,
+                down = s.down,
+                max_probes_in_flight = self.max_in_flight,
+                "probes skipped: no permit before their deadline (too many endpoints time out for \
+                 max_probes_in_flight; each needs about timeout/interval permits)"
+            );
+            *log = SkipLog {
+                warned: Some(std::time::Instant::now()),
+                since: Skipped::default(),
+            };
+        }
+    }
 }
 
 /// The running health engine.
@@ -97,6 +150,11 @@ impl MonitorView {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// Probes skipped so far because no permit was free before their deadline.
+    pub fn skipped(&self) -> Skipped {
+        self.shared.permits.skipped()
     }
 }
 
@@ -136,7 +194,9 @@ impl Monitor {
                 changes,
                 probes,
                 resolver: settings.resolver,
-                permits: Semaphore::new(settings.max_in_flight.max(1)),
+                permits: Permits::new(settings.max_in_flight),
+                max_in_flight: settings.max_in_flight.max(1),
+                skip_log: Mutex::default(),
             }),
             tasks: HashMap::new(),
         }
@@ -206,6 +266,11 @@ impl Monitor {
         self.view().events()
     }
 
+    /// Probes skipped so far because no permit was free before their deadline.
+    pub fn skipped(&self) -> Skipped {
+        self.view().skipped()
+    }
+
     /// A read-only handle for other tasks.
     pub fn view(&self) -> MonitorView {
         MonitorView {
@@ -238,12 +303,23 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
     let mut next = tokio::time::Instant::now();
     loop {
         next += interval;
-        let result = {
-            let Ok(_permit) = shared.permits.acquire().await else {
-                return;
-            };
-            probe::run(&target.spec, &shared.resolver).await
+        let lane = Lane::of(
+            shared
+                .states
+                .lock()
+                .expect("health state lock")
+                .get(&target.key),
+        );
+        // The wait for a permit ends one timeout after the probe was due (it is due now).
+        let deadline = tokio::time::Instant::now() + target.spec.timeout;
+        let Some(permit) = shared.permits.acquire(lane, deadline).await else {
+            shared.skipped(&target.key, lane);
+            next = next.max(tokio::time::Instant::now());
+            tokio::time::sleep_until(next).await;
+            continue;
         };
+        let result = probe::run(&target.spec, &shared.resolver).await;
+        drop(permit);
         let now = now_ms();
         let change = {
             let mut states = shared.states.lock().expect("health state lock");

@@ -76,6 +76,11 @@ pub enum Failure {
     },
     /// The body did not contain the required text.
     BodyMismatch,
+    /// The response was not valid HTTP/1.x, or its head exceeded the probe's size limit.
+    Malformed {
+        /// What was wrong.
+        detail: String,
+    },
     /// Any other I/O or protocol error.
     Other {
         /// The error.
@@ -93,6 +98,7 @@ impl fmt::Display for Failure {
             Self::Tls { detail } => write!(f, "TLS error: {detail}"),
             Self::NameResolution { detail } => write!(f, "name resolution failure: {detail}"),
             Self::BodyMismatch => f.write_str("body does not contain the expected text"),
+            Self::Malformed { detail } => write!(f, "malformed response: {detail}"),
             Self::Other { detail } => write!(f, "error: {detail}"),
         }
     }
