@@ -62,6 +62,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(name) => Self::not_found(format!("profile {name:?} not found")),
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
             StoreError::Invalid(v) => Self::invalid(v),
+            StoreError::Contended => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Contended",
+                StoreError::Contended.to_string(),
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(

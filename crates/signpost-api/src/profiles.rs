@@ -82,7 +82,7 @@ pub async fn patch_profile(
 ) -> Result<Response, ApiError> {
     let current = load(&s, &name).await?;
     let pre = match precondition(&headers)? {
-        Precondition::None => Precondition::IfMatch(current.etag()),
+        Precondition::None => Precondition::Revision(current.revision),
         other => other,
     };
     let mut doc = current.doc.clone();
@@ -101,7 +101,6 @@ pub async fn delete_profile(
     let store = s.store.clone();
     let target = name.clone();
     blocking(move || store.write(&target, Change::Delete, &pre)).await?;
-    notify(&s).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -218,9 +217,6 @@ pub async fn apply(
     } else {
         blocking(move || store.apply(docs, query.prune)).await?
     };
-    if !query.dry_run && !applied.is_empty() {
-        notify(&s).await;
-    }
     Ok(Json(ApplyReport {
         dry_run: query.dry_run,
         created: applied.created,
@@ -275,8 +271,8 @@ async fn change_endpoint(
     // profile write then requires the version that was checked, so a concurrent add of the same
     // endpoint is a 412 too, never a silent replace.
     let (pre, create_only) = match precondition(headers)? {
-        Precondition::None => (Precondition::IfMatch(current.etag()), false),
-        Precondition::IfNoneMatch => (Precondition::IfMatch(current.etag()), true),
+        Precondition::None => (Precondition::Revision(current.revision), false),
+        Precondition::Absent => (Precondition::Revision(current.revision), true),
         other => (other, false),
     };
     let mut doc = current.doc.clone();
@@ -362,7 +358,6 @@ async fn write_profile(
     let store = s.store.clone();
     let target = name.to_string();
     let written = blocking(move || store.write(&target, Change::Put(doc), &pre)).await?;
-    notify(s).await;
     let (status, stored) = match written {
         Written::Created(p) => (StatusCode::CREATED, p),
         Written::Replaced(p) => (StatusCode::OK, p),
@@ -377,13 +372,6 @@ async fn load(s: &ApiState, name: &str) -> Result<StoredProfile, ApiError> {
     blocking(move || store.get(&n))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))
-}
-
-async fn notify(s: &ApiState) {
-    let store = s.store.clone();
-    if let Ok(Ok(rev)) = tokio::task::spawn_blocking(move || store.revision()).await {
-        s.changed.send_replace(rev);
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -401,25 +389,49 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// The ETag of a stored version: its revision, quoted (HTTP's business, not the store's).
+pub(crate) fn etag(revision: u64) -> String {
+    format!("\"{revision}\"")
+}
+
+/// The store precondition the request's `If-Match` / `If-None-Match` asks for. An `If-Match` that
+/// is not one of our ETags can match no version: 412 at once.
 fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     if let Some(v) = headers.get(header::IF_MATCH) {
         let v = v
             .to_str()
-            .map_err(|_| ApiError::bad_request("If-Match is not text"))?;
-        return Ok(Precondition::IfMatch(v.trim().to_string()));
+            .map_err(|_| ApiError::bad_request("If-Match is not text"))?
+            .trim();
+        if v == "*" {
+            return Ok(Precondition::Exists);
+        }
+        let revision = v
+            .strip_prefix("W/")
+            .unwrap_or(v)
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(|t| t.parse::<u64>().ok());
+        return match revision {
+            Some(r) => Ok(Precondition::Revision(r)),
+            None => Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                format!("If-Match {v} does not match the current ETag"),
+            )),
+        };
     }
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == b"*")
     {
-        return Ok(Precondition::IfNoneMatch);
+        return Ok(Precondition::Absent);
     }
     Ok(Precondition::None)
 }
 
 fn with_etag(status: StatusCode, p: &StoredProfile, body: Value) -> Response {
     let mut r = (status, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&p.etag()) {
+    if let Ok(v) = HeaderValue::from_str(&etag(p.revision)) {
         r.headers_mut().insert(header::ETAG, v);
     }
     r

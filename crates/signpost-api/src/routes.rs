@@ -8,8 +8,7 @@ use axum::routing::{get, post};
 use signpost_dns::Snapshot;
 use signpost_health::MonitorView;
 use signpost_model::Limits;
-use signpost_store::SqliteStore;
-use tokio::sync::watch;
+use signpost_store::Store;
 
 use crate::auth::Tokens;
 use crate::{auth, observe, profiles, reference};
@@ -17,14 +16,12 @@ use crate::{auth, observe, profiles, reference};
 /// What handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    /// The configuration store.
-    pub store: Arc<SqliteStore>,
+    /// The configuration store (which announces its own changes to the control loop).
+    pub store: Arc<Store>,
     /// Validation limits.
     pub limits: Limits,
     /// The first zone: `dnsConfig.fqdn` is `relativeName.zone`.
     pub zone: String,
-    /// Bumped with the store revision after every acknowledged write.
-    pub changed: Arc<watch::Sender<u64>>,
     /// The live DNS snapshot (statuses, explain).
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     /// The health monitor's states and events.

@@ -1,23 +1,28 @@
 //! Signpost's configuration store: every profile is one JSON document (Azure's shape) with the
 //! revision of the write that last changed it.
 //!
-//! - [`sqlite`]: the embedded default, one SQLite file in WAL mode with `synchronous = FULL` (both
-//!   pragmas are tested on the store's own connection): SQLite syncs the WAL as part of every
-//!   commit, so a write the store acknowledged survives `kill -9` (tested by the binary's API
-//!   tests); surviving power loss further rests on the disk honouring that sync (not testable
-//!   here);
-//! - [`Change`] and [`Precondition`]: what a write does and what it requires (ETags:
-//!   `If-Match`, create-only), checked in the same transaction as the write;
-//! - every write validates the whole resulting configuration before it commits (re-validating
-//!   only the documents it changes), so the store never holds a configuration the server would
-//!   reject.
+//! - [`Store`]: the backend-neutral part — preconditions, validation of the whole resulting
+//!   configuration before every commit (incremental, through a cache of validated profiles),
+//!   the cross-profile rules, apply and plan, and the change feed ([`Store::subscribe`]: the
+//!   revision as it moves, whoever wrote);
+//! - [`Backend`]: where documents live, four operations that map one to one onto SQLite and etcd
+//!   (read at a revision, scan, compare-and-commit, watch);
+//! - [`SqliteBackend`]: the embedded default, one SQLite file in WAL mode with
+//!   `synchronous = FULL` (both pragmas are tested on the store's own connection): SQLite syncs the
+//!   WAL as part of every commit, so a write the store acknowledged survives `kill -9` (tested by
+//!   the binary's API tests); surviving power loss further rests on the disk honouring that sync
+//!   (not testable here).
 
+pub mod backend;
 pub mod sqlite;
+mod store;
 
 use serde_json::Value;
 use signpost_model::ValidationError;
 
-pub use sqlite::{Applied, SqliteStore};
+pub use backend::{Backend, Commit, Entry, Op, Scan};
+pub use sqlite::SqliteBackend;
+pub use store::Store;
 
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,14 +35,14 @@ pub struct StoredProfile {
     pub revision: u64,
 }
 
-/// What a [`SqliteStore::write`] did.
+/// What a [`Store::write`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
-    /// A new profile (HTTP 201).
+    /// A new profile.
     Created(StoredProfile),
-    /// An existing profile replaced (HTTP 200).
+    /// An existing profile replaced.
     Replaced(StoredProfile),
-    /// The profile deleted (HTTP 204).
+    /// The profile deleted.
     Deleted,
 }
 
@@ -51,22 +56,17 @@ impl Written {
     }
 }
 
-impl StoredProfile {
-    /// The entity tag of this version (HTTP `ETag`, quoted).
-    pub fn etag(&self) -> String {
-        format!("\"{}\"", self.revision)
-    }
-}
-
 /// What a write requires of the profile's current version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precondition {
     /// Nothing.
     None,
-    /// The current version has this ETag (`If-Match`); `*` means "exists".
-    IfMatch(String),
-    /// No profile of this name exists (`If-None-Match: *`).
-    IfNoneMatch,
+    /// The profile exists and is at this revision.
+    Revision(u64),
+    /// The profile exists.
+    Exists,
+    /// No profile of this name exists.
+    Absent,
 }
 
 /// A write.
@@ -78,26 +78,52 @@ pub enum Change {
     Delete,
 }
 
-/// Why a write was refused.
+/// What [`Store::apply`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Profiles created.
+    pub created: Vec<String>,
+    /// Profiles whose document changed.
+    pub updated: Vec<String>,
+    /// Profiles deleted (with `prune`).
+    pub deleted: Vec<String>,
+}
+
+impl Applied {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty()
+    }
+}
+
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The precondition does not hold (HTTP 412).
+    /// The precondition does not hold.
     #[error("precondition failed: {0}")]
     Precondition(String),
-    /// No such profile (HTTP 404).
+    /// No such profile.
     #[error("profile {0:?} not found")]
     NotFound(String),
-    /// The resulting configuration is invalid (HTTP 400).
+    /// The resulting configuration is invalid.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// Another profile already has this DNS name (HTTP 409).
+    /// Another profile already has this DNS name.
     #[error("{0}")]
     Conflict(String),
-    /// The database failed. (The message carries the cause, so it is not also a `source`: error
+    /// Other writers won every attempt to commit; nothing was written (try again).
+    #[error("store: too many concurrent writers; nothing was written")]
+    Contended,
+    /// The backend failed. (The message carries the cause, so it is not also a `source`: error
     /// reports that print the chain would say it twice.)
-    #[error("store: {0}")]
-    Database(rusqlite::Error),
+    #[error("store ({kind}): {message}")]
+    Backend {
+        /// Which backend.
+        kind: &'static str,
+        /// What it said.
+        message: String,
+    },
     /// A stored document is not JSON (the file was edited by hand).
     #[error("store: profile {name:?} holds invalid JSON: {error}")]
     Corrupt {
@@ -110,6 +136,9 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Database(e)
+        Self::Backend {
+            kind: "sqlite",
+            message: e.to_string(),
+        }
     }
 }

@@ -20,12 +20,12 @@ use signpost_health::{Monitor, targets::targets};
 use signpost_model::ProfileSet;
 use signpost_model::set::ProfilesFile;
 use signpost_routing::{LatencySource, Locate};
-use signpost_store::SqliteStore;
+use signpost_store::Store;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
 use crate::publish::Publisher;
-use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings};
+use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
 use crate::status;
 
 /// Least time between two publishes caused by health changes (the first is immediate).
@@ -58,10 +58,7 @@ async fn serve(settings: Settings) -> Result<()> {
             settings.data_dir.display()
         )
     })?;
-    let store = Arc::new(
-        SqliteStore::open(&settings.data_dir.join(DB_FILE), settings.limits.clone())
-            .context("cannot open the store")?,
-    );
+    let store = open_store(&settings)?;
     // The file is read once: what was applied is what the watcher compares with.
     let initial_file = match &settings.profiles {
         ProfilesSource::File(path) => {
@@ -81,7 +78,7 @@ async fn serve(settings: Settings) -> Result<()> {
             None
         }
     };
-    let set = store.profile_set()?;
+    let (_, set) = store.profile_set()?;
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
     let saved = status::read(&settings.data_dir).unwrap_or_else(|e| {
@@ -118,7 +115,9 @@ async fn serve(settings: Settings) -> Result<()> {
     let dns = DnsServer::start(&settings.server, publisher.snapshot())
         .context("cannot start the DNS listeners")?;
 
-    let (changed, store_changes) = watch::channel(store.revision()?);
+    // The control loop follows the store's revision, whoever wrote.
+    let store_changes = store.subscribe();
+    store.follow().context("cannot watch the store")?;
     let api_state = ApiState {
         store: store.clone(),
         limits: settings.limits.clone(),
@@ -127,7 +126,6 @@ async fn serve(settings: Settings) -> Result<()> {
             .first()
             .map(|z| z.apex.clone())
             .unwrap_or_default(),
-        changed: Arc::new(changed),
         snapshot: publisher.snapshot(),
         monitor: Some(monitor.view()),
         tokens: settings.tokens.clone(),
@@ -200,7 +198,7 @@ fn open_geoip(
 /// configuration, so profiles it no longer holds are deleted (as `signpost apply --prune` does).
 /// The store records the text's [`content_hash`] in the same transaction, so a restart with the
 /// same file leaves the store alone: changes made through the API last until the file changes.
-fn apply_file(store: &SqliteStore, path: &Path, text: &str) -> Result<()> {
+fn apply_file(store: &Store, path: &Path, text: &str) -> Result<()> {
     let docs = profile_docs(&ProfilesFile::parse(text, path)?);
     // The store validates the whole resulting configuration in the same transaction.
     let applied = store
@@ -234,8 +232,18 @@ fn profile_docs(file: &ProfilesFile) -> Vec<serde_json::Value> {
     file.documents()
 }
 
+/// The configured store (`[store] kind`; SQLite in the data directory by default).
+fn open_store(settings: &Settings) -> Result<Arc<Store>> {
+    match settings.store {
+        StoreKind::Sqlite => {
+            Store::open_sqlite(&settings.data_dir.join(DB_FILE), settings.limits.clone())
+                .context("cannot open the store")
+        }
+    }
+}
+
 /// Seeds an empty store with the shipped example.
-fn seed_example(store: &SqliteStore) -> Result<()> {
+fn seed_example(store: &Store) -> Result<()> {
     let text = std::fs::read_to_string(DEFAULT_PROFILES)
         .unwrap_or_else(|_| crate::EXAMPLE_PROFILES.to_string());
     let file = ProfilesFile::parse(&text, Path::new(DEFAULT_PROFILES))?;
@@ -249,7 +257,7 @@ fn seed_example(store: &SqliteStore) -> Result<()> {
 
 struct Control {
     source: ProfilesSource,
-    store: Arc<SqliteStore>,
+    store: Arc<Store>,
     set: ProfileSet,
     monitor: Monitor,
     publisher: Publisher,
@@ -293,7 +301,7 @@ impl Control {
                         continue;
                     }
                     let path = path.clone();
-                    let applied = apply_file(&self.store, &path, &now);
+                    let applied = tokio::task::block_in_place(|| apply_file(&self.store, &path, &now));
                     self.last_file = Some(now);
                     match applied {
                         Ok(()) => self.reload_store(),
@@ -336,7 +344,7 @@ impl Control {
     /// Publishes after health changes, and persists health at once (a restart must not forget a
     /// Degraded endpoint).
     fn publish_health(&mut self) {
-        if self.publish().is_some() {
+        if tokio::task::block_in_place(|| self.publish()).is_some() {
             self.write_status();
             self.status_dirty = false;
         }
@@ -389,10 +397,12 @@ impl Control {
         }
     }
 
-    /// The store changed: reload, reconcile the probes, publish.
+    /// The store changed: reload, reconcile the probes, publish. Reading the store and
+    /// recompiling block, so they run with the runtime told (`block_in_place`), never stalling
+    /// the API's tasks on this worker thread.
     fn reload_store(&mut self) {
-        match self.store.profile_set() {
-            Ok(set) => {
+        match tokio::task::block_in_place(|| self.store.profile_set()) {
+            Ok((_, set)) => {
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
                 if let Some(serial) = self.publish() {

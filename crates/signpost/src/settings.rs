@@ -100,6 +100,8 @@ pub struct SettingsFile {
     pub nameservers: Option<Vec<NameServerSetting>>,
     /// SOA fields.
     pub soa: Option<SoaSetting>,
+    /// Where the configuration lives.
+    pub store: Option<StoreSetting>,
     /// Response rate limiting (on when the table is present).
     pub rrl: Option<RrlSetting>,
     /// DNS Cookies.
@@ -171,6 +173,30 @@ pub struct NameServerSetting {
     /// Addresses (served as glue when the name is inside a zone).
     #[serde(default)]
     pub addresses: Vec<IpAddr>,
+}
+
+/// The `[store]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSetting {
+    /// The backend: `sqlite` (the default: `<data_dir>/signpost.db`).
+    pub kind: Option<String>,
+}
+
+/// Which store backend holds the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The embedded SQLite file in the data directory.
+    Sqlite,
+}
+
+impl StoreKind {
+    fn parse(kind: Option<&str>) -> Result<Self> {
+        match kind.unwrap_or("sqlite") {
+            "sqlite" => Ok(Self::Sqlite),
+            other => bail!("store.kind: must be \"sqlite\", got {other:?}"),
+        }
+    }
 }
 
 /// The `[rrl]` table: response rate limiting for UDP, on when present.
@@ -286,6 +312,8 @@ pub struct Settings {
     pub geoip: Option<PathBuf>,
     /// Latency table file.
     pub latency_table: Option<PathBuf>,
+    /// The store backend.
+    pub store: StoreKind,
 }
 
 impl Settings {
@@ -329,6 +357,7 @@ impl Settings {
             }
             server.max_tcp_connections_per_client = c;
         }
+        let store = StoreKind::parse(file.store.as_ref().and_then(|s| s.kind.as_deref()))?;
         if let Some(r) = &file.rrl {
             server.rrl = Some(rrl_config(r)?);
         }
@@ -451,6 +480,7 @@ impl Settings {
             tokens,
             geoip,
             latency_table,
+            store,
         })
     }
 }

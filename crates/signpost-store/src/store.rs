@@ -1,0 +1,533 @@
+//! The backend-neutral store: preconditions, validation with its cache, the cross-profile rules,
+//! apply and plan, and the change feed. Written once for every [`Backend`].
+//!
+//! Every write validates the whole resulting configuration before it commits. To keep that cheap
+//! with thousands of profiles, the store keeps each profile's validated form in memory, keyed by
+//! the revision that wrote it: a write re-validates only the documents it changes, then runs the
+//! cross-profile rules over all of them. Writes are optimistic: they are checked against the
+//! cache at revision R and committed only if the backend is still at R ([`Backend::commit`]);
+//! when another process or node wrote meanwhile, the cache catches up and the write is checked
+//! again (a bounded number of times).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+use signpost_model::azure::ProfileDoc;
+use signpost_model::{FieldError, Limits, Profile, ProfileSet, ValidationError, validate};
+use tokio::sync::watch;
+
+use crate::backend::{Backend, Commit, Entry, Op};
+use crate::{Applied, Change, Precondition, StoreError, StoredProfile, Written};
+
+/// The metadata key of the profiles file's content hash.
+const APPLIED_FILE: &str = "applied_file";
+/// Times a write is checked again after losing a race with another writer.
+const MAX_ATTEMPTS: usize = 16;
+/// How long one wait of the change-feed thread lasts before it looks whether the store is gone.
+const WATCH_SLICE: Duration = Duration::from_millis(500);
+
+/// The configuration store (see the module docs).
+#[derive(Debug)]
+pub struct Store {
+    backend: Box<dyn Backend>,
+    limits: Limits,
+    cache: Mutex<Cache>,
+    revision: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    /// Validated profiles by lower-case name, with the revision that wrote them.
+    profiles: HashMap<String, (u64, Profile)>,
+    /// The backend revision the cache matches (`None` before the first sync).
+    synced: Option<u64>,
+}
+
+impl Store {
+    /// A store over `backend`, validating documents with `limits`. Every stored document is
+    /// validated once here, so a store the server would reject fails now, naming the field.
+    pub fn new(backend: Box<dyn Backend>, limits: Limits) -> Result<Arc<Self>, StoreError> {
+        let store = Arc::new(Self {
+            revision: watch::channel(0).0,
+            backend,
+            limits,
+            cache: Mutex::new(Cache::default()),
+        });
+        let revision = {
+            let mut cache = store.lock();
+            store.sync(&mut cache)?
+        };
+        store.revision.send_replace(revision);
+        Ok(store)
+    }
+
+    /// A store in the SQLite file at `path` (created if needed).
+    pub fn open_sqlite(path: &std::path::Path, limits: Limits) -> Result<Arc<Self>, StoreError> {
+        Self::new(Box::new(crate::SqliteBackend::open(path)?), limits)
+    }
+
+    /// The backend's kind (`sqlite`, ...).
+    pub fn kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    /// The store's revision as it moves: every commit, by this process or any other writer of
+    /// the same backend (those seen once [`Store::follow`] runs).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.revision.subscribe()
+    }
+
+    /// Starts a thread that watches the backend for writes made elsewhere and announces them on
+    /// [`Store::subscribe`]; it ends when the store is dropped.
+    pub fn follow(self: &Arc<Self>) -> std::io::Result<()> {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("store-follow".into())
+            .spawn(move || {
+                let mut seen = match weak.upgrade() {
+                    Some(s) => *s.revision.borrow(),
+                    None => return,
+                };
+                loop {
+                    let Some(store) = weak.upgrade() else { return };
+                    match store.backend.wait_for_change(seen, WATCH_SLICE) {
+                        Ok(now) if now != seen => {
+                            seen = now;
+                            store.revision.send_if_modified(|r| {
+                                let newer = now > *r;
+                                if newer {
+                                    *r = now;
+                                }
+                                newer
+                            });
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "store: watching for changes failed; retrying");
+                            drop(store);
+                            std::thread::sleep(WATCH_SLICE);
+                        }
+                    }
+                }
+            })?;
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Cache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The store's revision (0 when nothing was ever written).
+    pub fn revision(&self) -> Result<u64, StoreError> {
+        self.backend.revision()
+    }
+
+    /// The content hash given to the last [`Store::apply_file`] that committed (`None` when no
+    /// profiles file was ever applied to this store).
+    pub fn applied_file_hash(&self) -> Result<Option<String>, StoreError> {
+        self.backend.meta(APPLIED_FILE)
+    }
+
+    /// Every profile, by name.
+    pub fn list(&self) -> Result<Vec<StoredProfile>, StoreError> {
+        let scan = self.backend.scan(&HashMap::new())?;
+        scan.fetched.into_iter().map(decode).collect()
+    }
+
+    /// One profile (case-insensitive name).
+    pub fn get(&self, name: &str) -> Result<Option<StoredProfile>, StoreError> {
+        self.backend.get(name)?.map(decode).transpose()
+    }
+
+    /// The whole configuration, validated (from the cache; only changed documents are parsed),
+    /// with the revision it is of.
+    pub fn profile_set(&self) -> Result<(u64, ProfileSet), StoreError> {
+        let mut cache = self.lock();
+        let revision = self.sync(&mut cache)?;
+        let mut all: Vec<&(u64, Profile)> = cache.profiles.values().collect();
+        all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        let set = ProfileSet::from_profiles(all.into_iter().map(|(_, p)| p.clone()).collect())?;
+        Ok((revision, set))
+    }
+
+    /// Applies `change` to profile `name` if `pre` holds and the whole resulting configuration is
+    /// valid; returns the new version. Atomic: either everything is written and durable, or
+    /// nothing.
+    pub fn write(
+        &self,
+        name: &str,
+        change: Change,
+        pre: &Precondition,
+    ) -> Result<Written, StoreError> {
+        // A malformed document is refused whatever the preconditions say.
+        let new_profile = match &change {
+            Change::Put(doc) => Some(validate_doc(doc, &self.limits)?),
+            Change::Delete => None,
+        };
+        let mut cache = self.lock();
+        for _ in 0..MAX_ATTEMPTS {
+            let expected = self.sync(&mut cache)?;
+            let existing = cache
+                .profiles
+                .get(&name.to_ascii_lowercase())
+                .map(|(rev, p)| (*rev, p.name.clone()));
+            check_precondition(name, pre, existing.as_ref())?;
+            if matches!(change, Change::Delete) && existing.is_none() {
+                return Err(StoreError::NotFound(name.to_string()));
+            }
+            // A profile keeps the spelling it was created with, whatever case a later write uses.
+            let stored_name = existing
+                .as_ref()
+                .map_or(name, |(_, n)| n.as_str())
+                .to_string();
+            let profile = new_profile.clone().map(|mut p| {
+                p.name.clone_from(&stored_name);
+                p
+            });
+            let added: Vec<&Profile> = profile.iter().collect();
+            // A put reports its own fields unprefixed; a delete's errors are about other profiles.
+            check_set(
+                &cache.profiles,
+                std::slice::from_ref(&stored_name),
+                &added,
+                profile.is_some(),
+            )?;
+            let (op, doc) = match &change {
+                Change::Put(doc) => {
+                    let mut doc = doc.clone();
+                    doc["name"] = Value::String(stored_name.clone());
+                    let op = Op::Put {
+                        name: stored_name.clone(),
+                        doc: doc.to_string(),
+                    };
+                    (op, Some(doc))
+                }
+                Change::Delete => (
+                    Op::Delete {
+                        name: stored_name.clone(),
+                    },
+                    None,
+                ),
+            };
+            let revision = match self.backend.commit(expected, &[op])? {
+                Commit::Done(r) => r,
+                Commit::Stale(_) => continue,
+            };
+            let key = stored_name.to_ascii_lowercase();
+            match profile {
+                Some(p) => {
+                    cache.profiles.insert(key, (revision, p));
+                }
+                None => {
+                    cache.profiles.remove(&key);
+                }
+            }
+            cache.synced = Some(revision);
+            self.announce(revision);
+            return Ok(match doc {
+                Some(doc) => {
+                    let stored = StoredProfile {
+                        name: stored_name,
+                        doc,
+                        revision,
+                    };
+                    if existing.is_some() {
+                        Written::Replaced(stored)
+                    } else {
+                        Written::Created(stored)
+                    }
+                }
+                None => Written::Deleted,
+            });
+        }
+        Err(StoreError::Contended)
+    }
+
+    /// Creates or replaces every profile of `docs` (by `name`) at once, and with `prune` deletes
+    /// the profiles not in `docs`; the whole resulting set is validated first. Profiles whose
+    /// stored document is already equal are left alone, so applying the same documents twice
+    /// changes nothing. Returns the names created, updated and deleted.
+    pub fn apply(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, prune, true, None)
+    }
+
+    /// [`Store::apply`] of a profiles file's documents with `prune` (the file is the whole
+    /// configuration), recording `hash` (the file's content hash) as the last applied file in the
+    /// same commit, also when no profile changes. A rejected file records nothing.
+    pub fn apply_file(&self, docs: Vec<Value>, hash: &str) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, true, true, Some(hash))
+    }
+
+    /// What [`Store::apply`] would change, validated the same way, without changing anything (a
+    /// dry run).
+    pub fn plan(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+        self.apply_docs(docs, prune, false, None)
+    }
+
+    fn apply_docs(
+        &self,
+        docs: Vec<Value>,
+        prune: bool,
+        commit: bool,
+        file_hash: Option<&str>,
+    ) -> Result<Applied, StoreError> {
+        let mut cache = self.lock();
+        for _ in 0..MAX_ATTEMPTS {
+            let expected = self.sync(&mut cache)?;
+            let (applied, changed) = self.diff(&cache, &docs, prune)?;
+            if applied.is_empty() && (!commit || file_hash.is_none()) {
+                return Ok(applied);
+            }
+            if !applied.is_empty() {
+                let mut replaced: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
+                replaced.extend(applied.deleted.iter().cloned());
+                let added: Vec<&Profile> = changed.iter().map(|(_, _, p)| p).collect();
+                check_set(&cache.profiles, &replaced, &added, false)?;
+            }
+            if !commit {
+                return Ok(applied);
+            }
+            let mut ops: Vec<Op> = changed
+                .iter()
+                .map(|(name, doc, _)| Op::Put {
+                    name: name.clone(),
+                    doc: doc.to_string(),
+                })
+                .collect();
+            ops.extend(
+                applied
+                    .deleted
+                    .iter()
+                    .map(|name| Op::Delete { name: name.clone() }),
+            );
+            if let Some(hash) = file_hash {
+                ops.push(Op::PutMeta {
+                    key: APPLIED_FILE.into(),
+                    value: hash.into(),
+                });
+            }
+            let revision = match self.backend.commit(expected, &ops)? {
+                Commit::Done(r) => r,
+                Commit::Stale(_) => continue,
+            };
+            for (name, _, p) in changed {
+                cache
+                    .profiles
+                    .insert(name.to_ascii_lowercase(), (revision, p));
+            }
+            for name in &applied.deleted {
+                cache.profiles.remove(&name.to_ascii_lowercase());
+            }
+            cache.synced = Some(revision);
+            self.announce(revision);
+            return Ok(applied);
+        }
+        Err(StoreError::Contended)
+    }
+
+    /// What applying `docs` to the cached configuration changes: the report, and the documents
+    /// that differ with their validated profiles.
+    #[allow(clippy::type_complexity)]
+    fn diff(
+        &self,
+        cache: &Cache,
+        docs: &[Value],
+        prune: bool,
+    ) -> Result<(Applied, Vec<(String, Value, Profile)>), StoreError> {
+        let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
+        let mut applied = Applied::default();
+        let mut changed = Vec::new();
+        for (i, doc) in docs.iter().enumerate() {
+            // A profile keeps the spelling it was created with (as in `write`).
+            let name = cache
+                .profiles
+                .get(&name_of(doc).to_ascii_lowercase())
+                .map_or_else(|| name_of(doc), |(_, p)| p.name.clone());
+            let mut d = doc.clone();
+            d["name"] = Value::String(name.clone());
+            let same = self
+                .backend
+                .get(&name)?
+                .and_then(|e| serde_json::from_str::<Value>(&e.doc).ok())
+                .is_some_and(|current| current == d);
+            if same {
+                continue;
+            }
+            let mut profile = validate_doc(&d, &self.limits).map_err(|e| match e {
+                StoreError::Invalid(v) => StoreError::Invalid(prefix(v, &format!("profiles[{i}]"))),
+                other => other,
+            })?;
+            profile.name.clone_from(&name);
+            match cache.profiles.get(&name.to_ascii_lowercase()) {
+                Some(_) => applied.updated.push(name.clone()),
+                None => applied.created.push(name.clone()),
+            }
+            changed.push((name, d, profile));
+        }
+        if prune {
+            for (_, p) in cache.profiles.values() {
+                if !docs
+                    .iter()
+                    .any(|d| name_of(d).eq_ignore_ascii_case(&p.name))
+                {
+                    applied.deleted.push(p.name.clone());
+                }
+            }
+            applied.deleted.sort();
+        }
+        Ok((applied, changed))
+    }
+
+    /// Brings the cache up to the backend's revision: parses and validates only documents whose
+    /// revision changed, forgets those that are gone. Returns the revision it now matches.
+    fn sync(&self, cache: &mut Cache) -> Result<u64, StoreError> {
+        // Nothing written since the last sync (this process's writes keep the cache current):
+        // one revision read instead of a scan.
+        let now = self.backend.revision()?;
+        if cache.synced == Some(now) {
+            return Ok(now);
+        }
+        let known: HashMap<String, u64> = cache
+            .profiles
+            .iter()
+            .map(|(k, (rev, _))| (k.clone(), *rev))
+            .collect();
+        let scan = self.backend.scan(&known)?;
+        let present: std::collections::HashSet<String> = scan
+            .present
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
+        cache.profiles.retain(|k, _| present.contains(k));
+        for entry in scan.fetched {
+            let stored = decode(entry)?;
+            let profile = validate_doc(&stored.doc, &self.limits).map_err(|e| match e {
+                StoreError::Invalid(v) => {
+                    StoreError::Invalid(prefix(v, &format!("profiles['{}']", stored.name)))
+                }
+                other => other,
+            })?;
+            cache
+                .profiles
+                .insert(stored.name.to_ascii_lowercase(), (stored.revision, profile));
+        }
+        cache.synced = Some(scan.revision);
+        Ok(scan.revision)
+    }
+
+    fn announce(&self, revision: u64) {
+        self.revision.send_if_modified(|r| {
+            let newer = revision > *r;
+            if newer {
+                *r = revision;
+            }
+            newer
+        });
+    }
+}
+
+/// Whether `pre` holds for the profile as it is (`existing`: its revision and stored name).
+fn check_precondition(
+    name: &str,
+    pre: &Precondition,
+    existing: Option<&(u64, String)>,
+) -> Result<(), StoreError> {
+    match (pre, existing) {
+        (Precondition::Absent, Some((_, n))) => Err(StoreError::Precondition(format!(
+            "profile {n:?} already exists"
+        ))),
+        (Precondition::Exists | Precondition::Revision(_), None) => Err(StoreError::Precondition(
+            format!("profile {name:?} does not exist"),
+        )),
+        (Precondition::Revision(want), Some((rev, n))) if want != rev => Err(
+            StoreError::Precondition(format!("profile {n:?} is at revision {rev}, not {want}")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn decode(e: Entry) -> Result<StoredProfile, StoreError> {
+    let doc = serde_json::from_str(&e.doc).map_err(|error| StoreError::Corrupt {
+        name: e.name.clone(),
+        error,
+    })?;
+    Ok(StoredProfile {
+        name: e.name,
+        doc,
+        revision: e.revision,
+    })
+}
+
+/// One document, validated on its own (paths relative to the profile).
+fn validate_doc(doc: &Value, limits: &Limits) -> Result<Profile, StoreError> {
+    let typed: ProfileDoc = serde_path_to_error::deserialize(doc.clone())
+        .map_err(|e| ValidationError::single(e.path().to_string(), e.inner().to_string()))?;
+    Ok(validate::profile(&typed, limits)?)
+}
+
+/// Runs the cross-profile rules over the cache with `replaced` names removed and `added` added,
+/// borrowing every profile. A DNS name already used by another profile (stored, or added before
+/// it in the same write) is a conflict (409); other errors name the profile, except that a single
+/// profile's own write (`one_write`) reports its fields without a prefix.
+fn check_set(
+    profiles: &HashMap<String, (u64, Profile)>,
+    replaced: &[String],
+    added: &[&Profile],
+    one_write: bool,
+) -> Result<(), StoreError> {
+    let mut all: Vec<&Profile> = profiles
+        .iter()
+        .filter(|(k, _)| !replaced.iter().any(|r| r.eq_ignore_ascii_case(k)))
+        .map(|(_, (_, p))| p)
+        .collect();
+    for p in added {
+        if let Some(other) = all.iter().find(|o| o.relative_name == p.relative_name) {
+            return Err(StoreError::Conflict(format!(
+                "properties.dnsConfig.relativeName: {:?} is already used by profile {:?}",
+                p.relative_name, other.name
+            )));
+        }
+        all.push(p);
+    }
+    ProfileSet::check(&all).map_err(|e| {
+        StoreError::Invalid(ValidationError {
+            errors: e
+                .errors
+                .into_iter()
+                .map(|mut f| {
+                    if let Some((i, rest)) = f
+                        .path
+                        .strip_prefix("profiles[")
+                        .and_then(|r| r.split_once(']'))
+                    {
+                        let i: usize = i.parse().unwrap_or(usize::MAX);
+                        let name = all.get(i).map_or("", |p| p.name.as_str());
+                        f.path = if one_write && i == all.len() - 1 {
+                            rest.trim_start_matches('.').to_string()
+                        } else {
+                            format!("profiles['{name}']{rest}")
+                        };
+                    }
+                    f
+                })
+                .collect(),
+        })
+    })
+}
+
+fn prefix(v: ValidationError, at: &str) -> ValidationError {
+    ValidationError {
+        errors: v
+            .errors
+            .into_iter()
+            .map(|f| FieldError {
+                path: format!("{at}.{}", f.path),
+                rule: f.rule,
+            })
+            .collect(),
+    }
+}
