@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients),
-# curl, and unbound (a real recursive resolver). Idempotent; needs root (or sudo). The end-to-end
+# curl, unbound (a real recursive resolver) and etcd (the fleet tests' real cluster). Idempotent; needs root (or sudo). The end-to-end
 # script also installs schemathesis from PyPI when it is missing.
 set -euo pipefail
 need=()
@@ -8,6 +8,7 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v unbound >/dev/null || need+=(unbound)
 command -v curl >/dev/null || need+=(curl)
+command -v etcd >/dev/null || need+=(etcd-server)   # the fleet tests run a real 3-member cluster
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q

@@ -62,6 +62,16 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(name) => Self::not_found(format!("profile {name:?} not found")),
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
             StoreError::Invalid(v) => Self::invalid(v),
+            StoreError::Backend { kind, message } => {
+                tracing::error!(store = kind, error = %message, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "StoreUnavailable",
+                    format!(
+                        "the configuration store ({kind}) cannot be reached; nothing was changed: {message}"
+                    ),
+                )
+            }
             StoreError::Contended => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Contended",

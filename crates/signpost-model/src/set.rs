@@ -88,6 +88,13 @@ impl ProfileSet {
         Ok(Self { profiles })
     }
 
+    /// A set of profiles that [`ProfileSet::check`] already passed as a whole (a store that checks
+    /// every write against every stored profile keeps such a set): built without checking again.
+    /// Anything else must use [`ProfileSet::from_profiles`].
+    pub fn from_checked(profiles: Vec<Profile>) -> Self {
+        Self { profiles }
+    }
+
     /// The cross-profile rules (unique names and DNS names, nested targets that exist, no cycles,
     /// bounded depth) over borrowed profiles: the store checks a write against every stored
     /// profile without copying them. Errors say `profiles[i]` by position in `profiles`.

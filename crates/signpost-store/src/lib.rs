@@ -7,6 +7,8 @@
 //!   revision as it moves, whoever wrote);
 //! - [`Backend`]: where documents live, four operations that map one to one onto SQLite and etcd
 //!   (read at a revision, scan, compare-and-commit, watch);
+//! - [`EtcdBackend`]: the configuration of a fleet, shared through etcd (a commit is one etcd
+//!   transaction comparing the revision);
 //! - [`SqliteBackend`]: the embedded default, one SQLite file in WAL mode with
 //!   `synchronous = FULL` (both pragmas are tested on the store's own connection): SQLite syncs the
 //!   WAL as part of every commit, so a write the store acknowledged survives `kill -9` (tested by
@@ -14,6 +16,7 @@
 //!   (not testable here).
 
 pub mod backend;
+pub mod etcd;
 pub mod sqlite;
 mod store;
 
@@ -21,6 +24,7 @@ use serde_json::Value;
 use signpost_model::ValidationError;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
+pub use etcd::{EtcdBackend, EtcdConfig};
 pub use sqlite::SqliteBackend;
 pub use store::Store;
 

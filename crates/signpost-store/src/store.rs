@@ -43,6 +43,9 @@ struct Cache {
     profiles: HashMap<String, (u64, Profile)>,
     /// The backend revision the cache matches (`None` before the first sync).
     synced: Option<u64>,
+    /// The cross-profile rules passed over exactly `profiles` (this store's own commits check
+    /// them; documents read from the backend are checked once, when the set is next built).
+    checked: bool,
 }
 
 impl Store {
@@ -145,12 +148,22 @@ impl Store {
 
     /// The whole configuration, validated (from the cache; only changed documents are parsed),
     /// with the revision it is of.
+    ///
+    /// The cross-profile rules run here only when documents came from another writer: the
+    /// store's own writes checked them over the whole set already.
     pub fn profile_set(&self) -> Result<(u64, ProfileSet), StoreError> {
         let mut cache = self.lock();
         let revision = self.sync(&mut cache)?;
         let mut all: Vec<&(u64, Profile)> = cache.profiles.values().collect();
         all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        let set = ProfileSet::from_profiles(all.into_iter().map(|(_, p)| p.clone()).collect())?;
+        let profiles: Vec<Profile> = all.into_iter().map(|(_, p)| p.clone()).collect();
+        let set = if cache.checked {
+            ProfileSet::from_checked(profiles)
+        } else {
+            let set = ProfileSet::from_profiles(profiles)?;
+            cache.checked = true;
+            set
+        };
         Ok((revision, set))
     }
 
@@ -227,6 +240,7 @@ impl Store {
                 }
             }
             cache.synced = Some(revision);
+            cache.checked = true; // check_set ran over the whole resulting set
             self.announce(revision);
             return Ok(match doc {
                 Some(doc) => {
@@ -323,6 +337,7 @@ impl Store {
                 cache.profiles.remove(&name.to_ascii_lowercase());
             }
             cache.synced = Some(revision);
+            cache.checked |= !applied.is_empty(); // check_set ran over the whole resulting set
             self.announce(revision);
             return Ok(applied);
         }
@@ -402,7 +417,11 @@ impl Store {
             .iter()
             .map(|(n, _)| n.to_ascii_lowercase())
             .collect();
+        let before = cache.profiles.len();
         cache.profiles.retain(|k, _| present.contains(k));
+        if cache.profiles.len() != before || !scan.fetched.is_empty() {
+            cache.checked = false;
+        }
         for entry in scan.fetched {
             let stored = decode(entry)?;
             let profile = validate_doc(&stored.doc, &self.limits).map_err(|e| match e {

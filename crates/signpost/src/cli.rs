@@ -274,6 +274,13 @@ pub struct ServeArgs {
     /// prefix match, preferred over GeoIP distance; reloaded when the file changes.
     #[arg(long)]
     pub latency_table: Option<PathBuf>,
+    /// Share the configuration with other nodes through etcd: client URLs, comma-separated
+    /// (sets `[store] kind = "etcd"`).
+    #[arg(long, value_delimiter = ',', env = "SIGNPOST_ETCD")]
+    pub etcd: Vec<String>,
+    /// This node's name in a fleet (default: the host name).
+    #[arg(long, env = "SIGNPOST_NODE_NAME")]
+    pub node_name: Option<String>,
 }
 
 /// `signpost validate`.

@@ -156,6 +156,7 @@ async fn serve(settings: Settings) -> Result<()> {
         latency_table: latency_file,
         regions: settings.limits.regions.clone(),
         status_dirty: false,
+        reload_pending: false,
         status_writer: status::Writer::start(settings.data_dir.clone())?,
     };
     let control = tokio::spawn(control.run(store_changes));
@@ -234,10 +235,16 @@ fn profile_docs(file: &ProfilesFile) -> Vec<serde_json::Value> {
 
 /// The configured store (`[store] kind`; SQLite in the data directory by default).
 fn open_store(settings: &Settings) -> Result<Arc<Store>> {
-    match settings.store {
+    match &settings.store {
         StoreKind::Sqlite => {
             Store::open_sqlite(&settings.data_dir.join(DB_FILE), settings.limits.clone())
                 .context("cannot open the store")
+        }
+        StoreKind::Etcd(config) => {
+            let backend = signpost_store::EtcdBackend::connect(config)
+                .with_context(|| format!("cannot reach etcd at {:?}", config.endpoints))?;
+            tracing::info!(endpoints = ?config.endpoints, prefix = %config.prefix, node = %settings.node_name, "configuration shared through etcd");
+            Store::new(Box::new(backend), settings.limits.clone()).context("cannot open the store")
         }
     }
 }
@@ -272,6 +279,9 @@ struct Control {
     regions: signpost_model::regions::Catalogue,
     /// A snapshot was published since the status file was last written.
     status_dirty: bool,
+    /// The last reload of the store failed (etcd unreachable, say): try again on the next tick
+    /// rather than wait for a change that may already have happened.
+    reload_pending: bool,
     /// Writes status files on its own thread.
     status_writer: status::Writer,
 }
@@ -293,6 +303,9 @@ impl Control {
                     self.reload_store();
                 }
                 _ = watch_tick.tick() => {
+                    if self.reload_pending {
+                        self.reload_store();
+                    }
                     self.check_geoip().await;
                     self.check_latency_table().await;
                     let ProfilesSource::File(path) = &self.source else { continue };
@@ -403,6 +416,7 @@ impl Control {
     fn reload_store(&mut self) {
         match tokio::task::block_in_place(|| self.store.profile_set()) {
             Ok((_, set)) => {
+                self.reload_pending = false;
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
                 if let Some(serial) = self.publish() {
@@ -415,7 +429,10 @@ impl Control {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot load the store; still serving the last good configuration")
+                if !self.reload_pending {
+                    tracing::error!(error = %format!("{e:#}"), "cannot load the store; still serving the last good configuration, retrying");
+                }
+                self.reload_pending = true;
             }
         }
     }

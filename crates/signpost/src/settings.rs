@@ -179,22 +179,76 @@ pub struct NameServerSetting {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSetting {
-    /// The backend: `sqlite` (the default: `<data_dir>/signpost.db`).
+    /// The backend: `sqlite` (the default: `<data_dir>/signpost.db`) or `etcd`.
     pub kind: Option<String>,
+    /// etcd client URLs.
+    pub endpoints: Option<Vec<String>>,
+    /// etcd key prefix (default `/signpost/`).
+    pub prefix: Option<String>,
+    /// etcd user (with `password`).
+    pub user: Option<String>,
+    /// etcd password.
+    pub password: Option<String>,
 }
 
 /// Which store backend holds the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKind {
     /// The embedded SQLite file in the data directory.
     Sqlite,
+    /// A fleet's shared configuration in etcd.
+    Etcd(signpost_store::EtcdConfig),
 }
 
 impl StoreKind {
-    fn parse(kind: Option<&str>) -> Result<Self> {
-        match kind.unwrap_or("sqlite") {
+    /// From `[store]` and `--etcd` (which wins, and implies `kind = "etcd"`).
+    fn resolve(setting: Option<&StoreSetting>, etcd_flag: &[String]) -> Result<Self> {
+        let default = StoreSetting::default();
+        let s = setting.unwrap_or(&default);
+        let kind = if etcd_flag.is_empty() {
+            s.kind.as_deref().unwrap_or("sqlite")
+        } else {
+            "etcd"
+        };
+        match kind {
             "sqlite" => Ok(Self::Sqlite),
-            other => bail!("store.kind: must be \"sqlite\", got {other:?}"),
+            "etcd" => {
+                let endpoints = if etcd_flag.is_empty() {
+                    s.endpoints.clone().unwrap_or_default()
+                } else {
+                    etcd_flag.to_vec()
+                };
+                if endpoints.is_empty() {
+                    bail!(
+                        "store.endpoints: kind \"etcd\" needs at least one client URL (or --etcd)"
+                    );
+                }
+                for (i, e) in endpoints.iter().enumerate() {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        bail!(
+                            "store.endpoints[{i}]: must be an http:// or https:// URL, got {e:?}"
+                        );
+                    }
+                }
+                let user = match (&s.user, &s.password) {
+                    (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                    (None, None) => None,
+                    _ => bail!("store.user: user and password go together"),
+                };
+                let prefix = s
+                    .prefix
+                    .clone()
+                    .unwrap_or_else(|| signpost_store::EtcdConfig::DEFAULT_PREFIX.to_string());
+                if !prefix.starts_with('/') {
+                    bail!("store.prefix: must start with '/', got {prefix:?}");
+                }
+                Ok(Self::Etcd(signpost_store::EtcdConfig {
+                    endpoints,
+                    prefix,
+                    user,
+                }))
+            }
+            other => bail!("store.kind: must be \"sqlite\" or \"etcd\", got {other:?}"),
         }
     }
 }
@@ -314,6 +368,8 @@ pub struct Settings {
     pub latency_table: Option<PathBuf>,
     /// The store backend.
     pub store: StoreKind,
+    /// This node's name in a fleet.
+    pub node_name: String,
 }
 
 impl Settings {
@@ -357,7 +413,17 @@ impl Settings {
             }
             server.max_tcp_connections_per_client = c;
         }
-        let store = StoreKind::parse(file.store.as_ref().and_then(|s| s.kind.as_deref()))?;
+        let store = StoreKind::resolve(file.store.as_ref(), &args.etcd)?;
+        let node_name = args
+            .node_name
+            .clone()
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+            })
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "signpost".to_string());
         if let Some(r) = &file.rrl {
             server.rrl = Some(rrl_config(r)?);
         }
@@ -481,6 +547,7 @@ impl Settings {
             geoip,
             latency_table,
             store,
+            node_name,
         })
     }
 }

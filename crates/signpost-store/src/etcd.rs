@@ -1,0 +1,375 @@
+//! The etcd backend: the configuration shared by a fleet of nodes.
+//!
+//! Keys under the prefix (default `/signpost/`):
+//! - `profiles/<lower-case name>`: `{"name": "<first spelling>", "doc": "<document JSON>"}`;
+//! - `meta/<key>`: metadata values (the hash of the profiles file last applied);
+//! - `revision`: rewritten by every commit. Its `mod_revision` is the store's revision, so a
+//!   commit is one etcd transaction that compares it with the revision the writer checked
+//!   against (`Txn::when(mod_revision(revision) == expected)`) and then writes the profiles and
+//!   the key itself: two API writes on two nodes are serialised exactly as two writes on one.
+//!   etcd revisions also move for keys outside the configuration (health observations, later);
+//!   those never disturb a configuration commit.
+//!
+//! The client is async (tonic); the [`Backend`] trait is blocking, so the backend owns a small
+//! runtime of its own and every operation blocks on it, bounded by a timeout. A task on that
+//! runtime watches the `revision` key from the last revision seen; a compacted or broken watch
+//! starts again from the current revision (the store then rescans), so no change is missed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse,
+    WatchOptions,
+};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::StoreError;
+use crate::backend::{Backend, Commit, Entry, Op, Scan};
+
+/// Bound on every etcd request, so a store operation fails rather than hangs when etcd is gone.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause before watching again after the watch failed.
+const REWATCH: Duration = Duration::from_millis(500);
+/// How often the watch task also reads the revision (see [`follow`]).
+const CHECK: Duration = Duration::from_secs(1);
+
+/// How to reach etcd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdConfig {
+    /// Client URLs (`http://127.0.0.1:2379`, ...).
+    pub endpoints: Vec<String>,
+    /// Key prefix of this traffic manager (default `/signpost/`).
+    pub prefix: String,
+    /// User name and password, when etcd's authentication is on.
+    pub user: Option<(String, String)>,
+}
+
+impl EtcdConfig {
+    /// The default prefix.
+    pub const DEFAULT_PREFIX: &'static str = "/signpost/";
+}
+
+/// The etcd backend.
+pub struct EtcdBackend {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    prefix: String,
+    /// The `revision` key's latest `mod_revision`, as the watch task sees it.
+    seen: watch::Receiver<u64>,
+}
+
+fn error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend {
+        kind: "etcd",
+        message: e.to_string(),
+    }
+}
+
+impl EtcdBackend {
+    /// Connects to etcd (failing after a few seconds when no endpoint answers).
+    pub fn connect(config: &EtcdConfig) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("store-etcd")
+            .enable_all()
+            .build()
+            .map_err(error)?;
+        let mut options = ConnectOptions::new()
+            .with_connect_timeout(REQUEST_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_keep_alive(Duration::from_secs(5), Duration::from_secs(3));
+        if let Some((user, password)) = &config.user {
+            options = options.with_user(user.clone(), password.clone());
+        }
+        let endpoints = config.endpoints.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let connected =
+                tokio::time::timeout(REQUEST_TIMEOUT, Client::connect(&endpoints, Some(options)))
+                    .await;
+            let _ = tx.send(connected);
+        });
+        let client = rx
+            .recv()
+            .map_err(|_| error("the etcd client runtime stopped"))?
+            .map_err(|_| error(format!("no answer from {:?}", config.endpoints)))?
+            .map_err(error)?;
+        let prefix = if config.prefix.ends_with('/') {
+            config.prefix.clone()
+        } else {
+            format!("{}/", config.prefix)
+        };
+        let (tx, seen) = watch::channel(0);
+        runtime.spawn(follow(client.clone(), format!("{prefix}revision"), tx));
+        let backend = Self {
+            runtime,
+            client,
+            prefix,
+            seen,
+        };
+        // Fails now, with etcd's own message, when the cluster cannot be read.
+        backend.revision()?;
+        Ok(backend)
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}profiles/{}", self.prefix, name.to_ascii_lowercase())
+    }
+
+    fn revision_key(&self) -> String {
+        format!("{}revision", self.prefix)
+    }
+
+    /// Runs `f` on the backend's own runtime and waits for it, bounded by the request timeout.
+    /// The wait is a plain channel receive, so any thread may call this: a blocking-pool thread,
+    /// a `block_in_place` section, or a thread that is itself inside another runtime.
+    fn block<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            let r = match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+                Ok(r) => r.map_err(error),
+                Err(_) => Err(error("etcd did not answer in time")),
+            };
+            let _ = tx.send(r);
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Err(error("the etcd client runtime stopped")))
+    }
+}
+
+impl std::fmt::Debug for EtcdBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdBackend")
+            .field("prefix", &self.prefix)
+            .field("seen", &*self.seen.borrow())
+            .finish()
+    }
+}
+
+/// An entry from a `profiles/` key-value.
+fn decode(kv: &etcd_client::KeyValue) -> Result<Entry, StoreError> {
+    let v: Value = serde_json::from_slice(kv.value()).map_err(error)?;
+    let (Some(name), Some(doc)) = (v["name"].as_str(), v["doc"].as_str()) else {
+        return Err(error(format!(
+            "key {:?} does not hold a profile entry",
+            String::from_utf8_lossy(kv.key())
+        )));
+    };
+    Ok(Entry {
+        name: name.to_string(),
+        doc: doc.to_string(),
+        revision: kv.mod_revision() as u64,
+    })
+}
+
+/// Watches the `revision` key and publishes its `mod_revision` (see the module docs). A watch
+/// stream on a member that died can stall without an error until keep-alive notices, so the
+/// revision is also read every [`CHECK`]: a change is never seen later than that.
+async fn follow(mut client: Client, key: String, tx: watch::Sender<u64>) {
+    let publish = |r: i64| {
+        let r = r as u64;
+        tx.send_if_modified(|seen| {
+            let newer = r > *seen;
+            if newer {
+                *seen = r;
+            }
+            newer
+        });
+    };
+    loop {
+        let current = match client.get(key.as_str(), None).await {
+            Ok(r) => r.kvs().first().map_or(0, |kv| kv.mod_revision()),
+            Err(e) => {
+                tracing::warn!(error = %e, "etcd: cannot read the store revision; retrying");
+                tokio::time::sleep(REWATCH).await;
+                continue;
+            }
+        };
+        publish(current);
+        let options = WatchOptions::new().with_start_revision(current + 1);
+        let mut stream = match client.watch(key.as_str(), Some(options)).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "etcd: cannot watch the store; retrying");
+                tokio::time::sleep(REWATCH).await;
+                continue;
+            }
+        };
+        let mut check = tokio::time::interval(CHECK);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                message = stream.message() => match message {
+                    Ok(Some(resp)) => {
+                        if resp.canceled() {
+                            // Compacted past our revision (or cancelled): read afresh.
+                            tracing::info!(compacted = resp.compact_revision(), "etcd: watch cancelled; resyncing");
+                            break;
+                        }
+                        for event in resp.events() {
+                            if let Some(kv) = event.kv() {
+                                publish(kv.mod_revision());
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "etcd: the watch broke; watching again");
+                        tokio::time::sleep(REWATCH).await;
+                        break;
+                    }
+                },
+                _ = check.tick() => {
+                    match tokio::time::timeout(REQUEST_TIMEOUT, client.get(key.as_str(), None)).await {
+                        Ok(Ok(r)) => publish(r.kvs().first().map_or(0, |kv| kv.mod_revision())),
+                        _ => {
+                            tracing::warn!("etcd: cannot read the store revision; watching again");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Backend for EtcdBackend {
+    fn kind(&self) -> &'static str {
+        "etcd"
+    }
+
+    fn revision(&self) -> Result<u64, StoreError> {
+        let mut kv = self.client.kv_client();
+        let key = self.revision_key();
+        let r = self.block(async move { kv.get(key, None).await })?;
+        Ok(r.kvs().first().map_or(0, |kv| kv.mod_revision()) as u64)
+    }
+
+    fn scan(&self, known: &HashMap<String, u64>) -> Result<Scan, StoreError> {
+        let mut kv = self.client.kv_client();
+        let profiles = format!("{}profiles/", self.prefix);
+        let revision_key = self.revision_key();
+        // The revision key and every profile's key and revision, in one read at one revision.
+        let listing = Txn::new().and_then([
+            TxnOp::get(revision_key, None),
+            TxnOp::get(
+                profiles.clone(),
+                Some(GetOptions::new().with_prefix().with_keys_only()),
+            ),
+        ]);
+        let r = self.block(async move { kv.txn(listing).await })?;
+        let at = r.header().map_or(0, |h| h.revision());
+        let responses = r.op_responses();
+        let (Some(TxnOpResponse::Get(rev)), Some(TxnOpResponse::Get(keys))) =
+            (responses.first(), responses.get(1))
+        else {
+            return Err(error("unexpected transaction response"));
+        };
+        let revision = rev.kvs().first().map_or(0, |kv| kv.mod_revision()) as u64;
+        let mut present = Vec::new();
+        let mut wanted = Vec::new();
+        for kv in keys.kvs() {
+            let key = String::from_utf8_lossy(kv.key()).to_string();
+            let lower = key.strip_prefix(&profiles).unwrap_or(&key).to_string();
+            let rev = kv.mod_revision() as u64;
+            if known.get(&lower) != Some(&rev) {
+                wanted.push(key.clone());
+            }
+            present.push((lower, rev));
+        }
+        // The documents that changed, read at the same revision.
+        let mut fetched = Vec::with_capacity(wanted.len());
+        for key in wanted {
+            let mut kv = self.client.kv_client();
+            let r =
+                self.block(
+                    async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await },
+                )?;
+            if let Some(one) = r.kvs().first() {
+                fetched.push(decode(one)?);
+            }
+        }
+        // `present` holds lower-case names; the store compares them without case.
+        Ok(Scan {
+            revision,
+            present,
+            fetched,
+        })
+    }
+
+    fn get(&self, name: &str) -> Result<Option<Entry>, StoreError> {
+        let mut kv = self.client.kv_client();
+        let key = self.key(name);
+        let r = self.block(async move { kv.get(key, None).await })?;
+        r.kvs().first().map(decode).transpose()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut kv = self.client.kv_client();
+        let key = format!("{}meta/{key}", self.prefix);
+        let r = self.block(async move { kv.get(key, None).await })?;
+        Ok(r.kvs()
+            .first()
+            .map(|kv| String::from_utf8_lossy(kv.value()).to_string()))
+    }
+
+    fn commit(&self, expected: u64, ops: &[Op]) -> Result<Commit, StoreError> {
+        let revision_key = self.revision_key();
+        let mut writes: Vec<TxnOp> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Put { name, doc } => TxnOp::put(
+                    self.key(name),
+                    json!({"name": name, "doc": doc}).to_string(),
+                    None::<PutOptions>,
+                ),
+                Op::Delete { name } => TxnOp::delete(self.key(name), None),
+                Op::PutMeta { key, value } => TxnOp::put(
+                    format!("{}meta/{key}", self.prefix),
+                    value.clone(),
+                    None::<PutOptions>,
+                ),
+            })
+            .collect();
+        writes.push(TxnOp::put(revision_key.clone(), "", None::<PutOptions>));
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                revision_key.clone(),
+                CompareOp::Equal,
+                expected as i64,
+            )])
+            .and_then(writes)
+            .or_else([TxnOp::get(revision_key, None)]);
+        let mut kv = self.client.kv_client();
+        let r = self.block(async move { kv.txn(txn).await })?;
+        if r.succeeded() {
+            return Ok(Commit::Done(r.header().map_or(0, |h| h.revision()) as u64));
+        }
+        let current = match r.op_responses().first() {
+            Some(TxnOpResponse::Get(g)) => g.kvs().first().map_or(0, |kv| kv.mod_revision()),
+            _ => 0,
+        };
+        Ok(Commit::Stale(current as u64))
+    }
+
+    fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64, StoreError> {
+        let mut rx = self.seen.clone();
+        let (tx, done) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            let waited =
+                tokio::time::timeout(timeout, rx.wait_for(|r| *r != seen && *r != 0)).await;
+            let _ = tx.send(match waited {
+                Ok(Ok(r)) => Ok(*r),
+                Ok(Err(_)) => Err(error("the etcd watch task ended")),
+                Err(_) => Ok(seen),
+            });
+        });
+        done.recv()
+            .unwrap_or_else(|_| Err(error("the etcd client runtime stopped")))
+    }
+}
