@@ -3,6 +3,7 @@
 //! ```text
 //! flood garbage ADDR:PORT [COUNT=1000000] [SOCKETS=64] [THREADS=2] [MAX_SECONDS=120]
 //! flood check   ADDR:PORT NAME [SOCKETS=64]
+//! flood valid   ADDR:PORT SECONDS SOCKETS NAME/TYPE...
 //! ```
 //!
 //! `garbage` sends COUNT datagrams as fast as the sockets take them, spread round-robin over
@@ -14,6 +15,11 @@
 //!
 //! `check` asks `NAME A` once from each of SOCKETS fresh source ports (up to 3 tries of 1 s each)
 //! and exits 1 unless every port got a reply with its ID and RCODE NOERROR.
+//!
+//! `valid` sends the given queries (`contoso.trafficmanager.net/A`, types A, AAAA, SOA, or a
+//! number) in turn, open loop (never waiting for a reply, so dropped responses do not slow it),
+//! as fast as one thread can for SECONDS, and counts the replies: full answers and truncated
+//! (TC=1) ones, e.g. what response rate limiting lets through.
 //!
 //! Only loopback targets are accepted.
 
@@ -39,6 +45,12 @@ fn main() {
             num(4, 64) as usize,
             num(5, 2) as usize,
             num(6, 120),
+        ),
+        "valid" => valid(
+            target,
+            num(3, 10),
+            num(4, 64) as usize,
+            &args[5.min(args.len())..],
         ),
         "check" => {
             let name = args.get(3).expect(usage);
@@ -73,13 +85,11 @@ fn garbage(target: SocketAddr, count: u64, sockets: usize, threads: usize, max_s
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let (sent, errors, replies, kinds) = (
-                sent.clone(),
-                errors.clone(),
-                replies.clone(),
-                kinds.clone(),
-            );
-            let n = per_thread.min(sockets - (t * per_thread).min(sockets)).max(1);
+            let (sent, errors, replies, kinds) =
+                (sent.clone(), errors.clone(), replies.clone(), kinds.clone());
+            let n = per_thread
+                .min(sockets - (t * per_thread).min(sockets))
+                .max(1);
             let quota = count / threads as u64 + u64::from((t as u64) < count % threads as u64);
             std::thread::spawn(move || {
                 let socks: Vec<UdpSocket> = (0..n)
@@ -197,7 +207,11 @@ fn datagram(rng: &mut fastrand::Rng, buf: &mut Vec<u8>) -> usize {
         15..=18 => {
             for i in [4, 6, 8, 10] {
                 if rng.bool() {
-                    let c = if rng.bool() { rng.u16(..) } else { rng.u16(0..4) };
+                    let c = if rng.bool() {
+                        rng.u16(..)
+                    } else {
+                        rng.u16(0..4)
+                    };
                     buf[i..i + 2].copy_from_slice(&c.to_be_bytes());
                 }
             }
@@ -361,8 +375,83 @@ fn valid_query(rng: &mut fastrand::Rng, buf: &mut Vec<u8>) {
     }
 }
 
+fn valid(target: SocketAddr, secs: u64, sockets: usize, names: &[String]) {
+    assert!(!names.is_empty(), "NAME/TYPE...");
+    let queries: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| {
+            let (name, t) = n.split_once('/').unwrap_or((n, "A"));
+            let qtype: u16 = match t {
+                "A" => 1,
+                "AAAA" => 28,
+                "SOA" => 6,
+                t => t.parse().expect("a query type"),
+            };
+            query_type(fastrand::u16(..), name, qtype) // RD clear, as a resolver asks
+        })
+        .collect();
+    let socks: Vec<UdpSocket> = (0..sockets.max(1))
+        .map(|_| {
+            let s = bind_for(target);
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+        .collect();
+    let mut rbuf = [0u8; 4096];
+    let (mut sent, mut full, mut tc, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let mut i = 0usize;
+    let mut count = |n: usize, b: &[u8]| {
+        if n >= 12 {
+            if b[2] & 0x02 != 0 {
+                tc += 1;
+            } else {
+                full += 1;
+            }
+        }
+    };
+    'outer: loop {
+        for s in &socks {
+            let q = &queries[i % queries.len()];
+            i += 1;
+            match s.send(q) {
+                Ok(_) => sent += 1,
+                Err(_) => errors += 1,
+            }
+            while let Ok(n) = s.recv(&mut rbuf) {
+                count(n, &rbuf);
+            }
+            if i.is_multiple_of(4096) && Instant::now() >= end {
+                break 'outer;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(200));
+    for s in &socks {
+        while let Ok(n) = s.recv(&mut rbuf) {
+            count(n, &rbuf);
+        }
+    }
+    println!(
+        "sent {sent} in {secs:.2} s ({:.0}/s, {errors} send errors); replies {} ({:.0}/s): full answers {full} ({:.0}/s), truncated {tc} ({:.0}/s), no reply {}",
+        sent as f64 / secs,
+        full + tc,
+        (full + tc) as f64 / secs,
+        full as f64 / secs,
+        tc as f64 / secs,
+        sent.saturating_sub(full + tc)
+    );
+}
+
 /// One plain `NAME A` query with the given ID.
 fn query(id: u16, name: &str) -> Vec<u8> {
+    query_type(id, name, 1)
+}
+
+/// One `NAME TYPE` query (class IN) with the given ID.
+fn query_type(id: u16, name: &str, qtype: u16) -> Vec<u8> {
     let mut q = Vec::with_capacity(64);
     q.extend_from_slice(&id.to_be_bytes());
     q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
@@ -370,7 +459,9 @@ fn query(id: u16, name: &str) -> Vec<u8> {
         q.push(l.len() as u8);
         q.extend_from_slice(l.as_bytes());
     }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
     q
 }
 
