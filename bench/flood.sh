@@ -48,7 +48,7 @@ T
 [ "${RRL:-0}" = 1 ] && printf '[rrl]\nresponses_per_second = 1000\nslip = 2\n' >> "$W/settings.toml"
 "$BIN" serve --config "$W/settings.toml" > "$W/signpost.log" 2>&1 & PID=$!
 for _ in $(seq 100); do "$FLOOD" check 127.0.0.1:$DNS web.tm.test 1 >/dev/null 2>&1 && break; sleep 0.1; done
-mem() { awk '/^VmRSS|^VmHWM/{printf "%s %s kB  ", $1, $2}' /proc/$PID/status; }
+mem() { awk '/^VmRSS|^VmHWM|^RssAnon/{printf "%s %s kB  ", $1, $2}' /proc/$PID/status; }
 rss() { awk '/^VmRSS/{print $2}' /proc/$PID/status; }
 echo "signpost pid $PID, DNS 127.0.0.1:$DNS, workers 2, settings:"; sed 's/^/  /' "$W/settings.toml"
 "$FLOOD" check 127.0.0.1:$DNS web.tm.test 64

@@ -10,7 +10,8 @@ Meanwhile:
   - dnsperf sends a steady mix at a fixed rate (RATE, default 5000 qps);
   - once a second the API gets a write: a JSON merge PATCH of an endpoint's weight (alternating),
     and every 5th second an endpoint is disabled or enabled instead;
-  - every 10 s: VmRSS, VmHWM, open fds, threads, CPU share since the last sample, p50/p99 of 200
+  - every 10 s: VmRSS (and its anonymous and file-backed parts: the binary's code pages count
+    too, and are paged in as paths run for the first time), VmHWM, open fds, threads, CPU share since the last sample, p50/p99 of 200
     sequential probe queries (one socket, timed here), dnsperf's qps for the last interval, the
     API writes done and failed, and how many of the flapping endpoints the server sees Online.
 Everything stops by itself after MINUTES; every process started here is stopped on exit.
@@ -112,7 +113,7 @@ def proc_status(pid):
     for line in open(f"/proc/{pid}/status"):
         k, _, v = line.partition(":")
         d[k] = v.split()[0] if v.split() else ""
-    return int(d["VmRSS"]), int(d["VmHWM"]), int(d["Threads"])
+    return int(d["VmRSS"]), int(d["VmHWM"]), int(d["Threads"]), int(d["RssAnon"]), int(d["RssFile"])
 
 
 def cpu_ticks(pid):
@@ -214,13 +215,13 @@ def main():
         w = Writer(aport); threading.Thread(target=w.run, daemon=True).start()
         hz = os.sysconf("SC_CLK_TCK")
         out = open(OUT, "w")
-        out.write("elapsed_s,rss_kib,hwm_kib,fds,threads,cpu_share,p50_ms,p99_ms,probe_lost,dnsperf_qps,api_writes_ok,api_writes_failed,api_write_p99_ms,web_online,flips\n")
+        out.write("elapsed_s,rss_kib,rss_anon_kib,rss_file_kib,hwm_kib,fds,threads,cpu_share,p50_ms,p99_ms,probe_lost,dnsperf_qps,api_writes_ok,api_writes_failed,api_write_p99_ms,web_online,flips\n")
         c_prev, t_prev, start = cpu_ticks(sp.pid), time.time(), time.time()
         end = start + secs
         while time.time() < end and sp.poll() is None:
             STOP.wait(min(10, max(0, end - time.time())))
             now = time.time()
-            rss, hwm, thr = proc_status(sp.pid)
+            rss, hwm, thr, anon, file_ = proc_status(sp.pid)
             fds = len(os.listdir(f"/proc/{sp.pid}/fd"))
             c = cpu_ticks(sp.pid); cpu = (c - c_prev) / hz / (now - t_prev); c_prev, t_prev = c, now
             p50, p99, lost = probe_latency(dport)
@@ -230,7 +231,7 @@ def main():
                 on = online(conn)
             except (OSError, http.client.HTTPException):
                 conn = http.client.HTTPConnection("127.0.0.1", aport, timeout=10); on = -1
-            row = f"{now - start:.0f},{rss},{hwm},{fds},{thr},{cpu:.3f},{p50:.3f},{p99:.3f},{lost},{qps['last']:.0f},{w.done},{w.failed},{wp99:.1f},{on},{sum(f.flips for f in flappers)}"
+            row = f"{now - start:.0f},{rss},{anon},{file_},{hwm},{fds},{thr},{cpu:.3f},{p50:.3f},{p99:.3f},{lost},{qps['last']:.0f},{w.done},{w.failed},{wp99:.1f},{on},{sum(f.flips for f in flappers)}"
             out.write(row + "\n"); out.flush(); print(row, flush=True)
         alive = sp.poll() is None
         STOP.set()

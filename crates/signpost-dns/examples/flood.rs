@@ -117,13 +117,12 @@ fn garbage(target: SocketAddr, count: u64, sockets: usize, threads: usize, max_s
                         // ENOBUFS/EAGAIN under load, ECONNREFUSED from an earlier ICMP: count, go on.
                         Err(_) => local_err += 1,
                     }
-                    if i % 64 == 0 {
-                        for s in &socks[(i / 64) % socks.len()..][..1] {
-                            while s.recv(&mut rbuf).is_ok() {
-                                local_replies += 1;
-                            }
+                    if i.is_multiple_of(64) {
+                        let s = &socks[(i / 64) % socks.len()];
+                        while s.recv(&mut rbuf).is_ok() {
+                            local_replies += 1;
                         }
-                        if i % 65536 == 0 && Instant::now() > deadline {
+                        if i.is_multiple_of(65536) && Instant::now() > deadline {
                             break;
                         }
                     }
@@ -358,17 +357,15 @@ fn valid_query(rng: &mut fastrand::Rng, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&255u16.to_be_bytes());
         buf.extend_from_slice(&[0, 0, 0, 0]);
         let mut rd = Vec::new();
-        for l in ["hmac-sha256"] {
-            rd.push(l.len() as u8);
-            rd.extend_from_slice(l.as_bytes());
-        }
+        rd.push(11);
+        rd.extend_from_slice(b"hmac-sha256");
         rd.push(0);
         rd.extend((0..6).map(|_| rng.u8(..)));
         rd.extend_from_slice(&300u16.to_be_bytes());
         let mac = if rng.bool() { 32 } else { rng.usize(0..64) };
         rd.extend_from_slice(&(mac as u16).to_be_bytes());
         rd.extend((0..mac).map(|_| rng.u8(..)));
-        rd.extend_from_slice(&buf[0..2].to_vec());
+        rd.extend_from_slice(&buf[..2]);
         rd.extend_from_slice(&[0, 0, 0, 0]);
         buf.extend_from_slice(&(rd.len() as u16).to_be_bytes());
         buf.extend_from_slice(&rd);
