@@ -299,6 +299,20 @@ impl Settings {
             Some(path) => file.limits().with_context(|| path.display().to_string())?,
             None => file.limits()?,
         };
+        Self::from_file(args, file, &base, limits)
+    }
+
+    /// The settings a settings file's `text` gives with no flags, checked as `signpost serve
+    /// --config` checks them (relative paths stay relative). The entry point of the settings fuzz
+    /// target (`fuzz/fuzz_targets/settings.rs`); `serve` itself goes through [`Settings::resolve`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let file: SettingsFile = toml::from_str(text).context("invalid settings")?;
+        let limits = file.limits()?;
+        Self::from_file(&ServeArgs::default(), file, Path::new(""), limits)
+    }
+
+    /// `file` (whose relative paths start at `base`) overridden by `args`.
+    fn from_file(args: &ServeArgs, file: SettingsFile, base: &Path, limits: Limits) -> Result<Self> {
         let mut server = ServerConfig::default();
         if !args.dns_listen.is_empty() {
             server.listen = args.dns_listen.clone();
