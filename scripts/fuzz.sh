@@ -23,6 +23,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 start=$SECONDS
+cargo fmt --check
 cargo fuzz build --sanitizer none
 echo "fuzz: built in $((SECONDS - start)) s"
 for t in "${targets[@]}"; do

@@ -11,11 +11,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
 use arc_swap::ArcSwap;
-use domain::base::{Message, ParsedName};
+use domain::base::iana::Rtype;
+use domain::base::{Message, ParsedName, ToName};
 use domain::rdata::AllRecordData;
 use libfuzzer_sys::fuzz_target;
 use signpost_dns::wire::{self, Parsed};
-use signpost_dns::{Answerer, CookieSecret, NameServer, Snapshot, Transport, ZoneConfig};
+use signpost_dns::{Answered, Answerer, CookieSecret, NameServer, Snapshot, Transport, ZoneConfig};
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{HealthView, ProbeStatus, RoutingTable};
 
@@ -166,7 +167,9 @@ fn zones() -> Vec<ZoneConfig> {
     let mut big = ZoneConfig::new("a-rather-long-zone-name.example", vec![]);
     big.nameservers = (0..24)
         .map(|i| NameServer {
-            name: format!("ns{i:02}.a-rather-long-name-server-label.a-rather-long-zone-name.example"),
+            name: format!(
+                "ns{i:02}.a-rather-long-name-server-label.a-rather-long-zone-name.example"
+            ),
             addresses: vec![
                 format!("192.0.2.{i}").parse().unwrap(),
                 format!("2001:db8::{i:x}").parse().unwrap(),
@@ -251,7 +254,7 @@ fn limit(query: &[u8], transport: Transport) -> usize {
     }
 }
 
-fn check(query: &[u8], response: &[u8], transport: Transport) {
+fn check(query: &[u8], response: &[u8], transport: Transport, answered: Answered) {
     assert!(
         response.len() <= limit(query, transport),
         "{transport:?} response of {} octets over the limit {}",
@@ -262,16 +265,55 @@ fn check(query: &[u8], response: &[u8], transport: Transport) {
     let header = msg.header();
     assert!(header.qr(), "QR not set");
     assert_eq!(header.id(), u16::from_be_bytes([query[0], query[1]]), "ID");
-    for q in msg.question() {
-        q.expect("the response's question parses");
-    }
+    assert_eq!(
+        u16::from(header.rcode().to_int()),
+        answered.rcode & 0xF,
+        "the header's RCODE is what answer() reported"
+    );
+    // The question is echoed as sent (case included), or left out when it could not be read.
+    let question_end = usize::from(answered.question_end);
+    assert_eq!(
+        &response[12..question_end],
+        &query[12..question_end],
+        "the echoed question"
+    );
+    assert_eq!(
+        msg.header_counts().qdcount(),
+        u16::from(question_end > 12),
+        "QDCOUNT"
+    );
+    let mut questions = msg.question();
+    let qname = questions
+        .next()
+        .map(|q| q.expect("the response's question parses").into_qname());
+    assert_eq!(
+        questions.pos(),
+        question_end,
+        "the question ends where answer() said"
+    );
     let (_, answer, authority, additional) = msg.sections().expect("the sections parse");
+    if header.tc() {
+        assert_eq!(
+            msg.header_counts().ancount(),
+            0,
+            "a truncated response holds no answer"
+        );
+    }
     let mut opt = 0;
-    for section in [answer, authority, additional] {
+    for (n, section) in [answer, authority, additional].into_iter().enumerate() {
         for record in section {
             let record = record.expect("every record parses");
-            if record.rtype() == domain::base::iana::Rtype::OPT {
+            if record.rtype() == Rtype::OPT {
                 opt += 1;
+            }
+            if n == 0 {
+                // No CNAME chains, no wildcards: every answer is owned by the query name.
+                let qname = qname.as_ref().expect("answers only with a question");
+                assert!(
+                    record.owner().name_eq(qname),
+                    "answer owned by {}",
+                    record.owner()
+                );
             }
             record
                 .to_record::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
@@ -285,7 +327,10 @@ fn check(query: &[u8], response: &[u8], transport: Transport) {
 fuzz_target!(|data: &[u8]| {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut out = Vec::with_capacity(4096);
-    let peers: [IpAddr; 2] = ["192.0.2.1".parse().unwrap(), "2001:db8:1::1".parse().unwrap()];
+    let peers: [IpAddr; 2] = [
+        "192.0.2.1".parse().unwrap(),
+        "2001:db8:1::1".parse().unwrap(),
+    ];
     for (i, answerer) in ANSWERERS.iter().enumerate() {
         for transport in [Transport::Udp, Transport::Tcp] {
             let peer = peers[(i + usize::from(transport == Transport::Tcp)) % 2];
@@ -295,9 +340,9 @@ fuzz_target!(|data: &[u8]| {
                 Some(a) => {
                     assert!(data.len() >= 12, "answered a message without a header");
                     assert!(data[2] & 0x80 == 0, "answered a response");
-                    check(data, &out, transport);
                     // Where a truncated response ends lies inside the response.
                     assert!(usize::from(a.question_end) <= out.len());
+                    check(data, &out, transport, a);
                     let _ = a.class_name(data);
                 }
             }

@@ -48,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
             let bits = if addr.is_ipv4() { 32 } else { 128 };
             assert!(l.scope <= bits && l.prefix <= bits, "{addr}: {l:?}");
             if l.entries.is_some() {
-                assert!(l.prefix <= l.scope, "{addr}: scope wider than the matching prefix: {l:?}");
+                assert!(
+                    l.prefix <= l.scope,
+                    "{addr}: scope wider than the matching prefix: {l:?}"
+                );
             }
             let _ = l.to("West Europe");
             let _ = l.to("dc-lisbon");

@@ -21,7 +21,10 @@ use signpost_routing::{AllHealthy, RoutingTable};
 /// Compiles, builds a snapshot and asks each profile's name once (A and AAAA).
 fn serve(set: &ProfileSet) {
     let routing = RoutingTable::compile(set, &AllHealthy);
-    let zones = [ZoneConfig::new("tm.test", vec!["127.0.0.1".parse().unwrap()])];
+    let zones = [ZoneConfig::new(
+        "tm.test",
+        vec!["127.0.0.1".parse().unwrap()],
+    )];
     let snapshot = Snapshot::build(&zones, routing, 1).expect("a valid set always builds");
     let answerer = Answerer::new(Arc::new(ArcSwap::from_pointee(snapshot)), 1232);
     let mut rng = fastrand::Rng::with_seed(1);

@@ -51,7 +51,11 @@ fuzz_target!(|data: &[u8]| {
             q.extend_from_slice(&[0, 1]);
             let peer = "192.0.2.1".parse().unwrap();
             let _ = answerer.answer(&q, peer, Transport::Udp, &mut rng, &mut out);
-            assert!(out.len() <= 512, "a plain UDP response of {} octets", out.len());
+            assert!(
+                out.len() <= 512,
+                "a plain UDP response of {} octets",
+                out.len()
+            );
         }
     }
 });

@@ -312,7 +312,12 @@ impl Settings {
     }
 
     /// `file` (whose relative paths start at `base`) overridden by `args`.
-    fn from_file(args: &ServeArgs, file: SettingsFile, base: &Path, limits: Limits) -> Result<Self> {
+    fn from_file(
+        args: &ServeArgs,
+        file: SettingsFile,
+        base: &Path,
+        limits: Limits,
+    ) -> Result<Self> {
         let mut server = ServerConfig::default();
         if !args.dns_listen.is_empty() {
             server.listen = args.dns_listen.clone();
