@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets in fuzz/ and runs each for SECONDS (default 30) of libFuzzer time,
 # starting from the committed seeds in fuzz/corpus/<target>/ and whatever earlier runs left in
-# fuzz/work/<target>/ (new inputs go there, never into the seeds). Exits non-zero on the first
-# crash, panic, failed invariant, timeout or out-of-memory; libFuzzer leaves the input in
-# fuzz/artifacts/<target>/, and `cargo fuzz run --sanitizer none <target> <file>` replays it.
+# fuzz/work/<target>/ (new inputs go there, never into the seeds), with fuzz/dicts/<target>.dict
+# when there is one. Exits non-zero on the first crash, panic, failed invariant, timeout or
+# out-of-memory; libFuzzer leaves the input in fuzz/artifacts/<target>/, and
+# `cargo fuzz run --sanitizer none <target> <file>` replays it.
 #
 # Works on the stable toolchain: with `--sanitizer none` cargo-fuzz passes only stable codegen
 # flags (the SanitizerCoverage pass and its options), so no nightly and no RUSTC_BOOTSTRAP are
@@ -28,12 +29,14 @@ cargo fuzz build --sanitizer none
 echo "fuzz: built in $((SECONDS - start)) s"
 for t in "${targets[@]}"; do
   mkdir -p "work/$t"
+  dict=()
+  [ -f "dicts/$t.dict" ] && dict=(-dict="dicts/$t.dict")
   t0=$SECONDS
   # -timeout: one input taking over 10 s is a finding; -rss_limit_mb: so is 2 GB of memory.
   # -print_final_stats gives the execution count on the last line.
   cargo fuzz run --sanitizer none "$t" "work/$t" "corpus/$t" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    2> "work/$t.log" || {
+    "${dict[@]}" 2> "work/$t.log" || {
     tail -n 60 "work/$t.log"
     echo "fuzz: $t FAILED; the input is in fuzz/artifacts/$t/" >&2
     exit 1
