@@ -542,4 +542,24 @@ mod tests {
             "unknown keys"
         );
     }
+
+    /// `Settings::parse` (the fuzz target's entry point) checks what `serve --config` checks.
+    #[test]
+    fn parse_checks_a_settings_text_as_serve_does() {
+        let s = Settings::parse("zones = [\"tm.test\"]\ndns_workers = 3\nprofiles = \"p.yaml\"\n")
+            .unwrap();
+        assert_eq!(s.zones[0].apex, "tm.test");
+        assert_eq!(s.server.workers, 3);
+        assert_eq!(s.profiles, ProfilesSource::File(PathBuf::from("p.yaml")));
+        for (text, field) in [
+            ("dns_workers = 0", "dns_workers"),
+            ("max_endpoints = 0", "max_endpoints"),
+            ("max_udp_payload = 100", "max_udp_payload"),
+            ("[rrl]\nslip = 500", "rrl.slip"),
+            ("nonsense = 1", "invalid settings"),
+        ] {
+            let err = format!("{:#}", Settings::parse(text).unwrap_err());
+            assert!(err.contains(field), "{text}: {err}");
+        }
+    }
 }
