@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         Arc::new(ArcSwap::from_pointee(snapshot)),
         settings.server.max_udp_payload,
     )
-    .with_cookie_secret(settings.server.cookie_secret.clone());
+    .with_cookie_secret(settings.server.cookie_secret);
     let mut rng = fastrand::Rng::with_seed(1);
     let mut out = Vec::new();
     for zone in &settings.zones {
