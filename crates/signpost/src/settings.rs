@@ -383,6 +383,25 @@ impl Settings {
             Some(path) => file.limits().with_context(|| path.display().to_string())?,
             None => file.limits()?,
         };
+        Self::from_file(args, file, &base, limits)
+    }
+
+    /// The settings a settings file's `text` gives with no flags, checked as `signpost serve
+    /// --config` checks them (relative paths stay relative). The entry point of the settings fuzz
+    /// target (`fuzz/fuzz_targets/settings.rs`); `serve` itself goes through [`Settings::resolve`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let file: SettingsFile = toml::from_str(text).context("invalid settings")?;
+        let limits = file.limits()?;
+        Self::from_file(&ServeArgs::default(), file, Path::new(""), limits)
+    }
+
+    /// `file` (whose relative paths start at `base`) overridden by `args`.
+    fn from_file(
+        args: &ServeArgs,
+        file: SettingsFile,
+        base: &Path,
+        limits: Limits,
+    ) -> Result<Self> {
         let mut server = ServerConfig::default();
         if !args.dns_listen.is_empty() {
             server.listen = args.dns_listen.clone();
@@ -619,5 +638,25 @@ mod tests {
             toml::from_str::<SettingsFile>("[rrl]\nrate = 5").is_err(),
             "unknown keys"
         );
+    }
+
+    /// `Settings::parse` (the fuzz target's entry point) checks what `serve --config` checks.
+    #[test]
+    fn parse_checks_a_settings_text_as_serve_does() {
+        let s = Settings::parse("zones = [\"tm.test\"]\ndns_workers = 3\nprofiles = \"p.yaml\"\n")
+            .unwrap();
+        assert_eq!(s.zones[0].apex, "tm.test");
+        assert_eq!(s.server.workers, 3);
+        assert_eq!(s.profiles, ProfilesSource::File(PathBuf::from("p.yaml")));
+        for (text, field) in [
+            ("dns_workers = 0", "dns_workers"),
+            ("max_endpoints = 0", "max_endpoints"),
+            ("max_udp_payload = 100", "max_udp_payload"),
+            ("[rrl]\nslip = 500", "rrl.slip"),
+            ("nonsense = 1", "invalid settings"),
+        ] {
+            let err = format!("{:#}", Settings::parse(text).unwrap_err());
+            assert!(err.contains(field), "{text}: {err}");
+        }
     }
 }
