@@ -133,6 +133,7 @@ pub async fn explain(
         "outcome": outcome,
         "answer": answer,
         "ecsScopePrefix": decision.scope,
-        "steps": steps,
+        // Routing's typed steps, rendered as sentences.
+        "steps": steps.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })))
 }

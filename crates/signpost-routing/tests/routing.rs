@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{
     AllHealthy, Decision, HealthView, MonitorStatus, Outcome, ProbeStatus, ProfileMonitorStatus,
-    Query, QueryFamily, RoutingTable, explain, route,
+    Query, QueryFamily, RoutingTable, Step, route,
 };
 
 fn set(yaml: &str) -> ProfileSet {
@@ -33,6 +33,17 @@ fn pick(table: &RoutingTable, profile: &str, query: Query, rng: &mut fastrand::R
     let id = table.by_name(profile).unwrap();
     let d: Decision = route(table, id, &query, rng, &mut ());
     name_of(table, d)
+}
+
+/// `explain` with each step rendered as the API and the CLI show it.
+fn explain(
+    table: &RoutingTable,
+    id: signpost_routing::ProfileId,
+    query: &Query,
+    rng: &mut fastrand::Rng,
+) -> (Decision, Vec<String>) {
+    let (d, steps) = signpost_routing::explain(table, id, query, rng);
+    (d, steps.iter().map(Step::to_string).collect())
 }
 
 fn name_of(table: &RoutingTable, d: Decision) -> String {
