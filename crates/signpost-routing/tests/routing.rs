@@ -617,6 +617,34 @@ profiles:
     );
 }
 
+/// The same explanation as values: the whole walk, step by step.
+#[test]
+fn explain_steps_are_values() {
+    let h = health(&[("p", "first", ProbeStatus::Degraded)]);
+    let table = RoutingTable::compile(&set(PRIORITY), &h);
+    let (_, steps) =
+        signpost_routing::explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
+    assert_eq!(
+        steps,
+        vec![
+            Step::Profile {
+                name: "p".into(),
+                method: signpost_model::RoutingMethod::Priority,
+                status: ProfileMonitorStatus::Degraded,
+            },
+            Step::PrioritySkipped {
+                priority: 1,
+                endpoint: "first".into(),
+                status: MonitorStatus::Degraded,
+            },
+            Step::Answer {
+                endpoint: "second".into(),
+                record: signpost_routing::EndpointAnswer::Name("b.example.com".into()),
+            },
+        ]
+    );
+}
+
 #[test]
 fn explain_names_the_endpoint_and_the_reason() {
     let h = health(&[("p", "first", ProbeStatus::Degraded)]);
