@@ -133,7 +133,8 @@ pub async fn explain(
         "outcome": outcome,
         "answer": answer,
         "ecsScopePrefix": decision.scope,
-        // Routing's typed steps, rendered as sentences.
+        // Routing's typed steps, rendered as sentences, and as values.
         "steps": steps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "trace": steps,
     })))
 }

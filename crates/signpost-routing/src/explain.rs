@@ -49,7 +49,17 @@ pub fn explain(
 
 /// One step of a routing decision, in the order the walk takes them. Endpoint and region names
 /// are as configured.
+///
+/// With the `serde` feature a step serializes as an object whose `kind` is the variant's name in
+/// camelCase, with its fields in camelCase beside it; statuses, methods and policies as their
+/// document spellings, a location as its codes (most specific first), rankings as
+/// `[name, value]` pairs.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")
+)]
 #[non_exhaustive]
 pub enum Step {
     // Every profile the walk enters (the queried one, then each nested child).
@@ -58,8 +68,10 @@ pub enum Step {
         /// Resource name.
         name: String,
         /// Its routing method.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::method"))]
         method: RoutingMethod,
         /// Its profile monitor status.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::profile_status"))]
         status: ProfileMonitorStatus,
     },
     /// The profile is disabled or has no enabled endpoint (NXDOMAIN at the top, NODATA below).
@@ -71,6 +83,7 @@ pub enum Step {
     /// Every enabled endpoint is Degraded; the policy answers without the method's rule.
     AllDown {
         /// `noData` or `servFail` (or `serveAll` when nothing could be served).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::policy"))]
         policy: AllDownPolicy,
     },
     /// The method chose no endpoint: NODATA.
@@ -108,6 +121,7 @@ pub enum Step {
         /// The matched endpoint.
         endpoint: String,
         /// Its status.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::status"))]
         status: MonitorStatus,
     },
     /// Subnet: the fallback endpoint (the one without ranges) serves.
@@ -120,6 +134,7 @@ pub enum Step {
         /// The fallback endpoint.
         endpoint: String,
         /// Its status.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::status"))]
         status: MonitorStatus,
     },
     /// A subnet override decides (on Geographic whatever the endpoint's health, elsewhere only
@@ -137,6 +152,10 @@ pub enum Step {
         /// The client address routed on.
         client: IpAddr,
         /// Where it is (its codes, most specific first, are what mappings match).
+        #[cfg_attr(
+            feature = "serde",
+            serde(rename = "codes", serialize_with = "ser::location")
+        )]
         location: Location,
         /// Prefix length of the GeoIP network.
         prefix: u8,
@@ -166,6 +185,7 @@ pub enum Step {
         /// The endpoint.
         endpoint: String,
         /// Why: its status.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser::status"))]
         status: MonitorStatus,
     },
     /// Weighted: the random draw over the cumulative weights of eligible endpoints.
@@ -411,5 +431,36 @@ impl fmt::Display for Step {
                 "MultiValue: {picked} of {eligible} eligible addresses (maxReturn {max_return})"
             ),
         }
+    }
+}
+
+/// How the model's types appear in a serialized [`Step`].
+#[cfg(feature = "serde")]
+mod ser {
+    use serde::Serializer;
+
+    use super::*;
+
+    pub(super) fn method<S: Serializer>(m: &RoutingMethod, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub(super) fn profile_status<S: Serializer>(
+        v: &ProfileMonitorStatus,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_str())
+    }
+
+    pub(super) fn status<S: Serializer>(v: &MonitorStatus, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_str())
+    }
+
+    pub(super) fn policy<S: Serializer>(v: &AllDownPolicy, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_str())
+    }
+
+    pub(super) fn location<S: Serializer>(v: &Location, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.codes())
     }
 }

@@ -19,8 +19,14 @@ use crate::prefixes::PrefixTable;
 /// Index of a profile in a [`RoutingTable`].
 pub type ProfileId = u32;
 
-/// What a chosen endpoint contributes to the answer.
+/// What a chosen endpoint contributes to the answer (serialized, with the `serde` feature, as
+/// `{"name": ...}`, `{"ipv4": ...}`, `{"ipv6": ...}` or `{"nested": profile id}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub enum EndpointAnswer {
     /// CNAME to this name (lower-case, no trailing dot).
     Name(String),
