@@ -58,7 +58,11 @@ pub fn explain(
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize),
-    serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")
+    serde(
+        tag = "kind",
+        rename_all = "camelCase",
+        rename_all_fields = "camelCase"
+    )
 )]
 #[non_exhaustive]
 pub enum Step {

@@ -23,9 +23,9 @@ pub mod prefixes;
 pub mod route;
 pub mod table;
 
+pub use explain::{Step, Steps, Trace, explain};
 pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
 pub use prefixes::{PrefixMatch, PrefixTable};
-pub use explain::{Step, Steps, Trace, explain};
 pub use route::{
     Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, route,
 };

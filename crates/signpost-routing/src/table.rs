@@ -211,7 +211,9 @@ fn compile_one(
                 });
                 (EndpointAnswer::Nested(c), status)
             }
-            EndpointTarget::Name(n) => (EndpointAnswer::Name(n.clone()), off.unwrap_or_else(probed)),
+            EndpointTarget::Name(n) => {
+                (EndpointAnswer::Name(n.clone()), off.unwrap_or_else(probed))
+            }
             EndpointTarget::Ipv4(a) => (EndpointAnswer::Ipv4(*a), off.unwrap_or_else(probed)),
             EndpointTarget::Ipv6(a) => (EndpointAnswer::Ipv6(*a), off.unwrap_or_else(probed)),
         };

@@ -400,5 +400,8 @@ fn touching_ranges_of_one_endpoint_scope_per_range() {
         &mut fastrand::Rng::with_seed(1),
         &mut (),
     );
-    assert_eq!((single(d.outcome), d.scope, r.scope(BASE + 5)), (Some(0), 25, 24));
+    assert_eq!(
+        (single(d.outcome), d.scope, r.scope(BASE + 5)),
+        (Some(0), 25, 24)
+    );
 }

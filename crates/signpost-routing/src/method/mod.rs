@@ -28,7 +28,9 @@ pub(crate) enum MethodTable {
     Priority(priority::Priority),
     Weighted(weighted::Weighted),
     MultiValue(multi_value::MultiValue),
-    Subnet(subnet::Subnet),
+    /// Boxed: its prefix table is large, and every profile already holds one inline (its
+    /// overrides), so the enum stays as small as the other tables.
+    Subnet(Box<subnet::Subnet>),
     Geographic(geographic::Geographic),
     Performance(performance::Performance),
 }
@@ -43,7 +45,7 @@ impl MethodTable {
             RoutingMethod::MultiValue => {
                 Self::MultiValue(multi_value::MultiValue::build(p, endpoints))
             }
-            RoutingMethod::Subnet => Self::Subnet(subnet::Subnet::build(p)),
+            RoutingMethod::Subnet => Self::Subnet(Box::new(subnet::Subnet::build(p))),
             RoutingMethod::Geographic => Self::Geographic(geographic::Geographic::build(p)),
             RoutingMethod::Performance => Self::Performance(performance::Performance::build(p)),
         }

@@ -64,9 +64,7 @@ impl Performance {
                         .iter()
                         .map(|r| (r.name.clone(), table.to(&r.name)))
                         .collect();
-                    ranked.sort_by(|(a, x), (b, y)| {
-                        (x.is_none(), x, a).cmp(&(y.is_none(), y, b))
-                    });
+                    ranked.sort_by(|(a, x), (b, y)| (x.is_none(), x, a).cmp(&(y.is_none(), y, b)));
                     Step::LatencyLine {
                         client: q.client,
                         prefix: table.prefix,
@@ -99,8 +97,10 @@ impl Performance {
                     })
                 };
                 cx.trace.step(|| {
-                    let mut ranked: Vec<(String, f64)> =
-                        regions.iter().map(|r| (r.name.clone(), distance(r))).collect();
+                    let mut ranked: Vec<(String, f64)> = regions
+                        .iter()
+                        .map(|r| (r.name.clone(), distance(r)))
+                        .collect();
                     ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
                     Step::Distances {
                         client: q.client,
