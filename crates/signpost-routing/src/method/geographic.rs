@@ -28,6 +28,7 @@ impl Geographic {
         }
     }
 
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
         let eps = cx.endpoints;
         if let Some(i) = cx.overridden {

@@ -34,6 +34,7 @@ impl MultiValue {
     }
 
     /// The addresses of the answer (none: NODATA).
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Picks {
         let mut picks = Picks::empty();
         // maxReturn counts per family: an ANY query can carry maxReturn A and maxReturn AAAA.

@@ -44,6 +44,7 @@ impl Performance {
         Self { regions }
     }
 
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
         let regions = &self.regions;
         let eps = cx.endpoints;

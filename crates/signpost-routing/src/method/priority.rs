@@ -17,6 +17,7 @@ impl Priority {
         Self { order }
     }
 
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
         let pick = self.order.iter().copied().find(|&i| cx.eligible(i));
         for &i in self.order.iter().take_while(|&&i| Some(i) != pick) {

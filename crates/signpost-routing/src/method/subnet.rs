@@ -29,6 +29,7 @@ impl Subnet {
 
     /// The matched endpoint if eligible, else the fallback if eligible (Azure would answer
     /// NXDOMAIN for an unhealthy match; see the README).
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
         let eps = cx.endpoints;
         if let Some(i) = lookup(&self.ranges, cx) {
@@ -69,6 +70,7 @@ pub(crate) fn ranges(p: &Profile) -> PrefixTable<u16> {
 
 /// The endpoint whose range holds the client, whatever its health. The decision now depends on
 /// the lookup's scope (hit or miss); an empty table decides nothing and costs nothing.
+#[inline]
 pub(crate) fn lookup<T: Trace>(ranges: &PrefixTable<u16>, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
     if ranges.is_empty() {
         return None;

@@ -35,6 +35,7 @@ impl Weighted {
         }
     }
 
+    #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
         let total = *self.cumulative.last()?;
         let draw = cx.rng.u32(0..total);
