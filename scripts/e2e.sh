@@ -225,6 +225,51 @@ sleep 1.5
 check "an invalid file leaves the last good configuration serving" "app-eu.contoso.test." "$(sp contoso.tm.test A)"
 check "and the rejection is logged with the field" "1" "$(grep -c 'trafficRoutingMethod: must be one of' "$W/signpost.log" || true)"
 
+# DNS Cookies through a real resolver: BIND's named sends cookies to the servers it asks, so with
+# RRL dropping everything over one response a second (slip 0), its queries still get through on
+# the server cookie Signpost gave it, while a client without cookies is limited.
+RP=$(free_port); RA=$(free_port); NB=$(free_port)
+mkdir -p "$W/rrl"
+cat > "$W/rrl/settings.toml" <<S
+zones = ["tm.test"]
+dns_workers = 1
+[rrl]
+responses_per_second = 1
+slip = 0
+S
+cat > "$W/rrl/profiles.yaml" <<P
+profiles:
+  - name: contoso
+    properties:
+      trafficRoutingMethod: Priority
+      monitorConfig: { protocol: TCP, port: 9 }
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: app-us.contoso.test, alwaysServe: Enabled } }
+P
+"$BIN" serve --config "$W/rrl/settings.toml" --profiles "$W/rrl/profiles.yaml" --data-dir "$W/rrl/data" \
+  --dns-listen "127.0.0.1:$RP" --api-listen "127.0.0.1:$RA" --probe-resolver 127.0.0.1:9 > "$W/rrl/signpost.log" 2>&1 &
+PIDS+=($!)
+cat > "$W/rrl/named.conf" <<N
+options { directory "$W/rrl"; listen-on port $NB { 127.0.0.1; }; listen-on-v6 { none; };
+  recursion yes; dnssec-validation no; allow-query { any; }; pid-file "$W/rrl/named.pid"; };
+controls { };
+zone "tm.test" { type forward; forward only; forwarders { 127.0.0.1 port $RP; }; };
+N
+named -g -c "$W/rrl/named.conf" > "$W/rrl/named.log" 2>&1 &
+PIDS+=($!)
+eventually 10 "named answers through Signpost" "NXDOMAIN" \
+  sh -c "dig +tries=1 +time=1 @127.0.0.1 -p $NB first.tm.test A | sed -n 's/.*status: \([A-Z]*\).*/\1/p'"
+through=0
+for i in $(seq 1 20); do
+  dig +tries=1 +time=2 @127.0.0.1 -p "$NB" "n$i.tm.test" A | grep -q 'status: NXDOMAIN' && through=$((through+1))
+done
+check "named's cookies pass RRL: 20 of 20 new names answered" "20" "$through"
+limited=0
+for i in $(seq 1 20); do
+  dig +nocookie +tries=1 +time=1 @127.0.0.1 -p "$RP" "d$i.tm.test" A | grep -q 'status: NXDOMAIN' || limited=$((limited+1))
+done
+check "without cookies the same client is limited" "yes" "$([ "$limited" -gt 0 ] && echo yes || echo "no ($limited)")"
+
 # The OpenAPI document, checked by a real third-party tool against a live server of its own:
 # schemathesis generates requests from the schema (valid and invalid) and checks that nothing
 # answers 5xx and that every response matches the document. `positive_data_acceptance` is left

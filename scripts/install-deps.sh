@@ -9,6 +9,7 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v unbound >/dev/null || need+=(unbound)
 command -v curl >/dev/null || need+=(curl)
 command -v etcd >/dev/null || need+=(etcd-server)   # the fleet tests run a real 3-member cluster
+command -v named >/dev/null || need+=(bind9)         # a resolver that sends DNS Cookies (e2e)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q

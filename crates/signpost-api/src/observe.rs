@@ -133,6 +133,8 @@ pub async fn explain(
         "outcome": outcome,
         "answer": answer,
         "ecsScopePrefix": decision.scope,
-        "steps": steps,
+        // Routing's typed steps, rendered as sentences, and as values.
+        "steps": steps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "trace": steps,
     })))
 }

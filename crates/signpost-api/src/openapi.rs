@@ -103,6 +103,10 @@ pub struct Explanation {
     pub ecs_scope_prefix: u8,
     /// Each step of the decision.
     pub steps: Vec<String>,
+    /// The same steps as values, one per entry of `steps`: `kind` names the step (`profile`,
+    /// `prioritySkipped`, `weightedDraw`, `subnetRange`, `located`, `latencyLine`, `answer`, ...;
+    /// routing's `Step` variants in camelCase) and the other fields are its data in camelCase.
+    pub trace: Vec<Value>,
 }
 
 /// The document.

@@ -395,7 +395,9 @@ pub(crate) fn etag(revision: u64) -> String {
 }
 
 /// The store precondition the request's `If-Match` / `If-None-Match` asks for. An `If-Match` that
-/// is not one of our ETags can match no version: 412 at once.
+/// is not one of our ETags can match no version: it becomes revision 0, which no profile ever has
+/// (a store's first commit is revision 1), so the store answers 412 — after it has checked the
+/// body, since a malformed document is a 400 whatever the preconditions say.
 fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     if let Some(v) = headers.get(header::IF_MATCH) {
         let v = v
@@ -411,14 +413,7 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
             .strip_prefix('"')
             .and_then(|t| t.strip_suffix('"'))
             .and_then(|t| t.parse::<u64>().ok());
-        return match revision {
-            Some(r) => Ok(Precondition::Revision(r)),
-            None => Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "PreconditionFailed",
-                format!("If-Match {v} does not match the current ETag"),
-            )),
-        };
+        return Ok(Precondition::Revision(revision.unwrap_or(0)));
     }
     if headers
         .get(header::IF_NONE_MATCH)

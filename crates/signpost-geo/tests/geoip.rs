@@ -230,6 +230,7 @@ fn the_most_specific_code_wins_and_explain_says_why() {
             latency: None,
         };
         let (d, steps) = explain(&t, 0, &q, &mut fastrand_rng());
+        let steps: Vec<String> = steps.iter().map(ToString::to_string).collect();
         let name = match d.outcome {
             signpost_routing::Outcome::Answer { profile, picks } => t.profile(profile).endpoints
                 [picks.as_slice()[0] as usize]

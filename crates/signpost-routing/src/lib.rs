@@ -9,18 +9,24 @@
 //!   hot path;
 //! - [`prefixes`]: the longest-prefix-match table (on `prefix-trie`) behind Subnet routing, subnet
 //!   overrides and the latency table, with the ECS scope of each lookup;
-//! - [`route`]: [`route()`] walks those tables for one query and returns a [`Decision`], recording
-//!   its reasoning through a [`Trace`] that costs nothing when it is `()`.
+//! - [`method`]: the six routing methods, a file each holding its table, the step that builds it
+//!   and its pick (crate-private; a compiled profile carries its method's table);
+//! - [`route`]: [`route()`] walks those tables for one query and returns a [`Decision`],
+//!   dispatching on the profile's method;
+//! - [`explain`]: its reasoning as typed [`Step`]s, recorded through a [`Trace`] that costs
+//!   nothing when it is `()` (the hot path); [`explain()`] keeps them.
 
+pub mod explain;
 pub mod health;
+mod method;
 pub mod prefixes;
 pub mod route;
 pub mod table;
 
+pub use explain::{Step, Steps, Trace, explain};
 pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
 pub use prefixes::{PrefixMatch, PrefixTable};
 pub use route::{
-    Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, Steps, Trace,
-    explain, route,
+    Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, route,
 };
 pub use table::{CompiledEndpoint, CompiledProfile, EndpointAnswer, ProfileId, RoutingTable};

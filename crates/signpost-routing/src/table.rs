@@ -2,8 +2,8 @@
 //!
 //! Everything a query needs is decided here once per configuration or health change: each
 //! endpoint's monitor status (nested endpoints from their child profile), which endpoints are
-//! eligible (healthy, or all of them in fail-open), the Priority order, the Weighted cumulative
-//! table over eligible endpoints only, the MultiValue address lists, and the subnet range table.
+//! eligible (healthy, or all of them in fail-open), and then each method's own table, built by
+//! its module under [`crate::method`], plus the subnet overrides.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -13,13 +13,20 @@ use signpost_model::{
 };
 
 use crate::health::{HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
+use crate::method::{self, MethodTable};
 use crate::prefixes::PrefixTable;
 
 /// Index of a profile in a [`RoutingTable`].
 pub type ProfileId = u32;
 
-/// What a chosen endpoint contributes to the answer.
+/// What a chosen endpoint contributes to the answer (serialized, with the `serde` feature, as
+/// `{"name": ...}`, `{"ipv4": ...}`, `{"ipv6": ...}` or `{"nested": profile id}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub enum EndpointAnswer {
     /// CNAME to this name (lower-case, no trailing dot).
     Name(String),
@@ -63,37 +70,6 @@ pub struct CompiledEndpoint {
     pub geo_mapping: Vec<String>,
 }
 
-/// The per-method selection table, built from eligible endpoints only.
-#[derive(Debug, Clone)]
-pub(crate) enum Selection {
-    /// Endpoint indices in ascending priority; the first eligible one wins.
-    Priority { order: Vec<u16> },
-    /// Cumulative weights of eligible endpoints (`cumulative[i]` = sum of weights up to `indices[i]`).
-    Weighted {
-        indices: Vec<u16>,
-        cumulative: Vec<u32>,
-    },
-    /// Eligible endpoints per family.
-    MultiValue { v4: Vec<u16>, v6: Vec<u16> },
-    /// The endpoint without ranges, if any.
-    Subnet { fallback: Option<u16> },
-    /// Location code -> enabled endpoint mapping it.
-    Geographic { codes: HashMap<String, u16> },
-    /// Regions in first-appearance order, each with its coordinates and endpoints.
-    Performance { regions: Vec<PerformanceRegion> },
-}
-
-/// A region of a Performance profile.
-#[derive(Debug, Clone)]
-pub(crate) struct PerformanceRegion {
-    /// The name as first written.
-    pub(crate) name: String,
-    /// Latitude and longitude (validation guarantees a known region).
-    pub(crate) coordinates: Option<(f64, f64)>,
-    /// Its endpoints.
-    pub(crate) endpoints: Vec<u16>,
-}
-
 /// A profile compiled for routing.
 #[derive(Debug, Clone)]
 pub struct CompiledProfile {
@@ -103,8 +79,6 @@ pub struct CompiledProfile {
     pub relative_name: String,
     /// Answer TTL.
     pub ttl: u32,
-    /// Routing method.
-    pub method: RoutingMethod,
     /// Azure's profile monitor status.
     pub monitor_status: ProfileMonitorStatus,
     /// Profile disabled, or every endpoint disabled: the name answers NXDOMAIN.
@@ -115,13 +89,20 @@ pub struct CompiledProfile {
     pub fail_open: bool,
     /// What the profile answers when all are down.
     pub all_down_policy: AllDownPolicy,
-    /// MultiValue: addresses per family in an answer.
-    pub max_return: u8,
     /// Endpoints in document order.
     pub endpoints: Vec<CompiledEndpoint>,
-    pub(crate) selection: Selection,
-    /// Subnet routing ranges or subnet overrides, from enabled endpoints.
-    pub(crate) ranges: PrefixTable<u16>,
+    /// The routing method with its selection table.
+    pub(crate) table: MethodTable,
+    /// Subnet overrides (the ranges of enabled endpoints) on Priority, Weighted, Geographic and
+    /// Performance profiles; empty on the others (Subnet's ranges are its table).
+    pub(crate) overrides: PrefixTable<u16>,
+}
+
+impl CompiledProfile {
+    /// The routing method.
+    pub fn method(&self) -> RoutingMethod {
+        self.table.method()
+    }
 }
 
 /// Every profile compiled, with a name index. Immutable once built; rebuilt on every change.
@@ -197,47 +178,44 @@ fn compile_one(
     let p = &profiles[i];
     let mut endpoints = Vec::with_capacity(p.endpoints.len());
     for ep in &p.endpoints {
+        // Switched off, whatever the probes or the child say.
+        let off = if !p.enabled {
+            Some(MonitorStatus::Inactive)
+        } else if !ep.enabled {
+            Some(MonitorStatus::Disabled)
+        } else {
+            None
+        };
+        let probed = || {
+            if ep.always_serve {
+                return MonitorStatus::Unmonitored;
+            }
+            match health.probe_status(&p.name, &ep.name) {
+                ProbeStatus::Checking => MonitorStatus::CheckingEndpoint,
+                ProbeStatus::Online => MonitorStatus::Online,
+                ProbeStatus::Degraded => MonitorStatus::Degraded,
+            }
+        };
         let (answer, status) = match &ep.target {
             EndpointTarget::Profile(child) => {
                 let c = ids[&child.to_ascii_lowercase()];
                 compile_one(c as usize, profiles, ids, health, out);
                 let child = out[c as usize].as_ref().expect("child compiled");
-                let status = if !p.enabled {
-                    MonitorStatus::Inactive
-                } else if !ep.enabled {
-                    MonitorStatus::Disabled
-                } else {
+                let status = off.unwrap_or_else(|| {
                     nested_status(
                         child,
                         ep.min_child_endpoints,
                         ep.min_child_endpoints_v4,
                         ep.min_child_endpoints_v6,
                     )
-                };
+                });
                 (EndpointAnswer::Nested(c), status)
             }
-            target => {
-                let answer = match target {
-                    EndpointTarget::Name(n) => EndpointAnswer::Name(n.clone()),
-                    EndpointTarget::Ipv4(a) => EndpointAnswer::Ipv4(*a),
-                    EndpointTarget::Ipv6(a) => EndpointAnswer::Ipv6(*a),
-                    EndpointTarget::Profile(_) => unreachable!("handled above"),
-                };
-                let status = if !p.enabled {
-                    MonitorStatus::Inactive
-                } else if !ep.enabled {
-                    MonitorStatus::Disabled
-                } else if ep.always_serve {
-                    MonitorStatus::Unmonitored
-                } else {
-                    match health.probe_status(&p.name, &ep.name) {
-                        ProbeStatus::Checking => MonitorStatus::CheckingEndpoint,
-                        ProbeStatus::Online => MonitorStatus::Online,
-                        ProbeStatus::Degraded => MonitorStatus::Degraded,
-                    }
-                };
-                (answer, status)
+            EndpointTarget::Name(n) => {
+                (EndpointAnswer::Name(n.clone()), off.unwrap_or_else(probed))
             }
+            EndpointTarget::Ipv4(a) => (EndpointAnswer::Ipv4(*a), off.unwrap_or_else(probed)),
+            EndpointTarget::Ipv6(a) => (EndpointAnswer::Ipv6(*a), off.unwrap_or_else(probed)),
         };
         endpoints.push(CompiledEndpoint {
             name: ep.name.clone(),
@@ -271,27 +249,23 @@ fn compile_one(
     }
     let any_enabled = p.endpoints.iter().any(|e| e.enabled);
     let monitor_status = profile_status(p.enabled, &endpoints);
-    let mut ranges = PrefixTable::new();
-    for (i, e) in p.endpoints.iter().enumerate().filter(|(_, e)| e.enabled) {
-        for r in &e.subnets {
-            ranges.insert_range(r.first, r.last, i as u16);
-        }
-    }
-    let selection = selection(p, &endpoints);
+    let overrides = match p.routing_method {
+        RoutingMethod::Subnet | RoutingMethod::MultiValue => PrefixTable::new(),
+        _ => method::subnet::ranges(p),
+    };
+    let table = MethodTable::build(p, &endpoints);
     out[i] = Some(CompiledProfile {
         name: p.name.clone(),
         relative_name: p.relative_name.clone(),
         ttl: p.ttl,
-        method: p.routing_method,
         monitor_status,
         nxdomain: !p.enabled || !any_enabled,
         all_down,
         fail_open,
         all_down_policy: p.all_down_policy,
-        max_return: p.max_return,
         endpoints,
-        selection,
-        ranges,
+        table,
+        overrides,
     });
 }
 
@@ -339,82 +313,5 @@ fn profile_status(enabled: bool, endpoints: &[CompiledEndpoint]) -> ProfileMonit
         ProfileMonitorStatus::CheckingEndpoints
     } else {
         ProfileMonitorStatus::Inactive
-    }
-}
-
-fn selection(p: &Profile, endpoints: &[CompiledEndpoint]) -> Selection {
-    let eligible = || {
-        endpoints
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.eligible)
-            .map(|(i, _)| i as u16)
-    };
-    match p.routing_method {
-        RoutingMethod::Priority => {
-            let mut order: Vec<u16> = (0..endpoints.len() as u16).collect();
-            order.sort_by_key(|&i| endpoints[i as usize].priority);
-            Selection::Priority { order }
-        }
-        RoutingMethod::Weighted => {
-            let indices: Vec<u16> = eligible().collect();
-            let mut total = 0u32;
-            let cumulative = indices
-                .iter()
-                .map(|&i| {
-                    total += u32::from(endpoints[i as usize].weight);
-                    total
-                })
-                .collect();
-            Selection::Weighted {
-                indices,
-                cumulative,
-            }
-        }
-        RoutingMethod::MultiValue => {
-            let of = |f: AddressFamily| {
-                eligible()
-                    .filter(|&i| endpoints[i as usize].answer.family() == Some(f))
-                    .collect()
-            };
-            Selection::MultiValue {
-                v4: of(AddressFamily::V4),
-                v6: of(AddressFamily::V6),
-            }
-        }
-        RoutingMethod::Subnet => Selection::Subnet {
-            fallback: p
-                .endpoints
-                .iter()
-                .position(|e| e.enabled && e.subnets.is_empty())
-                .map(|i| i as u16),
-        },
-        RoutingMethod::Geographic => Selection::Geographic {
-            codes: p
-                .endpoints
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.enabled)
-                .flat_map(|(i, e)| e.geo_mapping.iter().map(move |c| (c.clone(), i as u16)))
-                .collect(),
-        },
-        RoutingMethod::Performance => {
-            let mut regions: Vec<PerformanceRegion> = Vec::new();
-            for (i, e) in p.endpoints.iter().enumerate() {
-                let name = e.location.clone().unwrap_or_default();
-                let coordinates = e.coordinates;
-                // Validation gave known regions their canonical name: equal names are one
-                // region, and two sites that share coordinates stay two.
-                match regions.iter_mut().find(|r| r.name == name) {
-                    Some(r) => r.endpoints.push(i as u16),
-                    None => regions.push(PerformanceRegion {
-                        name,
-                        coordinates,
-                        endpoints: vec![i as u16],
-                    }),
-                }
-            }
-            Selection::Performance { regions }
-        }
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{
     AllHealthy, Decision, HealthView, MonitorStatus, Outcome, ProbeStatus, ProfileMonitorStatus,
-    Query, QueryFamily, RoutingTable, explain, route,
+    Query, QueryFamily, RoutingTable, Step, route,
 };
 
 fn set(yaml: &str) -> ProfileSet {
@@ -33,6 +33,17 @@ fn pick(table: &RoutingTable, profile: &str, query: Query, rng: &mut fastrand::R
     let id = table.by_name(profile).unwrap();
     let d: Decision = route(table, id, &query, rng, &mut ());
     name_of(table, d)
+}
+
+/// `explain` with each step rendered as the API and the CLI show it.
+fn explain(
+    table: &RoutingTable,
+    id: signpost_routing::ProfileId,
+    query: &Query,
+    rng: &mut fastrand::Rng,
+) -> (Decision, Vec<String>) {
+    let (d, steps) = signpost_routing::explain(table, id, query, rng);
+    (d, steps.iter().map(Step::to_string).collect())
 }
 
 fn name_of(table: &RoutingTable, d: Decision) -> String {
@@ -603,6 +614,34 @@ profiles:
         one(yaml, &h, "perf", "192.0.2.1"),
         "eus",
         "next region when the closest is down"
+    );
+}
+
+/// The same explanation as values: the whole walk, step by step.
+#[test]
+fn explain_steps_are_values() {
+    let h = health(&[("p", "first", ProbeStatus::Degraded)]);
+    let table = RoutingTable::compile(&set(PRIORITY), &h);
+    let (_, steps) =
+        signpost_routing::explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
+    assert_eq!(
+        steps,
+        vec![
+            Step::Profile {
+                name: "p".into(),
+                method: signpost_model::RoutingMethod::Priority,
+                status: ProfileMonitorStatus::Degraded,
+            },
+            Step::PrioritySkipped {
+                priority: 1,
+                endpoint: "first".into(),
+                status: MonitorStatus::Degraded,
+            },
+            Step::Answer {
+                endpoint: "second".into(),
+                record: signpost_routing::EndpointAnswer::Name("b.example.com".into()),
+            },
+        ]
     );
 }
 

@@ -356,6 +356,20 @@ fn endpoints_status_and_explain() {
         "{:?}",
         ex.body
     );
+    // The same steps as values.
+    let trace = ex.body["trace"].as_array().unwrap();
+    assert_eq!(trace.len(), ex.body["steps"].as_array().unwrap().len());
+    assert_eq!(trace[0]["kind"], "profile");
+    assert_eq!(trace[0]["method"], "Priority");
+    assert!(
+        trace.iter().any(|s| s["kind"] == "prioritySkipped"
+            && s["endpoint"] == "one"
+            && s["status"] == "Disabled"),
+        "{trace:?}"
+    );
+    let last = trace.last().unwrap();
+    assert_eq!(last["kind"], "answer");
+    assert_eq!(last["endpoint"], "two");
     assert_eq!(
         http(
             api,
