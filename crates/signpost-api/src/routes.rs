@@ -66,5 +66,32 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             auth::require,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mark_stale,
+        ))
         .with_state(state)
+}
+
+/// While the store serves a node's local copy (the shared store is unreachable), every answer
+/// says so: `Warning: 110` ("response is stale", RFC 7234 5.5.1) with the reason. Writes fail
+/// with 503 meanwhile; reads still answer from the copy.
+async fn mark_stale(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let store = state.store.clone();
+    if let Ok(Some(why)) = tokio::task::spawn_blocking(move || store.stale()).await
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+            "110 signpost \"{}\"",
+            why.replace('"', "'")
+        ))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::WARNING, value);
+    }
+    response
 }

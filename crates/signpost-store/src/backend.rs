@@ -95,4 +95,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Blocks until the revision is no longer `seen`, or `timeout` passed; returns the revision
     /// then. Writes by other processes or nodes are seen here.
     fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64, StoreError>;
+
+    /// Why reads may be stale right now (a copy served while the shared backend is down), or
+    /// `None` when they are current.
+    fn stale(&self) -> Option<String> {
+        None
+    }
 }

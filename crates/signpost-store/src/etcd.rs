@@ -32,6 +32,8 @@ use crate::backend::{Backend, Commit, Entry, Op, Scan};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before watching again after the watch failed.
 const REWATCH: Duration = Duration::from_millis(500);
+/// Times a request refused before it was sent is tried again (see [`EtcdBackend::block`]).
+const CONNECT_RETRIES: usize = 5;
 /// How often the watch task also reads the revision (see [`follow`]).
 const CHECK: Duration = Duration::from_secs(1);
 
@@ -53,7 +55,9 @@ impl EtcdConfig {
 
 /// The etcd backend.
 pub struct EtcdBackend {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (then shut down without blocking: a backend may be dropped
+    /// inside another runtime).
+    runtime: Option<tokio::runtime::Runtime>,
     client: Client,
     prefix: String,
     /// The `revision` key's latest `mod_revision`, as the watch task sees it.
@@ -91,11 +95,18 @@ impl EtcdBackend {
                     .await;
             let _ = tx.send(connected);
         });
-        let client = rx
+        let connected = rx
             .recv()
-            .map_err(|_| error("the etcd client runtime stopped"))?
-            .map_err(|_| error(format!("no answer from {:?}", config.endpoints)))?
-            .map_err(error)?;
+            .map_err(|_| error("the etcd client runtime stopped"))
+            .and_then(|r| r.map_err(|_| error(format!("no answer from {:?}", config.endpoints))))
+            .and_then(|r| r.map_err(error));
+        let client = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let prefix = if config.prefix.ends_with('/') {
             config.prefix.clone()
         } else {
@@ -104,7 +115,7 @@ impl EtcdBackend {
         let (tx, seen) = watch::channel(0);
         runtime.spawn(follow(client.clone(), format!("{prefix}revision"), tx));
         let backend = Self {
-            runtime,
+            runtime: Some(runtime),
             client,
             prefix,
             seen,
@@ -112,6 +123,12 @@ impl EtcdBackend {
         // Fails now, with etcd's own message, when the cluster cannot be read.
         backend.revision()?;
         Ok(backend)
+    }
+
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the backend")
     }
 
     fn key(&self, name: &str) -> String {
@@ -125,13 +142,32 @@ impl EtcdBackend {
     /// Runs `f` on the backend's own runtime and waits for it, bounded by the request timeout.
     /// The wait is a plain channel receive, so any thread may call this: a blocking-pool thread,
     /// a `block_in_place` section, or a thread that is itself inside another runtime.
-    fn block<T: Send + 'static>(
-        &self,
-        f: impl std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    ///
+    /// The client spreads requests over every endpoint; one that reaches a member that is down
+    /// fails before anything was sent (`tcp connect error`), and is tried again, on whichever
+    /// endpoint the client picks next, so one dead member does not fail a store operation.
+    fn block<T, Fut>(&self, make: impl Fn() -> Fut + Send + Sync + 'static) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
+    {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.runtime.spawn(async move {
-            let r = match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+        self.rt().spawn(async move {
+            let attempts = async {
+                let mut tries = 0;
+                loop {
+                    match make().await {
+                        Err(e)
+                            if tries < CONNECT_RETRIES
+                                && e.to_string().contains("tcp connect error") =>
+                        {
+                            tries += 1;
+                        }
+                        other => return other,
+                    }
+                }
+            };
+            let r = match tokio::time::timeout(REQUEST_TIMEOUT, attempts).await {
                 Ok(r) => r.map_err(error),
                 Err(_) => Err(error("etcd did not answer in time")),
             };
@@ -139,6 +175,14 @@ impl EtcdBackend {
         });
         rx.recv()
             .unwrap_or_else(|_| Err(error("the etcd client runtime stopped")))
+    }
+}
+
+impl Drop for EtcdBackend {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -244,14 +288,17 @@ impl Backend for EtcdBackend {
     }
 
     fn revision(&self) -> Result<u64, StoreError> {
-        let mut kv = self.client.kv_client();
+        let kv = self.client.kv_client();
         let key = self.revision_key();
-        let r = self.block(async move { kv.get(key, None).await })?;
+        let r = self.block(move || {
+            let (mut kv, key) = (kv.clone(), key.clone());
+            async move { kv.get(key, None).await }
+        })?;
         Ok(r.kvs().first().map_or(0, |kv| kv.mod_revision()) as u64)
     }
 
     fn scan(&self, known: &HashMap<String, u64>) -> Result<Scan, StoreError> {
-        let mut kv = self.client.kv_client();
+        let kv = self.client.kv_client();
         let profiles = format!("{}profiles/", self.prefix);
         let revision_key = self.revision_key();
         // The revision key and every profile's key and revision, in one read at one revision.
@@ -262,7 +309,10 @@ impl Backend for EtcdBackend {
                 Some(GetOptions::new().with_prefix().with_keys_only()),
             ),
         ]);
-        let r = self.block(async move { kv.txn(listing).await })?;
+        let r = self.block(move || {
+            let (mut kv, listing) = (kv.clone(), listing.clone());
+            async move { kv.txn(listing).await }
+        })?;
         let at = r.header().map_or(0, |h| h.revision());
         let responses = r.op_responses();
         let (Some(TxnOpResponse::Get(rev)), Some(TxnOpResponse::Get(keys))) =
@@ -285,11 +335,11 @@ impl Backend for EtcdBackend {
         // The documents that changed, read at the same revision.
         let mut fetched = Vec::with_capacity(wanted.len());
         for key in wanted {
-            let mut kv = self.client.kv_client();
-            let r =
-                self.block(
-                    async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await },
-                )?;
+            let kv = self.client.kv_client();
+            let r = self.block(move || {
+                let (mut kv, key) = (kv.clone(), key.clone());
+                async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await }
+            })?;
             if let Some(one) = r.kvs().first() {
                 fetched.push(decode(one)?);
             }
@@ -303,16 +353,22 @@ impl Backend for EtcdBackend {
     }
 
     fn get(&self, name: &str) -> Result<Option<Entry>, StoreError> {
-        let mut kv = self.client.kv_client();
+        let kv = self.client.kv_client();
         let key = self.key(name);
-        let r = self.block(async move { kv.get(key, None).await })?;
+        let r = self.block(move || {
+            let (mut kv, key) = (kv.clone(), key.clone());
+            async move { kv.get(key, None).await }
+        })?;
         r.kvs().first().map(decode).transpose()
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut kv = self.client.kv_client();
+        let kv = self.client.kv_client();
         let key = format!("{}meta/{key}", self.prefix);
-        let r = self.block(async move { kv.get(key, None).await })?;
+        let r = self.block(move || {
+            let (mut kv, key) = (kv.clone(), key.clone());
+            async move { kv.get(key, None).await }
+        })?;
         Ok(r.kvs()
             .first()
             .map(|kv| String::from_utf8_lossy(kv.value()).to_string()))
@@ -345,8 +401,11 @@ impl Backend for EtcdBackend {
             )])
             .and_then(writes)
             .or_else([TxnOp::get(revision_key, None)]);
-        let mut kv = self.client.kv_client();
-        let r = self.block(async move { kv.txn(txn).await })?;
+        let kv = self.client.kv_client();
+        let r = self.block(move || {
+            let (mut kv, txn) = (kv.clone(), txn.clone());
+            async move { kv.txn(txn).await }
+        })?;
         if r.succeeded() {
             return Ok(Commit::Done(r.header().map_or(0, |h| h.revision()) as u64));
         }
@@ -360,7 +419,7 @@ impl Backend for EtcdBackend {
     fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64, StoreError> {
         let mut rx = self.seen.clone();
         let (tx, done) = std::sync::mpsc::sync_channel(1);
-        self.runtime.spawn(async move {
+        self.rt().spawn(async move {
             let waited =
                 tokio::time::timeout(timeout, rx.wait_for(|r| *r != seen && *r != 0)).await;
             let _ = tx.send(match waited {

@@ -17,6 +17,7 @@
 
 pub mod backend;
 pub mod etcd;
+pub mod mirror;
 pub mod sqlite;
 mod store;
 
@@ -25,6 +26,7 @@ use signpost_model::ValidationError;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
 pub use etcd::{EtcdBackend, EtcdConfig};
+pub use mirror::Mirrored;
 pub use sqlite::SqliteBackend;
 pub use store::Store;
 

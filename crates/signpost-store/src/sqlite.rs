@@ -88,6 +88,87 @@ impl SqliteBackend {
     }
 }
 
+impl SqliteBackend {
+    /// Makes this file a copy of what `scan` read from another backend: profiles it does not
+    /// list are deleted, those it fetched are written with their own revisions, and the store
+    /// revision becomes the scan's. Used for a node's local copy of a fleet's configuration.
+    pub fn mirror_scan(&self, scan: &Scan) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let present: std::collections::HashSet<String> = scan
+            .present
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
+        let names: Vec<String> = tx
+            .prepare_cached("SELECT name FROM profiles")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for name in names {
+            if !present.contains(&name.to_ascii_lowercase()) {
+                tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
+            }
+        }
+        for e in &scan.fetched {
+            upsert(&tx, &e.name, &e.doc, e.revision)?;
+        }
+        tx.execute(
+            "UPDATE meta SET revision = ?1 WHERE id = 1",
+            params![scan.revision as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies `ops`, which another backend committed at `revision`, to this copy.
+    pub fn mirror_commit(&self, revision: u64, ops: &[Op]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        apply_ops(&tx, revision, ops)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn upsert(
+    tx: &rusqlite::Transaction<'_>,
+    name: &str,
+    doc: &str,
+    revision: u64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
+         ON CONFLICT(name) DO UPDATE SET name = excluded.name, doc = excluded.doc,
+             revision = excluded.revision",
+        params![name, doc, revision as i64],
+    )?;
+    Ok(())
+}
+
+/// Writes `ops` at `revision` and makes it the store revision (inside the caller's transaction).
+fn apply_ops(tx: &rusqlite::Transaction<'_>, revision: u64, ops: &[Op]) -> Result<(), StoreError> {
+    for op in ops {
+        match op {
+            Op::Put { name, doc } => upsert(tx, name, doc, revision)?,
+            Op::Delete { name } => {
+                tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
+            }
+            Op::PutMeta { key, value } => {
+                tx.execute(
+                    "INSERT INTO kv (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?;
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE meta SET revision = ?1 WHERE id = 1",
+        params![revision as i64],
+    )?;
+    Ok(())
+}
+
 fn revision_of(conn: &Connection) -> Result<u64, StoreError> {
     Ok(
         conn.query_row("SELECT revision FROM meta WHERE id = 1", [], |r| {
@@ -168,32 +249,7 @@ impl Backend for SqliteBackend {
             return Ok(Commit::Stale(current));
         }
         let revision = current + 1;
-        for op in ops {
-            match op {
-                Op::Put { name, doc } => {
-                    tx.execute(
-                        "INSERT INTO profiles (name, doc, revision) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(name) DO UPDATE SET doc = excluded.doc,
-                             revision = excluded.revision",
-                        params![name, doc, revision as i64],
-                    )?;
-                }
-                Op::Delete { name } => {
-                    tx.execute("DELETE FROM profiles WHERE name = ?1", params![name])?;
-                }
-                Op::PutMeta { key, value } => {
-                    tx.execute(
-                        "INSERT INTO kv (key, value) VALUES (?1, ?2)
-                         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        params![key, value],
-                    )?;
-                }
-            }
-        }
-        tx.execute(
-            "UPDATE meta SET revision = ?1 WHERE id = 1",
-            params![revision as i64],
-        )?;
+        apply_ops(&tx, revision, ops)?;
         tx.commit()?;
         Ok(Commit::Done(revision))
     }

@@ -71,6 +71,11 @@ impl Store {
         Self::new(Box::new(crate::SqliteBackend::open(path)?), limits)
     }
 
+    /// Why reads may be stale (the shared store is down and this node's copy answers), if so.
+    pub fn stale(&self) -> Option<String> {
+        self.backend.stale()
+    }
+
     /// The backend's kind (`sqlite`, ...).
     pub fn kind(&self) -> &'static str {
         self.backend.kind()

@@ -39,6 +39,8 @@ const STATUS_DEBOUNCE: Duration = Duration::from_secs(1);
 const STATUS_REFRESH_TICKS: u32 = 5;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "signpost.db";
+/// A fleet node's local copy of the configuration shared through etcd.
+pub const FLEET_COPY_FILE: &str = "fleet-copy.db";
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -58,7 +60,8 @@ async fn serve(settings: Settings) -> Result<()> {
             settings.data_dir.display()
         )
     })?;
-    let store = open_store(&settings)?;
+    // Opening may block (etcd connects, the copy is read): off the async context.
+    let store = tokio::task::block_in_place(|| open_store(&settings))?;
     // The file is read once: what was applied is what the watcher compares with.
     let initial_file = match &settings.profiles {
         ProfilesSource::File(path) => {
@@ -72,7 +75,8 @@ async fn serve(settings: Settings) -> Result<()> {
             Some(text)
         }
         ProfilesSource::Store => {
-            if store.list()?.is_empty() {
+            // Not while a fleet node starts from its copy: the seed would be a write.
+            if store.stale().is_none() && store.list()?.is_empty() {
                 seed_example(&store)?;
             }
             None
@@ -241,9 +245,21 @@ fn open_store(settings: &Settings) -> Result<Arc<Store>> {
                 .context("cannot open the store")
         }
         StoreKind::Etcd(config) => {
-            let backend = signpost_store::EtcdBackend::connect(config)
-                .with_context(|| format!("cannot reach etcd at {:?}", config.endpoints))?;
-            tracing::info!(endpoints = ?config.endpoints, prefix = %config.prefix, node = %settings.node_name, "configuration shared through etcd");
+            // The node's copy of the shared configuration: it answers (and starts) from it
+            // while etcd cannot be reached.
+            let copy =
+                signpost_store::SqliteBackend::open(&settings.data_dir.join(FLEET_COPY_FILE))
+                    .context("cannot open the local copy of the shared store")?;
+            let config = config.clone();
+            let connect: signpost_store::mirror::Connect = Box::new(move || {
+                signpost_store::EtcdBackend::connect(&config)
+                    .map(|b| Box::new(b) as Box<dyn signpost_store::Backend>)
+            });
+            let backend = signpost_store::Mirrored::new(connect, copy);
+            if let Some(why) = signpost_store::Backend::stale(&backend) {
+                tracing::warn!(reason = %why, "starting from the local copy");
+            }
+            tracing::info!(node = %settings.node_name, "configuration shared through etcd");
             Store::new(Box::new(backend), settings.limits.clone()).context("cannot open the store")
         }
     }
@@ -416,7 +432,9 @@ impl Control {
     fn reload_store(&mut self) {
         match tokio::task::block_in_place(|| self.store.profile_set()) {
             Ok((_, set)) => {
-                self.reload_pending = false;
+                // Read from a fleet node's local copy (etcd unreachable): what it holds is
+                // served, and the store is read again until it is current.
+                self.reload_pending = self.store.stale().is_some();
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
                 if let Some(serial) = self.publish() {

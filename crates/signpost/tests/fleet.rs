@@ -27,11 +27,10 @@ fn profile(target: &str) -> serde_json::Value {
     })
 }
 
-fn node(etcd: &EtcdCluster, name: &str) -> Server {
-    let dir = temp_dir(&format!("fleet-{name}"));
+fn node(etcd: &EtcdCluster, dir: &std::path::Path, name: &str) -> Server {
     let urls = etcd.client_urls.join(",");
     Server::start(
-        &dir,
+        dir,
         &["--zone", "tm.test", "--etcd", &urls, "--node-name", name],
     )
 }
@@ -60,7 +59,12 @@ fn nodes_share_configuration_through_etcd() {
         return;
     }
     let mut etcd = EtcdCluster::start();
-    let nodes: Vec<Server> = ["n1", "n2", "n3"].iter().map(|n| node(&etcd, n)).collect();
+    let dirs: Vec<std::path::PathBuf> = (1..=3).map(|i| temp_dir(&format!("fleet-n{i}"))).collect();
+    let mut nodes: Vec<Server> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| node(&etcd, d, &format!("n{}", i + 1)))
+        .collect();
 
     // A write on node 1 is in the DNS answers of nodes 2 and 3.
     let put = Instant::now();
@@ -131,6 +135,75 @@ fn nodes_share_configuration_through_etcd() {
                 eprintln!("node {i}: {got:?}");
             }
             got == ["CNAME after.example.com."]
+        });
+    }
+
+    // All of etcd is gone: every node keeps answering, reads say they may be stale, writes get
+    // 503 and change nothing.
+    for i in 0..3 {
+        etcd.kill_member(i);
+    }
+    for n in &nodes {
+        assert_eq!(n.ask("web.tm.test", Rtype::A), ["CNAME after.example.com."]);
+    }
+    let refused = http(
+        nodes[0].api,
+        "PUT",
+        "/api/v1/profiles/web",
+        &[],
+        Some(&profile("lost.example.com")),
+    );
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    let read = http(nodes[1].api, "GET", "/api/v1/profiles/web", &[], None);
+    let read = if read.header("warning").is_none() {
+        // The first read may be the one that finds etcd gone; the next says so.
+        http(nodes[1].api, "GET", "/api/v1/profiles/web", &[], None)
+    } else {
+        read
+    };
+    assert_eq!(read.status, 200);
+    assert!(
+        read.header("warning")
+            .is_some_and(|w| w.starts_with("110 ")),
+        "a read from the local copy says it may be stale: {:?}",
+        read.headers
+    );
+    // A node restarted meanwhile answers from its local copy.
+    drop(nodes.remove(2));
+    nodes.push(node(&etcd, &dirs[2], "n3"));
+    assert_eq!(
+        nodes[2].ask("web.tm.test", Rtype::A),
+        ["CNAME after.example.com."],
+        "a node started without etcd answers from its copy"
+    );
+
+    // etcd is back: everything converges, without restarts.
+    for i in 0..3 {
+        etcd.start_member(i);
+    }
+    etcd.wait_healthy(Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http(
+            nodes[0].api,
+            "PUT",
+            "/api/v1/profiles/web",
+            &[],
+            Some(&profile("back.example.com")),
+        );
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "writes never resumed: {:?}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        wait_until(&format!("node {i} converges once etcd is back"), || {
+            n.ask("web.tm.test", Rtype::A) == ["CNAME back.example.com."]
         });
     }
 }
