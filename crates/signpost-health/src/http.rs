@@ -16,7 +16,6 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use signpost_model::MonitorProtocol;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 use crate::probe::{Failure, ProbeSpec, io_failure};
 
@@ -30,8 +29,12 @@ pub const HEAD_LIMIT: usize = 32 * 1024;
 pub const READ_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// Sends the GET and judges the response.
-pub async fn probe(addr: SocketAddr, spec: &ProbeSpec) -> Result<u16, Failure> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| io_failure(&e))?;
+pub async fn probe(
+    addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    spec: &ProbeSpec,
+) -> Result<u16, Failure> {
+    let tcp = crate::probe::connect(addr, source).await?;
     let _ = tcp.set_nodelay(true);
     if spec.protocol == MonitorProtocol::Https {
         let config = crate::tls::client_config(spec.validate_certificates);

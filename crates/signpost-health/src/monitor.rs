@@ -57,6 +57,9 @@ pub struct MonitorSettings {
     pub resolver: Resolver,
     /// Events kept in memory.
     pub event_capacity: usize,
+    /// Source address of every probe's connection (`--probe-source`): firewalls can allow-list
+    /// it, and nodes on one machine each get their own vantage point. `None`: the system picks.
+    pub probe_source: Option<std::net::IpAddr>,
 }
 
 impl Default for MonitorSettings {
@@ -65,6 +68,7 @@ impl Default for MonitorSettings {
             max_in_flight: 1024,
             resolver: Resolver::System,
             event_capacity: 1000,
+            probe_source: None,
         }
     }
 }
@@ -75,6 +79,7 @@ struct Shared {
     changes: watch::Sender<u64>,
     probes: watch::Sender<u64>,
     resolver: Resolver,
+    probe_source: Option<std::net::IpAddr>,
     permits: Permits,
     max_in_flight: usize,
     skip_log: Mutex<SkipLog>,
@@ -194,6 +199,7 @@ impl Monitor {
                 changes,
                 probes,
                 resolver: settings.resolver,
+                probe_source: settings.probe_source,
                 permits: Permits::new(settings.max_in_flight),
                 max_in_flight: settings.max_in_flight.max(1),
                 skip_log: Mutex::default(),
@@ -318,7 +324,7 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
             tokio::time::sleep_until(next).await;
             continue;
         };
-        let result = probe::run(&target.spec, &shared.resolver).await;
+        let result = probe::run_from(&target.spec, &shared.resolver, shared.probe_source).await;
         drop(permit);
         let now = now_ms();
         let change = {

@@ -123,8 +123,17 @@ impl ProbeResult {
 
 /// Runs one probe to completion or timeout.
 pub async fn run(spec: &ProbeSpec, resolver: &Resolver) -> ProbeResult {
+    run_from(spec, resolver, None).await
+}
+
+/// [`run`], connecting from `source` when given (the node's `--probe-source`).
+pub async fn run_from(
+    spec: &ProbeSpec,
+    resolver: &Resolver,
+    source: Option<IpAddr>,
+) -> ProbeResult {
     let started = Instant::now();
-    let outcome = match tokio::time::timeout(spec.timeout, attempt(spec, resolver)).await {
+    let outcome = match tokio::time::timeout(spec.timeout, attempt(spec, resolver, source)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(Failure::Timeout),
     };
@@ -134,7 +143,11 @@ pub async fn run(spec: &ProbeSpec, resolver: &Resolver) -> ProbeResult {
     }
 }
 
-async fn attempt(spec: &ProbeSpec, resolver: &Resolver) -> Result<u16, Failure> {
+async fn attempt(
+    spec: &ProbeSpec,
+    resolver: &Resolver,
+    source: Option<IpAddr>,
+) -> Result<u16, Failure> {
     let ip = match spec.host.parse::<IpAddr>() {
         Ok(ip) => ip,
         Err(_) => resolver
@@ -144,9 +157,41 @@ async fn attempt(spec: &ProbeSpec, resolver: &Resolver) -> Result<u16, Failure> 
     };
     let addr = SocketAddr::new(ip, spec.port);
     match spec.protocol {
-        MonitorProtocol::Tcp => crate::tcp::probe(addr).await.map(|()| 0),
-        MonitorProtocol::Http | MonitorProtocol::Https => crate::http::probe(addr, spec).await,
+        MonitorProtocol::Tcp => crate::tcp::probe(addr, source).await.map(|()| 0),
+        MonitorProtocol::Http | MonitorProtocol::Https => {
+            crate::http::probe(addr, source, spec).await
+        }
     }
+}
+
+/// A TCP connection to `addr`, from `source` when given. A source of the other address family
+/// cannot reach the target: that is the probe's failure, said plainly.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<tokio::net::TcpStream, Failure> {
+    let Some(source) = source else {
+        return tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| io_failure(&e));
+    };
+    if source.is_ipv4() != addr.is_ipv4() {
+        return Err(Failure::Other {
+            detail: format!("probe source {source} cannot reach {addr} (another address family)"),
+        });
+    }
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| io_failure(&e))?;
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .map_err(|e| Failure::Other {
+            detail: format!("cannot bind the probe source {source}: {e}"),
+        })?;
+    socket.connect(addr).await.map_err(|e| io_failure(&e))
 }
 
 /// Maps an I/O error to a failure reason.

@@ -1,14 +1,12 @@
 //! TCP probes: healthy when a connection is established.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use tokio::net::TcpStream;
+use crate::probe::Failure;
 
-use crate::probe::{Failure, io_failure};
-
-/// Connects and closes at once.
-pub async fn probe(addr: SocketAddr) -> Result<(), Failure> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| io_failure(&e))?;
+/// Connects (from `source`, when given) and closes at once.
+pub async fn probe(addr: SocketAddr, source: Option<IpAddr>) -> Result<(), Failure> {
+    let stream = crate::probe::connect(addr, source).await?;
     drop(stream);
     Ok(())
 }

@@ -371,3 +371,48 @@ async fn every_probe_is_a_fresh_connection() {
     }
     assert_eq!(*count.lock().unwrap(), 3);
 }
+
+/// `--probe-source`: the connection leaves from the given address (any of 127.0.0.0/8 here), for
+/// TCP and HTTP probes alike; a source of the other family is a plain failure.
+#[tokio::test]
+async fn probes_connect_from_the_probe_source() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peers = Arc::new(Mutex::new(Vec::new()));
+    let seen = peers.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, peer)) = listener.accept().await {
+            seen.lock().unwrap().push(peer.ip());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let source = "127.0.0.7".parse().unwrap();
+    for protocol in [MonitorProtocol::Tcp, MonitorProtocol::Http] {
+        let r = signpost_health::probe::run_from(
+            &spec(protocol, addr),
+            &Resolver::System,
+            Some(source),
+        )
+        .await;
+        assert!(r.outcome.is_ok(), "{protocol:?}: {:?}", r.outcome);
+    }
+    assert_eq!(*peers.lock().unwrap(), vec![source, source]);
+    let v6 = "::1".parse().unwrap();
+    let r = signpost_health::probe::run_from(
+        &spec(MonitorProtocol::Tcp, addr),
+        &Resolver::System,
+        Some(v6),
+    )
+    .await;
+    assert!(
+        matches!(&r.outcome, Err(Failure::Other { detail }) if detail.contains("address family")),
+        "{:?}",
+        r.outcome
+    );
+}

@@ -278,6 +278,9 @@ pub struct ServeArgs {
     /// (sets `[store] kind = "etcd"`).
     #[arg(long, value_delimiter = ',', env = "SIGNPOST_ETCD")]
     pub etcd: Vec<String>,
+    /// Source address of every probe (firewall allow-lists; one vantage point per node).
+    #[arg(long)]
+    pub probe_source: Option<std::net::IpAddr>,
     /// This node's name in a fleet (default: the host name).
     #[arg(long, env = "SIGNPOST_NODE_NAME")]
     pub node_name: Option<String>,

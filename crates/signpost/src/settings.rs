@@ -14,6 +14,7 @@
 //! data_dir = "signpost-data"          # last known health, status file
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
+//! probe_source = "127.0.0.1"          # source address of every probe
 //! api_listen = "127.0.0.1:8053"
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
@@ -112,6 +113,8 @@ pub struct SettingsFile {
     pub probe_resolver: Option<SocketAddr>,
     /// Probes in flight at once.
     pub max_probes_in_flight: Option<usize>,
+    /// Source address of every probe.
+    pub probe_source: Option<IpAddr>,
     /// REST API address.
     pub api_listen: Option<SocketAddr>,
     /// GeoIP database, relative to the settings file.
@@ -520,6 +523,7 @@ impl Settings {
             }
             monitor.max_in_flight = m;
         }
+        monitor.probe_source = args.probe_source.or(file.probe_source);
         let api_listen = args
             .api_listen
             .or(file.api_listen)
