@@ -5,14 +5,7 @@ mod common;
 use common::{Q, TestServer, parse, query, udp};
 use domain::base::iana::{Rcode, Rtype};
 
-const PROFILES: &str = r#"
-profiles:
-  - name: contoso
-    properties:
-      trafficRoutingMethod: Priority
-      endpoints:
-        - { name: us, type: externalEndpoints, properties: { target: contoso-us.cloudapp.net } }
-"#;
+use common::ONE_PROFILE as PROFILES;
 
 fn still_answers(s: &TestServer) {
     let r = parse(

@@ -12,14 +12,7 @@ use domain::base::opt::cookie::{ClientCookie, Cookie, ServerCookie};
 use domain::base::{Message, Name};
 use signpost_dns::{RrlConfig, ServerConfig};
 
-const PROFILES: &str = r#"
-profiles:
-  - name: contoso
-    properties:
-      trafficRoutingMethod: Priority
-      endpoints:
-        - { name: us, type: externalEndpoints, properties: { target: contoso-us.cloudapp.net } }
-"#;
+use common::ONE_PROFILE as PROFILES;
 
 fn server(rrl: Option<RrlConfig>) -> TestServer {
     let config = ServerConfig {

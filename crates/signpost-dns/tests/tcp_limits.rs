@@ -11,14 +11,7 @@ use common::{Q, TestServer, parse, query, tcp};
 use domain::base::iana::{Rcode, Rtype};
 use signpost_dns::ServerConfig;
 
-const PROFILES: &str = r#"
-profiles:
-  - name: contoso
-    properties:
-      trafficRoutingMethod: Priority
-      endpoints:
-        - { name: us, type: externalEndpoints, properties: { target: contoso-us.cloudapp.net } }
-"#;
+use common::ONE_PROFILE as PROFILES;
 
 fn server(config: ServerConfig) -> TestServer {
     let config = ServerConfig {

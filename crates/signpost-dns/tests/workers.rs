@@ -7,14 +7,7 @@ mod common;
 use common::{Q, TestServer, ask_from, client_sockets, parse, query};
 use domain::base::iana::Rtype;
 
-const PROFILES: &str = r#"
-profiles:
-  - name: contoso
-    properties:
-      trafficRoutingMethod: Priority
-      endpoints:
-        - { name: us, type: externalEndpoints, properties: { target: contoso-us.cloudapp.net } }
-"#;
+use common::ONE_PROFILE as PROFILES;
 
 #[test]
 fn a_panicking_worker_is_restarted_on_its_socket() {

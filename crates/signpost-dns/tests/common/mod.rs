@@ -24,6 +24,17 @@ pub struct TestServer {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// One Priority profile, `contoso`, with one name endpoint: enough for tests of the transports
+/// and defences, which care about packets rather than routing.
+pub const ONE_PROFILE: &str = r#"
+profiles:
+  - name: contoso
+    properties:
+      trafficRoutingMethod: Priority
+      endpoints:
+        - { name: us, type: externalEndpoints, properties: { target: contoso-us.cloudapp.net } }
+"#;
+
 pub fn profiles(yaml: &str) -> ProfileSet {
     let file = signpost_model::set::parse_profiles_file(yaml, false).expect("profiles parse");
     ProfileSet::from_docs(&file.profiles, &Limits::default()).expect("profiles valid")
