@@ -7,7 +7,8 @@
 //! - [`monitor`]: the scheduler, one timer per endpoint with jitter under a global cap, publishing
 //!   status changes; [`permits`] is that cap, in lanes so that endpoints which hang cannot starve
 //!   the others;
-//! - [`targets`]: which endpoints of a configuration are probed, and how.
+//! - [`targets`]: which endpoints of a configuration are probed, and how;
+//! - [`persist`]: the status file, so health survives a restart.
 //!
 //! The output is a [`HealthSnapshot`], which routing compiles against; this crate never touches
 //! the DNS path.
@@ -15,6 +16,7 @@
 pub mod http;
 pub mod monitor;
 pub mod permits;
+pub mod persist;
 pub mod probe;
 pub mod resolve;
 pub mod state;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use signpost_api::ApiState;
 use signpost_dns::DnsServer;
-use signpost_health::{Monitor, targets::targets};
+use signpost_health::{Monitor, persist, targets::targets};
 use signpost_model::ProfileSet;
 use signpost_model::set::ProfilesFile;
 use signpost_routing::{LatencySource, Locate};
@@ -26,7 +26,6 @@ use tokio::sync::watch;
 use crate::cli::ServeArgs;
 use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
-use crate::status;
 
 /// Least time between two publishes caused by health changes (the first is immediate).
 const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
@@ -85,11 +84,11 @@ async fn serve(settings: Settings) -> Result<()> {
     let (_, set) = store.profile_set()?;
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
-    let saved = status::read(&settings.data_dir).unwrap_or_else(|e| {
+    let saved = persist::read(&settings.data_dir).unwrap_or_else(|e| {
         tracing::warn!(error = %format!("{e:#}"), "ignoring the status file");
         None
     });
-    let known = status::known_states(saved, &probe_targets);
+    let known = persist::known_states(saved, &probe_targets);
     if !known.is_empty() {
         tracing::info!(endpoints = known.len(), "restored last known health");
     }
@@ -161,7 +160,7 @@ async fn serve(settings: Settings) -> Result<()> {
         regions: settings.limits.regions.clone(),
         status_dirty: false,
         reload_pending: false,
-        status_writer: status::Writer::start(settings.data_dir.clone())?,
+        status_writer: persist::Writer::start(settings.data_dir.clone())?,
     };
     let control = tokio::spawn(control.run(store_changes));
     shutdown_signal().await;
@@ -299,7 +298,7 @@ struct Control {
     /// rather than wait for a change that may already have happened.
     reload_pending: bool,
     /// Writes status files on its own thread.
-    status_writer: status::Writer,
+    status_writer: persist::Writer,
 }
 
 impl Control {
@@ -471,7 +470,7 @@ impl Control {
     /// Queues the status file for writing (on the writer thread, off the control loop).
     fn write_status(&self) {
         let snapshot = self.publisher.current();
-        let doc = status::document(
+        let doc = persist::document(
             &snapshot.routing,
             snapshot.serial,
             &self.monitor,
