@@ -82,8 +82,8 @@ async fn mark_stale(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let mut response = next.run(request).await;
-    let store = state.store.clone();
-    if let Ok(Some(why)) = tokio::task::spawn_blocking(move || store.stale()).await
+    // A flag behind a mutex that is never held across I/O: cheap enough to read inline.
+    if let Some(why) = state.store.stale()
         && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
             "110 signpost \"{}\"",
             why.replace('"', "'")

@@ -72,6 +72,8 @@ struct Ctx {
     payload: u16,
     /// The COOKIE option to answer with: the client's cookie and our server cookie.
     cookie: Option<([u8; 8], [u8; 16])>,
+    /// The query presented a valid server cookie.
+    trusted: bool,
 }
 
 impl Answerer {
@@ -106,28 +108,26 @@ impl Answerer {
         let (q, rcode) = match wire::parse(message) {
             Parsed::Drop => return None,
             Parsed::Query(q) => {
-                let (ctx, trusted) = self.ctx(&q, peer, transport);
-                let mut answered = self.resolve(&q, peer, &ctx, rng, out);
-                answered.trusted = trusted;
-                return Some(answered);
+                let ctx = self.ctx(&q, peer, transport);
+                return Some(self.resolve(&q, peer, &ctx, rng, out));
             }
             Parsed::Reject(q, rcode) => (q, rcode.to_int().into()),
             Parsed::BadKey(q) => (q, Rcode::NOTAUTH.to_int().into()),
         };
-        let (ctx, trusted) = self.ctx(&q, peer, transport);
+        let ctx = self.ctx(&q, peer, transport);
         let tsig = q.tsig_at.and_then(|at| tsig_badkey(message, at));
         Writer::begin(&q, out, false, 0, ctx).finish(&q, rcode, None, tsig.as_deref());
         Some(Answered {
             rcode,
             qtype: q.qtype.to_int(),
             class_name: (0, 0),
-            trusted,
+            trusted: ctx.trusted,
             question_end: q.question_end as u16,
         })
     }
 
     /// The response limits and cookie for `q`, and whether it presented a valid server cookie.
-    fn ctx(&self, q: &Query, peer: IpAddr, transport: Transport) -> (Ctx, bool) {
+    fn ctx(&self, q: &Query, peer: IpAddr, transport: Transport) -> Ctx {
         let limit = match (transport, q.edns) {
             (Transport::Tcp, _) => 65535,
             (Transport::Udp, None) => 512,
@@ -137,14 +137,14 @@ impl Answerer {
             limit,
             payload: self.max_udp_payload,
             cookie: None,
+            trusted: false,
         };
-        let mut trusted = false;
         if let (Some(secret), Some(cookie)) = (&self.cookie_secret, q.edns.and_then(|e| e.cookie)) {
             let now = cookies::now_secs();
-            trusted = cookie.is_valid(peer, secret, now);
+            ctx.trusted = cookie.is_valid(peer, secret, now);
             ctx.cookie = Some((cookie.client, cookie.server_cookie(peer, secret, now)));
         }
-        (ctx, trusted)
+        ctx
     }
 
     fn resolve(
@@ -162,7 +162,7 @@ impl Answerer {
             rcode,
             qtype: q.qtype.to_int(),
             class_name: (class_start as u16, name_end),
-            trusted: false,
+            trusted: ctx.trusted,
             question_end,
         };
         let snap = self.snapshot.load();

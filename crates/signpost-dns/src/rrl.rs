@@ -137,20 +137,14 @@ impl RateLimiter {
     }
 
     fn key(&self, client: IpAddr, class: Class<'_>) -> u64 {
-        let network = match client {
-            IpAddr::V4(a) => {
-                let bits = u32::from(a);
-                let keep = u32::MAX
-                    .checked_shl(32 - u32::from(self.config.ipv4_prefix.min(32)))
-                    .unwrap_or(0);
-                u128::from(bits & keep) | (1 << 127)
-            }
-            IpAddr::V6(a) => {
-                let keep = u128::MAX
-                    .checked_shl(128 - u32::from(self.config.ipv6_prefix.min(128)))
-                    .unwrap_or(0);
-                u128::from(a) & keep
-            }
+        let prefix = match client {
+            IpAddr::V4(_) => self.config.ipv4_prefix,
+            IpAddr::V6(_) => self.config.ipv6_prefix,
+        };
+        // The family goes into the key too: 10.0.0.0/8 and ::a00:0/8 are different clients.
+        let network = match crate::wire::network(client, prefix) {
+            IpAddr::V4(a) => u128::from(u32::from(a)) | (1 << 127),
+            IpAddr::V6(a) => u128::from(a),
         };
         let mut h = self.seed;
         h = mix(h ^ network as u64);

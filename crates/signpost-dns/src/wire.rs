@@ -249,7 +249,7 @@ fn extras(msg: &Message<&[u8]>) -> Result<Extras, ()> {
 
 /// `addr` with the bits past `prefix` cleared: a client that sent address bits beyond its source
 /// prefix (RFC 7871 6 says they must be zero) is routed on the bits it declared, not on the rest.
-fn network(addr: IpAddr, prefix: u8) -> IpAddr {
+pub(crate) fn network(addr: IpAddr, prefix: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
             let mask = u32::MAX

@@ -34,6 +34,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const REWATCH: Duration = Duration::from_millis(500);
 /// Times a request refused before it was sent is tried again (see [`EtcdBackend::block`]).
 const CONNECT_RETRIES: usize = 5;
+/// A scan reads up to this many changed documents one by one, more in one range read.
+const FETCH_ONE_BY_ONE: usize = 16;
 /// How often the watch task also reads the revision (see [`follow`]).
 const CHECK: Duration = Duration::from_secs(1);
 
@@ -332,16 +334,33 @@ impl Backend for EtcdBackend {
             }
             present.push((lower, rev));
         }
-        // The documents that changed, read at the same revision.
+        // The documents that changed, read at the same revision: one by one when they are few (a
+        // write elsewhere), in one range read when they are many (the first scan, a resync).
         let mut fetched = Vec::with_capacity(wanted.len());
-        for key in wanted {
+        if wanted.len() > FETCH_ONE_BY_ONE {
             let kv = self.client.kv_client();
             let r = self.block(move || {
-                let (mut kv, key) = (kv.clone(), key.clone());
-                async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await }
+                let (mut kv, key) = (kv.clone(), profiles.clone());
+                async move {
+                    kv.get(key, Some(GetOptions::new().with_prefix().with_revision(at)))
+                        .await
+                }
             })?;
-            if let Some(one) = r.kvs().first() {
+            let wanted: std::collections::HashSet<&[u8]> =
+                wanted.iter().map(|k| k.as_bytes()).collect();
+            for one in r.kvs().iter().filter(|kv| wanted.contains(kv.key())) {
                 fetched.push(decode(one)?);
+            }
+        } else {
+            for key in wanted {
+                let kv = self.client.kv_client();
+                let r = self.block(move || {
+                    let (mut kv, key) = (kv.clone(), key.clone());
+                    async move { kv.get(key, Some(GetOptions::new().with_revision(at))).await }
+                })?;
+                if let Some(one) = r.kvs().first() {
+                    fetched.push(decode(one)?);
+                }
             }
         }
         // `present` holds lower-case names; the store compares them without case.

@@ -77,26 +77,26 @@ impl Mirrored {
     }
 
     /// The shared backend, connecting when needed; `None` while it is down (not asked again for
-    /// [`RETRY_AFTER`] after a failure).
+    /// [`RETRY_AFTER`] after a failure). The connection attempt runs without the lock, so
+    /// [`Backend::stale`] (asked by every API response) never waits for it.
     fn primary(&self) -> Option<std::sync::Arc<dyn Backend>> {
-        let mut s = self.lock();
-        if let Some(p) = &s.primary {
-            if s.failed_at.is_none_or(|t| t.elapsed() >= RETRY_AFTER) {
+        {
+            let s = self.lock();
+            if s.failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+                return None;
+            }
+            if let Some(p) = &s.primary {
                 return Some(p.clone());
             }
-            return None;
-        }
-        if s.failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
-            return None;
         }
         match (self.connect)() {
             Ok(p) => {
                 let p: std::sync::Arc<dyn Backend> = p.into();
-                s.primary = Some(p.clone());
-                Some(p)
+                let mut s = self.lock();
+                Some(s.primary.get_or_insert(p).clone())
             }
             Err(e) => {
-                Self::note_failure(&mut s, &e);
+                Self::note_failure(&mut self.lock(), &e);
                 None
             }
         }
@@ -162,16 +162,10 @@ impl Backend for Mirrored {
     fn scan(&self, known: &HashMap<String, u64>) -> Result<Scan, StoreError> {
         match self.on_primary(|p| p.scan(known)) {
             Some(Ok(scan)) => {
-                // Entries the caller knows were not fetched; the copy holds them already when it
-                // followed every read and commit. When it did not (a fresh copy), read them all.
-                let copy_revision = self.copy.revision()?;
-                if copy_revision == 0 && !known.is_empty() {
-                    if let Some(Ok(full)) = self.on_primary(|p| p.scan(&HashMap::new())) {
-                        self.copy.mirror_scan(&full)?;
-                    }
-                } else {
-                    self.copy.mirror_scan(&scan)?;
-                }
+                // The entries the caller knows were not fetched: the copy holds them already,
+                // since it followed every read and commit of this store, whose first scan is
+                // always a full one (its cache starts empty).
+                self.copy.mirror_scan(&scan)?;
                 Ok(scan)
             }
             _ => self.copy.scan(known),

@@ -227,8 +227,8 @@ pub fn two_writers_on_one_space_are_serialised_and_see_each_other<F: Fixture>(f:
         put(&one, "a", "c.example.com", Precondition::Revision(a)),
         Err(StoreError::Precondition(_))
     ));
-    // A stale cache does not let a cross-profile rule slip: two's profile "x" (relative name
-    // "a") clashes with one's "a", written after two last looked.
+    // A stale cache does not let a cross-profile rule slip: two's "x" (relative name "shared")
+    // clashes with one's "y", written after two last looked.
     let clash = json!({"name": "x", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}});
     let first = json!({"name": "y", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}});
     two.profile_set().unwrap();
@@ -239,6 +239,17 @@ pub fn two_writers_on_one_space_are_serialised_and_see_each_other<F: Fixture>(f:
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(one.get("a").unwrap().unwrap().revision, b);
+    // Many changes at once (a backend may read them in one range rather than one by one).
+    let many: Vec<Value> = (0..40)
+        .map(|i| profile(&format!("m{i}"), &format!("m{i}.example.com")))
+        .collect();
+    one.apply(many, false).unwrap();
+    let (_, set) = two.profile_set().unwrap();
+    assert_eq!(set.profiles().len(), 2 + 40);
+    assert_eq!(
+        two.get("m39").unwrap().unwrap().doc,
+        profile("m39", "m39.example.com")
+    );
 }
 
 pub fn the_change_feed_announces_every_commit<F: Fixture>(f: &F) {
