@@ -1,9 +1,10 @@
 //! HTTP and HTTPS probes: one GET on a fresh connection, no redirects followed.
 //!
 //! What an endpoint sends is bounded in size as well as in time (the probe's timeout bounds the
-//! whole exchange, TLS handshake included): the status line and headers may take [`HEAD_LIMIT`]
-//! bytes (more fails the probe as [`Failure::Malformed`] as soon as the limit is crossed, nothing
-//! more is buffered), hyper's read buffer is capped at [`READ_BUFFER_LIMIT`], and the body is read
+//! whole exchange, TLS handshake included): a complete status line and headers longer than
+//! [`HEAD_LIMIT`] fail the probe as [`Failure::Malformed`]; a head that never ends is held to
+//! hyper's read buffer, capped at [`READ_BUFFER_LIMIT`], and fails the same way once that is full
+//! (hyper checks the header size only when the head is complete); the body is read
 //! only for `bodyMatch`, and then only its first [`BODY_LIMIT`] bytes. A 3xx is a status like any
 //! other (a failure unless the expected ranges include it, as in Azure); `Location` is never
 //! followed.

@@ -145,10 +145,7 @@ pub fn document(
 pub fn write(dir: &Path, doc: &StatusDoc) -> Result<(), PersistError> {
     use std::io::Write;
     let tmp = dir.join(format!("{FILE}.tmp"));
-    let bytes = serde_json::to_vec_pretty(doc).map_err(|source| PersistError::Format {
-        path: tmp.display().to_string(),
-        source,
-    })?;
+    let bytes = serde_json::to_vec_pretty(doc).expect("a status document always serialises");
     let mut f = std::fs::File::create(&tmp).map_err(io("cannot write", &tmp))?;
     f.write_all(&bytes).map_err(io("cannot write", &tmp))?;
     f.sync_all().map_err(io("cannot sync", &tmp))?;

@@ -2,7 +2,8 @@
 //! scaled-down form of 5,000 hanging and 5,000 healthy endpoints at a 10 s interval (see
 //! `benches/saturation.rs` for the full scale). Here 32 hanging endpoints with a 1 s timeout would
 //! need 32 permits of a cap of 8; before the cap had lanes, every other probe queued behind them
-//! (healthy endpoints probed about every 4 s instead of every second, a failing one detected late).
+//! (by arithmetic, 32 x 1 s over 8 permits: healthy endpoints probed about every 4 s instead of every
+//! second, a failing one detected late; the test fails on that code).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

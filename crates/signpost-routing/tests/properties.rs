@@ -120,14 +120,14 @@ fn priority_endpoints() -> impl Strategy<Value = Vec<Ep>> {
 proptest! {
     /// Every Weighted pick is an eligible endpoint, and the draw the explain trace reports maps
     /// to it through the eligible endpoints' weights in document order: each eligible endpoint
-    /// owns exactly `weight` of the `total` equally likely draws, so picks are in proportion.
+    /// owns exactly `weight` of the `total` draws. (That the draws are uniform, so picks come in
+    /// proportion, is measured by `routing.rs`'s Weighted share tests over 100,000 picks.)
     #[test]
-    fn weighted_picks_only_eligible_endpoints_in_proportion(
+    fn weighted_picks_only_eligible_endpoints_and_the_draw_maps_to_its_owner(
         eps in endpoints(1..=1000),
         seed in any::<u64>(),
     ) {
         let table = compile(&yaml("Weighted", "serveAll", "weight", &eps), &health(&eps));
-        let p = table.profile(0);
         let any_healthy = eps.iter().any(Ep::healthy);
         let eligible: Vec<usize> = (0..eps.len())
             .filter(|&i| eps[i].healthy() || (!any_healthy && eps[i].degraded()))
@@ -142,7 +142,6 @@ proptest! {
                 continue;
             };
             prop_assert!(eligible.contains(&(pick as usize)), "picked {pick}, eligible {eligible:?}");
-            prop_assert!(p.endpoints[pick as usize].eligible);
             let draw = steps.iter().find_map(|s| match s {
                 Step::WeightedDraw { draw, total: t, eligible: n } => Some((*draw, *t, *n)),
                 _ => None,

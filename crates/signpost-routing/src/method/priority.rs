@@ -19,8 +19,10 @@ impl Priority {
 
     #[inline]
     pub(crate) fn pick<T: Trace>(&self, cx: &mut Pick<'_, '_, T>) -> Option<u16> {
-        let pick = self.order.iter().copied().find(|&i| cx.eligible(i));
-        for &i in self.order.iter().take_while(|&&i| Some(i) != pick) {
+        for &i in &self.order {
+            if cx.eligible(i) {
+                return Some(i);
+            }
             let e = &cx.endpoints[i as usize];
             cx.trace.step(|| Step::PrioritySkipped {
                 priority: e.priority,
@@ -28,6 +30,6 @@ impl Priority {
                 status: e.status,
             });
         }
-        pick
+        None
     }
 }
