@@ -25,11 +25,23 @@ pub async fn status(
     })?;
     let p = snapshot.routing.profile(id);
     let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
+    let peers = s.node.peers();
     let endpoints: Vec<Value> = p
         .endpoints
         .iter()
         .map(|e| {
-            let state = states.get(&(p.name.clone(), e.name.clone()));
+            let key = (p.name.clone(), e.name.clone());
+            let state = states.get(&key);
+            // Each node's view beside the verdict: this node's first, then the others'.
+            let mine = state.map(|st| (s.node.name.as_str(), st.observation()));
+            let theirs = peers.iter().flat_map(|f| f.observations.iter()).filter_map(|(node, view)| {
+                view.get(&key).map(|o| (node.as_str(), o.clone()))
+            });
+            let nodes: Vec<Value> = mine
+                .into_iter()
+                .chain(theirs)
+                .map(|(node, o)| json!({"node": node, "status": o.status, "sinceMs": o.since_ms, "reason": o.reason}))
+                .collect();
             json!({
                 "name": e.name,
                 "endpointMonitorStatus": e.status.as_str(),
@@ -38,9 +50,10 @@ pub async fn status(
                 "lastProbe": state.and_then(|s| s.last.as_ref()).map(|(t, r)| json!({
                     "timeMs": t,
                     "latencyMs": r.latency_ms,
-                    "result": match &r.outcome { Ok(0) => "connected".to_string(), Ok(c) => format!("HTTP {c}"), Err(f) => f.to_string() },
+                    "result": r.summary(),
                     "healthy": r.is_success(),
                 })),
+                "nodes": nodes,
             })
         })
         .collect();
@@ -58,6 +71,7 @@ pub async fn status(
         "profileMonitorStatus": p.monitor_status.as_str(),
         "allDown": p.all_down,
         "failOpen": p.fail_open,
+        "healthQuorum": s.node.quorum.as_str(),
         "endpoints": endpoints,
         "events": events,
     })))

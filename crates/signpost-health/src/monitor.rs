@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use crate::permits::{Lane, Permits, Skipped};
 use crate::probe::{self, ProbeSpec};
 use crate::resolve::Resolver;
-use crate::state::{EndpointState, Event, EventLog, Status};
+use crate::state::{EndpointState, Event, EventKind, EventLog};
 
 /// Identifies a probed endpoint: (profile name, endpoint name).
 pub type EndpointKey = (String, String);
@@ -170,6 +170,15 @@ pub struct HealthSnapshot {
     statuses: HashMap<EndpointKey, ProbeStatus>,
 }
 
+impl FromIterator<(EndpointKey, ProbeStatus)> for HealthSnapshot {
+    /// A snapshot of given statuses (a fleet's verdicts, say).
+    fn from_iter<I: IntoIterator<Item = (EndpointKey, ProbeStatus)>>(iter: I) -> Self {
+        Self {
+            statuses: iter.into_iter().collect(),
+        }
+    }
+}
+
 impl HealthView for HealthSnapshot {
     fn probe_status(&self, profile: &str, endpoint: &str) -> ProbeStatus {
         self.statuses
@@ -257,7 +266,7 @@ impl Monitor {
         HealthSnapshot {
             statuses: states
                 .iter()
-                .map(|(k, s)| (k.clone(), s.status.into()))
+                .map(|(k, s)| (k.clone(), s.status))
                 .collect(),
         }
     }
@@ -275,6 +284,16 @@ impl Monitor {
     /// Probes skipped so far because no permit was free before their deadline.
     pub fn skipped(&self) -> Skipped {
         self.view().skipped()
+    }
+
+    /// Appends an event that the monitor did not produce itself (a fleet verdict or dissent).
+    pub fn record(&self, event: Event) {
+        tracing::info!(kind = ?event.kind, node = ?event.node, profile = %event.profile, endpoint = %event.endpoint, from = %event.from, to = %event.to, reason = %event.reason, "fleet health event");
+        self.shared
+            .events
+            .lock()
+            .expect("event log lock")
+            .push(event);
     }
 
     /// A read-only handle for other tasks.
@@ -340,19 +359,17 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
             )
         };
         if let Some((from, to)) = change {
-            let reason = match &result.outcome {
-                Ok(0) => format!("connected in {} ms", result.latency_ms),
-                Ok(code) => format!("HTTP {code} in {} ms", result.latency_ms),
-                Err(f) => f.to_string(),
-            };
+            let reason = result.to_string();
             let (profile, endpoint) = &target.key;
-            if to == Status::Degraded {
+            if to == ProbeStatus::Degraded {
                 tracing::warn!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
             } else {
                 tracing::info!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
             }
             shared.events.lock().expect("event log lock").push(Event {
                 time_ms: now,
+                kind: EventKind::Probe,
+                node: None,
                 profile: profile.clone(),
                 endpoint: endpoint.clone(),
                 from,
