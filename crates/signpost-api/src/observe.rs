@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use signpost_health::view::Sources;
 use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
 
 use crate::error::{ApiError, ErrorBody};
@@ -26,26 +27,23 @@ pub async fn status(
     let p = snapshot.routing.profile(id);
     let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
     let peers = s.node.peers();
-    let endpoints: Vec<Value> = p
+    let health = Sources {
+        states: &states,
+        targets: &[],
+        fleet: peers
+            .as_ref()
+            .map(|f| (s.node.name.as_str(), &f.observations)),
+    }
+    .profile(p);
+    let endpoints: Vec<Value> = health
         .endpoints
         .iter()
         .map(|e| {
-            let key = (p.name.clone(), e.name.clone());
-            let state = states.get(&key);
-            // Each node's view beside the verdict: this node's first, then the others'.
-            let mine = state.map(|st| (s.node.name.as_str(), st.observation()));
-            let theirs = peers.iter().flat_map(|f| f.observations.iter()).filter_map(|(node, view)| {
-                view.get(&key).map(|o| (node.as_str(), o.clone()))
-            });
-            let nodes: Vec<Value> = mine
-                .into_iter()
-                .chain(theirs)
-                .map(|(node, o)| json!({"node": node, "status": o.status, "sinceMs": o.since_ms, "reason": o.reason}))
-                .collect();
+            let state = e.state.as_ref();
             json!({
                 "name": e.name,
-                "endpointMonitorStatus": e.status.as_str(),
-                "servedNow": e.eligible,
+                "endpointMonitorStatus": e.monitor_status,
+                "servedNow": e.served_now,
                 "consecutiveFailures": state.map(|s| s.consecutive_failures),
                 "lastProbe": state.and_then(|s| s.last.as_ref()).map(|(t, r)| json!({
                     "timeMs": t,
@@ -53,7 +51,8 @@ pub async fn status(
                     "result": r.summary(),
                     "healthy": r.is_success(),
                 })),
-                "nodes": nodes,
+                // Each live node's view beside the verdict: this node's first.
+                "nodes": e.nodes,
             })
         })
         .collect();
@@ -67,10 +66,10 @@ pub async fn status(
         .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
         .collect();
     Ok(Json(json!({
-        "name": p.name,
-        "profileMonitorStatus": p.monitor_status.as_str(),
-        "allDown": p.all_down,
-        "failOpen": p.fail_open,
+        "name": health.name,
+        "profileMonitorStatus": health.monitor_status,
+        "allDown": health.all_down,
+        "failOpen": health.fail_open,
         "healthQuorum": s.node.quorum.as_str(),
         "endpoints": endpoints,
         "events": events,

@@ -9,6 +9,8 @@
 //!   the others;
 //! - [`quorum`]: health decided by a fleet: the rule that turns the nodes' views into a verdict;
 //! - [`targets`]: which endpoints of a configuration are probed, and how;
+//! - [`view`]: one profile-health view ([`view::ProfileHealth`]) that the API, the status file and
+//!   the CLI all read;
 //! - [`persist`]: the status file, so health survives a restart.
 //!
 //! The output is a [`HealthSnapshot`], which routing compiles against; this crate never touches
@@ -25,6 +27,7 @@ pub mod state;
 pub mod targets;
 pub mod tcp;
 pub mod tls;
+pub mod view;
 
 pub use monitor::{
     EndpointKey, HealthSnapshot, Monitor, MonitorSettings, MonitorView, Target, now_ms,

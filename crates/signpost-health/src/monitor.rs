@@ -165,24 +165,33 @@ impl MonitorView {
 
 /// The probe status of every probed endpoint at one moment; what routing compiles against.
 /// Endpoints without a state are `Checking` (a new endpoint counts as healthy, as in Azure).
+///
+/// Keyed by profile, then endpoint, so a compile looks every endpoint up by borrowed names
+/// without allocating a key.
 #[derive(Debug, Clone, Default)]
 pub struct HealthSnapshot {
-    statuses: HashMap<EndpointKey, ProbeStatus>,
+    statuses: HashMap<String, HashMap<String, ProbeStatus>>,
 }
 
 impl FromIterator<(EndpointKey, ProbeStatus)> for HealthSnapshot {
     /// A snapshot of given statuses (a fleet's verdicts, say).
     fn from_iter<I: IntoIterator<Item = (EndpointKey, ProbeStatus)>>(iter: I) -> Self {
-        Self {
-            statuses: iter.into_iter().collect(),
+        let mut statuses: HashMap<String, HashMap<String, ProbeStatus>> = HashMap::new();
+        for ((profile, endpoint), status) in iter {
+            statuses
+                .entry(profile)
+                .or_default()
+                .insert(endpoint, status);
         }
+        Self { statuses }
     }
 }
 
 impl HealthView for HealthSnapshot {
     fn probe_status(&self, profile: &str, endpoint: &str) -> ProbeStatus {
         self.statuses
-            .get(&(profile.to_string(), endpoint.to_string()))
+            .get(profile)
+            .and_then(|endpoints| endpoints.get(endpoint))
             .copied()
             .unwrap_or(ProbeStatus::Checking)
     }
@@ -263,12 +272,7 @@ impl Monitor {
     /// Current probe statuses.
     pub fn health(&self) -> HealthSnapshot {
         let states = self.shared.states.lock().expect("health state lock");
-        HealthSnapshot {
-            statuses: states
-                .iter()
-                .map(|(k, s)| (k.clone(), s.status))
-                .collect(),
-        }
+        states.iter().map(|(k, s)| (k.clone(), s.status)).collect()
     }
 
     /// Current states of every probed endpoint.

@@ -358,7 +358,14 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
                     endpoint_status,
                     last_probe,
                     latency,
-                    nodes: node_views(e),
+                    nodes: crate::status::nodes_label(
+                        e["nodes"].as_array().into_iter().flatten().map(|n| {
+                            (
+                                n["node"].as_str().unwrap_or("?"),
+                                n["status"].as_str().unwrap_or("?"),
+                            )
+                        }),
+                    ),
                 });
             }
         }
@@ -403,27 +410,6 @@ pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
     Ok(())
 }
 
-/// An endpoint's per-node views (`n1 Online, n2 Degraded`), when more than one node has one.
-fn node_views(endpoint: &Value) -> String {
-    let views: Vec<String> = endpoint["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| {
-            format!(
-                "{} {}",
-                n["node"].as_str().unwrap_or("?"),
-                n["status"].as_str().unwrap_or("?")
-            )
-        })
-        .collect();
-    if views.len() > 1 {
-        views.join(", ")
-    } else {
-        String::new()
-    }
-}
-
 /// `signpost nodes`: the fleet's live nodes (this one first).
 pub fn nodes(client: &Client, output: Output) -> Result<()> {
     let body = ok(client.request("GET", "/api/v1/nodes", &[], None)?, "nodes")?;
@@ -456,7 +442,7 @@ pub fn nodes(client: &Client, output: Output) -> Result<()> {
                 "\n{:<24} {:>14} {:>9} {:<14} {:<16}",
                 name,
                 heartbeat,
-                n["appliedRevision"],
+                n["appliedRevision"].to_string(),
                 etcd,
                 n["probeSource"].as_str().unwrap_or("-")
             ));

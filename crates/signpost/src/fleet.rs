@@ -44,6 +44,11 @@ impl FleetHealth {
         self.peers.clone()
     }
 
+    /// This node's name and the fleet as last seen.
+    pub fn now(&self) -> (String, Arc<Peers>) {
+        (self.node.clone(), Arc::clone(&self.peers.borrow()))
+    }
+
     /// Waits until the fleet changed.
     pub async fn changed(&mut self) {
         if self.peers.changed().await.is_err() {

@@ -528,11 +528,15 @@ impl Control {
     /// Queues the status file for writing (on the writer thread, off the control loop).
     fn write_status(&self) {
         let snapshot = self.publisher.current();
+        let peers = self.fleet.as_ref().map(FleetHealth::now);
         let doc = persist::document(
             &snapshot.routing,
             snapshot.serial,
             &self.monitor,
             &targets(&self.set),
+            peers
+                .as_ref()
+                .map(|(node, p)| (node.as_str(), &p.observations)),
         );
         self.status_writer.submit(doc);
     }

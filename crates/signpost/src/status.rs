@@ -37,6 +37,20 @@ pub fn profile_label(status: &str, fail_open: bool, all_down: bool) -> String {
     }
 }
 
+/// The NODES column: each node's view (`n1 Degraded, n2 Online`), when more than one node has
+/// one (a node alone needs no column).
+pub fn nodes_label<'a>(views: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let views: Vec<String> = views
+        .into_iter()
+        .map(|(node, status)| format!("{node} {status}"))
+        .collect();
+    if views.len() > 1 {
+        views.join(", ")
+    } else {
+        String::new()
+    }
+}
+
 /// The table: a header, then a line per row (the last probe cut at 40 characters); a NODES
 /// column when some row has per-node views.
 pub fn table(rows: &[Row]) -> String {
@@ -105,12 +119,16 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
             };
             rows.push(Row {
                 profile: p.name.clone(),
-                profile_status: profile_label(&p.monitor_status, p.fail_open, p.all_down),
+                profile_status: profile_label(p.monitor_status.as_str(), p.fail_open, p.all_down),
                 endpoint: e.name.clone(),
-                endpoint_status: e.monitor_status.clone(),
+                endpoint_status: e.monitor_status.to_string(),
                 last_probe,
                 latency,
-                nodes: String::new(),
+                nodes: nodes_label(
+                    e.nodes
+                        .iter()
+                        .map(|n| (n.node.as_str(), n.observation.status.as_str())),
+                ),
             });
         }
     }
