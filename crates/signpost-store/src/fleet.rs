@@ -20,15 +20,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use etcd_client::{
-    Client, ConnectOptions, EventType, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse,
-    WatchOptions,
-};
+use etcd_client::{Client, ConnectOptions, EventType, PutOptions, Txn, TxnOp, WatchOptions};
 use serde::{Deserialize, Serialize};
 use signpost_model::Observation;
 use tokio::sync::watch;
 
-use crate::etcd::EtcdConfig;
+use crate::etcd::{EtcdConfig, range_pages};
 
 /// How long a node's record and views outlive its last keep-alive.
 pub const LEASE_TTL: Duration = Duration::from_secs(10);
@@ -38,6 +35,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 const RETRY: Duration = Duration::from_secs(1);
 /// Bound on every request, so a dead cluster is noticed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait before changes seen in etcd are handed to the node (they come in bursts).
+const PEERS_GAP: Duration = Duration::from_millis(20);
 /// etcd's default limit on operations in one transaction (`--max-txn-ops`).
 const MAX_TXN_OPS: usize = 128;
 
@@ -353,25 +352,17 @@ async fn session(
     let view = Arc::clone(&own.borrow_and_update());
     write_view(&mut client, config, &keys, lease, &view, &mut carry.written).await?;
 
-    // Everyone's records and views at one revision, then every change after it.
-    let listing = Txn::new().and_then([
-        TxnOp::get(keys.nodes.as_str(), Some(GetOptions::new().with_prefix())),
-        TxnOp::get(keys.health.as_str(), Some(GetOptions::new().with_prefix())),
-    ]);
-    let listed = timed(client.txn(listing)).await?;
-    let at = listed.header().map_or(0, |h| h.revision());
+    // Everyone's records and views at one revision (read in pages: 30,000 views exceed a gRPC
+    // message), then every change after it.
+    let mut kv = client.kv_client();
+    let (nodes, at) = timed(range_pages(&mut kv, &keys.nodes, 0)).await?;
+    let (health, _) = timed(range_pages(&mut kv, &keys.health, at)).await?;
     let mut seen = Seen::default();
-    if let [TxnOpResponse::Get(nodes), TxnOpResponse::Get(health)] =
-        listed.op_responses().as_slice()
-    {
-        for kv in nodes.kvs() {
-            seen.put_node(kv);
-        }
-        for kv in health.kvs() {
-            seen.put_observation(&config.node, &keys, kv);
-        }
-    } else {
-        return Err("unexpected transaction response".into());
+    for kv in &nodes {
+        seen.put_node(kv);
+    }
+    for kv in &health {
+        seen.put_observation(&config.node, &keys, kv);
     }
     seen.peers.connected = true;
     peers.send_replace(Arc::new(seen.peers.clone()));
@@ -385,7 +376,14 @@ async fn session(
 
     let mut keep_alive = tokio::time::interval(LEASE_TTL / 4);
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    // A busy moment (thousands of views arriving) delays ticks; it must not burst writes after.
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     heartbeat.tick().await;
+    // Changes from the watches are handed on at most every PEERS_GAP, so a burst of them (a
+    // node publishing 10,000 views in 80 transactions) is one hand-off, not 80 copies.
+    let mut dirty = false;
+    let mut hand_off = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = keep_alive.tick() => timed(keeper.keep_alive()).await?,
@@ -416,7 +414,10 @@ async fn session(
                         EventType::Delete => seen.delete_node(&keys, kv),
                     }
                 })?;
-                peers.send_replace(Arc::new(seen.peers.clone()));
+                if !dirty {
+                    dirty = true;
+                    hand_off = tokio::time::Instant::now() + PEERS_GAP;
+                }
             }
             message = health_stream.message() => {
                 on_events(message, |event| {
@@ -426,6 +427,13 @@ async fn session(
                         EventType::Delete => seen.delete_observation(kv),
                     }
                 })?;
+                if !dirty {
+                    dirty = true;
+                    hand_off = tokio::time::Instant::now() + PEERS_GAP;
+                }
+            }
+            _ = tokio::time::sleep_until(hand_off), if dirty => {
+                dirty = false;
                 peers.send_replace(Arc::new(seen.peers.clone()));
             }
         }
