@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::answer::{Answerer, Transport};
 
@@ -72,19 +73,20 @@ impl Drop for ClientSlot {
     }
 }
 
-/// Accepts connections until `shutdown` changes, serving each on its own task.
+/// Accepts connections until `shutdown` is cancelled, serving each on its own task (which ends
+/// its connection at the same signal).
 pub async fn serve(
     listener: TcpListener,
     answerer: Answerer,
     limits: TcpLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let clients = Arc::new(PerClient::default());
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shutdown.changed() => return,
+            () = shutdown.cancelled() => return,
         };
         let Ok((stream, peer)) = accepted else {
             continue;
@@ -117,7 +119,7 @@ async fn connection(
     peer: SocketAddr,
     answerer: Answerer,
     idle: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -137,7 +139,7 @@ async fn connection(
                 Ok(Ok(len)) => len,
                 _ => break,
             },
-            _ = shutdown.changed() => break,
+            () = shutdown.cancelled() => break,
         };
         if answerer
             .answer(
