@@ -6,6 +6,8 @@ use signpost_model::azure::{
     DnsConfigDoc, EndpointDoc, EndpointPropertiesDoc, HeaderDoc, MonitorConfigDoc, ProfileDoc,
     ProfilePropertiesDoc, StatusCodeRangeDoc, SubnetDoc,
 };
+use signpost_model::validate::bounds;
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{ErrorBody, ErrorDetail, ErrorItem};
@@ -112,6 +114,7 @@ pub struct Explanation {
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&Bounds),
     info(
         title = "Signpost API",
         description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain; the geographic hierarchy and Performance regions."
@@ -166,4 +169,106 @@ pub struct ApiDoc;
 /// `GET /openapi.json`.
 pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
+}
+
+/// Gives each bounded field of the wire types its `minimum`, `maximum` and `default`, and each
+/// bounded list its `maxItems`, from the model's [`bounds`] (where validation takes them from),
+/// so the schema cannot drift from what the server accepts.
+struct Bounds;
+
+impl utoipa::Modify for Bounds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for f in bounds::FIELDS {
+            for o in objects(property(&mut components.schemas, f.schema, f.property)) {
+                o.minimum = Some(f.bound.min.into());
+                o.maximum = Some(f.bound.max.into());
+                o.default = f.bound.default.map(Value::from);
+            }
+        }
+        for l in bounds::LISTS {
+            for s in alternatives(property(&mut components.schemas, l.schema, l.property)) {
+                // A text's bound is in bytes, which `maxLength` (characters) cannot say.
+                if let Schema::Array(a) = s {
+                    a.max_items = Some(l.max);
+                }
+            }
+        }
+    }
+}
+
+/// A property of a component schema.
+fn property<'a>(
+    schemas: &'a mut std::collections::BTreeMap<String, RefOr<Schema>>,
+    schema: &str,
+    property: &str,
+) -> Option<&'a mut Schema> {
+    let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(schema) else {
+        return None;
+    };
+    match o.properties.get_mut(property)? {
+        RefOr::T(s) => Some(s),
+        RefOr::Ref(_) => None,
+    }
+}
+
+/// The schema itself, or each of its `oneOf` alternatives (an optional value may be one).
+fn alternatives(schema: Option<&mut Schema>) -> Vec<&mut Schema> {
+    match schema {
+        Some(Schema::OneOf(one)) => one
+            .items
+            .iter_mut()
+            .filter_map(|i| match i {
+                RefOr::T(s) => Some(s),
+                RefOr::Ref(_) => None,
+            })
+            .collect(),
+        Some(s) => vec![s],
+        None => Vec::new(),
+    }
+}
+
+/// The object (scalar) schemas among [`alternatives`].
+fn objects(schema: Option<&mut Schema>) -> Vec<&mut utoipa::openapi::schema::Object> {
+    alternatives(schema)
+        .into_iter()
+        .filter_map(|s| match s {
+            Schema::Object(o) => Some(o),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_property(doc: &Value, schema: &str, property: &str) -> Value {
+        doc["components"]["schemas"][schema]["properties"][property].clone()
+    }
+
+    #[test]
+    fn every_bound_is_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for f in bounds::FIELDS {
+            let p = schema_property(&doc, f.schema, f.property);
+            assert_eq!(p["minimum"], f.bound.min, "{}: {p}", f.path);
+            assert_eq!(p["maximum"], f.bound.max, "{}: {p}", f.path);
+            assert_eq!(
+                p.get("default").cloned(),
+                f.bound.default.map(Value::from),
+                "{}: {p}",
+                f.path
+            );
+        }
+        for l in bounds::LISTS {
+            let p = schema_property(&doc, l.schema, l.property);
+            let is_text = p["type"] == "string" || p["type"][0] == "string";
+            if !is_text {
+                assert_eq!(p["maxItems"], l.max, "{}: {p}", l.path);
+            }
+        }
+    }
 }

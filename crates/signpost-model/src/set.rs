@@ -12,8 +12,7 @@ use crate::error::{Errors, ValidationError};
 use crate::profile::{EndpointTarget, Profile};
 use crate::validate::{self, Limits};
 
-/// Levels of nesting allowed below a profile (Azure: 10).
-pub const MAX_NESTING_DEPTH: usize = 10;
+pub use crate::validate::bounds::MAX_NESTING_DEPTH;
 
 /// A validated set of profiles, in document order, with nested references resolved.
 #[derive(Debug, Clone, Default, PartialEq)]

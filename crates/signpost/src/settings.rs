@@ -69,9 +69,7 @@ pub const DEFAULT_DATA_DIR: &str = "signpost-data";
 /// The example seeded into an empty store (its built-in copy when the file is absent).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
-/// The largest `max_endpoints` accepted: the routing tables (priority order, weighted and
-/// MultiValue lists, subnet ranges, answers) refer to a profile's endpoints by `u16` index.
-pub const MAX_ENDPOINTS_LIMIT: usize = u16::MAX as usize;
+pub use signpost_model::validate::bounds::MAX_ENDPOINTS_LIMIT;
 
 /// The settings file, every field optional.
 #[derive(Debug, Default, Deserialize)]
