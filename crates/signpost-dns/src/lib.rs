@@ -20,8 +20,8 @@ pub mod cookies;
 pub mod rrl;
 pub mod server;
 pub mod snapshot;
-pub mod tcp;
-pub mod udp;
+mod tcp;
+mod udp;
 pub mod wire;
 
 pub use answer::{Answered, Answerer, Transport};

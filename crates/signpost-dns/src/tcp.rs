@@ -22,7 +22,7 @@ use crate::answer::{Answerer, Transport};
 
 /// The TCP limits (see [`crate::ServerConfig`]).
 #[derive(Debug, Clone, Copy)]
-pub struct TcpLimits {
+pub(crate) struct TcpLimits {
     /// Close a connection that neither sends a query nor accepts a reply for this long.
     pub idle_timeout: Duration,
     /// Close every connection this long after it was accepted, busy or not.
@@ -75,7 +75,7 @@ impl Drop for ClientSlot {
 
 /// Accepts connections until `shutdown` is cancelled, serving each on its own task (which ends
 /// its connection at the same signal).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     answerer: Answerer,
     limits: TcpLimits,
