@@ -15,7 +15,7 @@ pub mod client;
 pub mod commands;
 pub mod import;
 pub mod logging;
-pub mod publish;
+mod publish;
 pub mod serve;
 pub mod settings;
 pub mod status;
