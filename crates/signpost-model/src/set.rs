@@ -32,19 +32,17 @@ pub struct ProfilesFile {
 /// Why a profiles file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
-        /// The file.
         path: String,
-        /// The I/O error.
         source: std::io::Error,
     },
     /// The file is not well-formed YAML or JSON of the expected shape.
     #[error("{path}: {message}")]
     Syntax {
-        /// The file.
         path: String,
         /// What is wrong, with the field path and position when known.
         message: String,
@@ -52,7 +50,6 @@ pub enum LoadError {
     /// The file is well-formed but breaks validation rules.
     #[error("{path}: {source}")]
     Invalid {
-        /// The file.
         path: String,
         /// Every broken rule.
         source: ValidationError,

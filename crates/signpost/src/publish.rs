@@ -62,7 +62,11 @@ impl Publisher {
     }
 
     /// Publishes a snapshot of `set` under `health`; on error the current snapshot stays.
-    pub(crate) fn publish(&mut self, set: &ProfileSet, health: &dyn HealthView) -> Result<Arc<Snapshot>> {
+    pub(crate) fn publish(
+        &mut self,
+        set: &ProfileSet,
+        health: &dyn HealthView,
+    ) -> Result<Arc<Snapshot>> {
         let serial = next_serial(self.serial);
         let snapshot = Arc::new(
             Snapshot::build(&self.zones, RoutingTable::compile(set, health), serial)?

@@ -317,19 +317,17 @@ fn rrl_config(r: &RrlSetting) -> Result<RrlConfig> {
     Ok(c)
 }
 
-/// The `[soa]` table.
+/// The `[soa]` table; `refresh`, `retry` and `expire` are the SOA fields of those names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the SOA's own field names
 pub struct SoaSetting {
     /// RNAME as a name.
     pub hostmaster: Option<String>,
     /// SOA/NS TTL.
     pub ttl: Option<u32>,
-    /// Refresh.
     pub refresh: Option<u32>,
-    /// Retry.
     pub retry: Option<u32>,
-    /// Expire.
     pub expire: Option<u32>,
     /// Minimum (negative TTL).
     pub minimum: Option<u32>,
