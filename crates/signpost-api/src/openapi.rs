@@ -271,4 +271,65 @@ mod tests {
             }
         }
     }
+
+    /// The numbers after `marker` in `text`, each as far as its digits go.
+    fn numbers_after(text: &str, marker: &str) -> Vec<i64> {
+        text.match_indices(marker)
+            .filter_map(|(at, _)| {
+                let rest = &text[at + marker.len()..];
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                rest[..end].parse().ok()
+            })
+            .collect()
+    }
+
+    /// The numbers before `marker` in `text`.
+    fn numbers_before(text: &str, marker: &str) -> Vec<i64> {
+        text.match_indices(marker)
+            .filter_map(|(at, _)| {
+                let head = &text[..at];
+                let start = head
+                    .rfind(|c: char| !c.is_ascii_digit())
+                    .map_or(0, |i| i + 1);
+                head[start..].parse().ok()
+            })
+            .collect()
+    }
+
+    /// The wire types' doc comments (the schema descriptions) still state some ranges in words:
+    /// where they do, they must say what the bounds say.
+    #[test]
+    fn descriptions_that_state_a_bound_agree_with_it() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut checked = 0;
+        for f in bounds::FIELDS {
+            let p = schema_property(&doc, f.schema, f.property);
+            let text = p["description"].as_str().unwrap_or_default();
+            for min in numbers_before(text, "..=") {
+                assert_eq!(min, f.bound.min, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+            for max in numbers_after(text, "..=") {
+                assert_eq!(max, f.bound.max, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+            for default in numbers_after(text, "default ") {
+                assert_eq!(Some(default), f.bound.default, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+        }
+        for l in bounds::LISTS {
+            let p = schema_property(&doc, l.schema, l.property);
+            let text = p["description"].as_str().unwrap_or_default();
+            for max in numbers_after(text, "at most ") {
+                assert_eq!(max as usize, l.max, "{}: {text:?}", l.path);
+                checked += 1;
+            }
+        }
+        // TTL, maxReturn, port, interval, tolerated failures, recovery, weight, priority, nested
+        // minimum, headers and status ranges state theirs today.
+        assert!(checked >= 15, "only {checked} stated bounds found");
+    }
 }
