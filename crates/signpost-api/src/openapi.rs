@@ -80,7 +80,10 @@ pub struct ProfileHealth {
     pub all_down: bool,
     /// Serving Degraded endpoints as if healthy.
     pub fail_open: bool,
-    /// Each endpoint: name, endpointMonitorStatus, servedNow, consecutiveFailures, lastProbe.
+    /// How the nodes' views make each endpoint's status: majority, any, all or local.
+    pub health_quorum: String,
+    /// Each endpoint: name, endpointMonitorStatus (the verdict), servedNow, consecutiveFailures,
+    /// lastProbe (this node's), nodes (each live node's view: node, status, sinceMs, reason).
     pub endpoints: Vec<Value>,
     /// Recent transitions of this profile's endpoints.
     pub events: Vec<Value>,
@@ -135,6 +138,7 @@ pub struct Explanation {
         crate::observe::explain,
         crate::reference::geographic_hierarchy,
         crate::reference::regions,
+        crate::nodes::list,
     ),
     components(schemas(
         ProfileDoc,

@@ -9,6 +9,8 @@
 //!   (read at a revision, scan, compare-and-commit, watch);
 //! - [`EtcdBackend`]: the configuration of a fleet, shared through etcd (a commit is one etcd
 //!   transaction comparing the revision);
+//! - [`fleet`]: a node's presence in a fleet (its record, its view of every endpoint's health,
+//!   the others'), under an etcd lease;
 //! - [`SqliteBackend`]: the embedded default, one SQLite file in WAL mode with
 //!   `synchronous = FULL` (both pragmas are tested on the store's own connection): SQLite syncs the
 //!   WAL as part of every commit, so a write the store acknowledged survives `kill -9` (tested by
@@ -17,6 +19,7 @@
 
 pub mod backend;
 pub mod etcd;
+pub mod fleet;
 pub mod mirror;
 pub mod sqlite;
 mod store;
@@ -26,6 +29,7 @@ use signpost_model::ValidationError;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
 pub use etcd::{EtcdBackend, EtcdConfig};
+pub use fleet::{Fleet, FleetConfig, NodeRecord, Peers};
 pub use mirror::Mirrored;
 pub use sqlite::SqliteBackend;
 pub use store::Store;

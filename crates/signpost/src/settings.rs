@@ -15,6 +15,7 @@
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
 //! probe_source = "127.0.0.1"          # source address of every probe
+//! health_quorum = "majority"          # with etcd: majority (default), any, all or local
 //! api_listen = "127.0.0.1:8053"
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
@@ -56,7 +57,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use signpost_api::{Role, Tokens};
 use signpost_dns::{CookieSecret, NameServer, RrlConfig, ServerConfig, SoaTimers, ZoneConfig};
-use signpost_health::{MonitorSettings, Resolver};
+use signpost_health::{MonitorSettings, QuorumRule, Resolver};
 use signpost_model::Limits;
 use signpost_model::regions::{Catalogue, Region};
 
@@ -113,6 +114,8 @@ pub struct SettingsFile {
     pub max_probes_in_flight: Option<usize>,
     /// Source address of every probe.
     pub probe_source: Option<IpAddr>,
+    /// How a fleet's views of an endpoint make its status.
+    pub health_quorum: Option<String>,
     /// REST API address.
     pub api_listen: Option<SocketAddr>,
     /// GeoIP database, relative to the settings file.
@@ -369,6 +372,8 @@ pub struct Settings {
     pub store: StoreKind,
     /// This node's name in a fleet.
     pub node_name: String,
+    /// How a fleet's views of an endpoint make its status (`local` without etcd).
+    pub health_quorum: QuorumRule,
 }
 
 impl Settings {
@@ -442,6 +447,24 @@ impl Settings {
             })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "signpost".to_string());
+        if node_name.len() > 63
+            || !node_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            bail!(
+                "node name {node_name:?}: must be 1 to 63 letters, digits, '-', '_' or '.' \
+                 (--node-name, default: the host name)"
+            );
+        }
+        let health_quorum = match (&args.health_quorum, &file.health_quorum) {
+            (Some(rule), _) => *rule,
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("health_quorum: {e}"))?,
+            (None, None) if matches!(store, StoreKind::Etcd(_)) => QuorumRule::Majority,
+            (None, None) => QuorumRule::Local,
+        };
         if let Some(r) = &file.rrl {
             server.rrl = Some(rrl_config(r)?);
         }
@@ -567,6 +590,7 @@ impl Settings {
             latency_table,
             store,
             node_name,
+            health_quorum,
         })
     }
 }
