@@ -109,6 +109,7 @@ impl Applied {
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum StoreError {
     /// The precondition does not hold.
     #[error("precondition failed: {0}")]
@@ -128,18 +129,11 @@ pub enum StoreError {
     /// The backend failed. (The message carries the cause, so it is not also a `source`: error
     /// reports that print the chain would say it twice.)
     #[error("store ({kind}): {message}")]
-    Backend {
-        /// Which backend.
-        kind: &'static str,
-        /// What it said.
-        message: String,
-    },
+    Backend { kind: &'static str, message: String },
     /// A stored document is not JSON (the file was edited by hand).
     #[error("store: profile {name:?} holds invalid JSON: {error}")]
     Corrupt {
-        /// The profile.
         name: String,
-        /// The parse error.
         error: serde_json::Error,
     },
 }

@@ -17,7 +17,7 @@ pub mod commands;
 pub mod fleet;
 pub mod import;
 pub mod logging;
-pub mod publish;
+mod publish;
 pub mod serve;
 pub mod settings;
 pub mod status;

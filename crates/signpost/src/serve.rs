@@ -22,6 +22,7 @@ use signpost_model::set::ProfilesFile;
 use signpost_routing::{LatencySource, Locate};
 use signpost_store::Store;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
@@ -37,6 +38,9 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 const STATUS_DEBOUNCE: Duration = Duration::from_secs(1);
 /// ...and refreshed this often with the latest probe results while probes run.
 const STATUS_REFRESH_TICKS: u32 = 5;
+/// How long a stop waits for the API's open requests and the control loop to finish; past it
+/// the runtime drops what is left.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "signpost.db";
 /// A fleet node's local copy of the configuration shared through etcd.
@@ -167,9 +171,18 @@ async fn serve(settings: Settings) -> Result<()> {
     } else {
         tracing::warn!(api = %api_addr, "REST API listening WITHOUT authentication (no token configured): loopback only");
     }
-    let api = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, signpost_api::router(api_state)).await {
-            tracing::error!(error = %e, "API server stopped");
+    // One token stops everything: the API finishes the requests it has, the control loop its
+    // current step.
+    let shutdown = CancellationToken::new();
+    let api = tokio::spawn({
+        let stop = shutdown.clone().cancelled_owned();
+        async move {
+            if let Err(e) = axum::serve(listener, signpost_api::router(api_state))
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "API server stopped");
+            }
         }
     });
 
@@ -189,12 +202,21 @@ async fn serve(settings: Settings) -> Result<()> {
         fleet,
         applied: node.applied,
     };
-    let control = tokio::spawn(control.run(store_changes));
+    let control = tokio::spawn(control.run(store_changes, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down");
-    control.abort();
-    api.abort();
-    dns.shutdown();
+    shutdown.cancel();
+    // The control loop's end drops the monitor (its probes stop) and flushes the status writer.
+    let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let _ = tokio::join!(control, api);
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "not every task stopped in time; leaving the rest to the runtime");
+    }
+    // Joins the UDP worker threads, which notice the stop within their receive timeout.
+    tokio::task::block_in_place(|| dns.shutdown());
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -333,7 +355,8 @@ struct Control {
 }
 
 impl Control {
-    async fn run(mut self, mut store_changes: watch::Receiver<u64>) {
+    /// Runs until `shutdown` is cancelled.
+    async fn run(mut self, mut store_changes: watch::Receiver<u64>, shutdown: CancellationToken) {
         let mut changes = self.monitor.changes();
         let mut probes = self.monitor.probes();
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
@@ -345,6 +368,7 @@ impl Control {
         self.write_status();
         loop {
             tokio::select! {
+                () = shutdown.cancelled() => return,
                 Ok(()) = store_changes.changed() => {
                     self.reload_store();
                 }

@@ -70,9 +70,7 @@ pub const DEFAULT_DATA_DIR: &str = "signpost-data";
 /// The example seeded into an empty store (its built-in copy when the file is absent).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
-/// The largest `max_endpoints` accepted: the routing tables (priority order, weighted and
-/// MultiValue lists, subnet ranges, answers) refer to a profile's endpoints by `u16` index.
-pub const MAX_ENDPOINTS_LIMIT: usize = u16::MAX as usize;
+pub use signpost_model::validate::bounds::MAX_ENDPOINTS_LIMIT;
 
 /// The settings file, every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -322,19 +320,17 @@ fn rrl_config(r: &RrlSetting) -> Result<RrlConfig> {
     Ok(c)
 }
 
-/// The `[soa]` table.
+/// The `[soa]` table; `refresh`, `retry` and `expire` are the SOA fields of those names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the SOA's own field names
 pub struct SoaSetting {
     /// RNAME as a name.
     pub hostmaster: Option<String>,
     /// SOA/NS TTL.
     pub ttl: Option<u32>,
-    /// Refresh.
     pub refresh: Option<u32>,
-    /// Retry.
     pub retry: Option<u32>,
-    /// Expire.
     pub expire: Option<u32>,
     /// Minimum (negative TTL).
     pub minimum: Option<u32>,
