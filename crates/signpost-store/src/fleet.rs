@@ -35,6 +35,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 const RETRY: Duration = Duration::from_secs(1);
 /// Bound on every request, so a dead cluster is noticed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a clean stop waits for the lease to be revoked.
+pub const LEAVE_WAIT: Duration = Duration::from_secs(2);
 /// Longest wait before changes seen in etcd are handed to the node (they come in bursts).
 const PEERS_GAP: Duration = Duration::from_millis(20);
 /// etcd's default limit on operations in one transaction (`--max-txn-ops`).
@@ -89,6 +91,7 @@ pub struct Fleet {
     own: watch::Sender<Arc<HashMap<EndpointKey, Observation>>>,
     applied: watch::Sender<u64>,
     peers: watch::Receiver<Arc<Peers>>,
+    leave: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -99,12 +102,25 @@ impl Fleet {
         let (own, own_rx) = watch::channel(Arc::new(HashMap::new()));
         let (applied, applied_rx) = watch::channel(0);
         let (peers_tx, peers) = watch::channel(Arc::new(Peers::default()));
-        let task = tokio::spawn(run(config, own_rx, applied_rx, peers_tx));
+        let (leave, leave_rx) = watch::channel(false);
+        let task = tokio::spawn(run(config, own_rx, applied_rx, peers_tx, leave_rx));
         Self {
             own,
             applied,
             peers,
+            leave,
             task,
+        }
+    }
+
+    /// Leaves the fleet on a clean stop: the lease is revoked, so this node's record and views
+    /// go at once rather than one lease TTL later (bounded by [`LEAVE_WAIT`]; a node that cannot
+    /// reach etcd just stops, and its lease expires).
+    pub async fn leave(mut self) {
+        let _ = self.leave.send(true);
+        let task = &mut self.task;
+        if tokio::time::timeout(LEAVE_WAIT, task).await.is_err() {
+            tracing::warn!("fleet: could not revoke the lease in time; it expires by itself");
         }
     }
 
@@ -157,6 +173,7 @@ async fn run(
     mut own: watch::Receiver<Arc<HashMap<EndpointKey, Observation>>>,
     mut applied: watch::Receiver<u64>,
     peers: watch::Sender<Arc<Peers>>,
+    mut leave: watch::Receiver<bool>,
 ) {
     let mut carry = Carry {
         lease: None,
@@ -166,7 +183,15 @@ async fn run(
     };
     let mut failing = false;
     loop {
-        let result = session(&config, &mut own, &mut applied, &peers, &mut carry).await;
+        let result = tokio::select! {
+            r = session(&config, &mut own, &mut applied, &peers, &mut carry) => r,
+            () = left(&mut leave) => {
+                if let Some(lease) = carry.lease {
+                    revoke(&config, lease).await;
+                }
+                return;
+            }
+        };
         if let Err(e) = result {
             if !failing {
                 tracing::warn!(error = %e, node = %config.node, "fleet: lost etcd; answering from what this node knows, retrying");
@@ -174,7 +199,10 @@ async fn run(
             failing = true;
         }
         peers.send_modify(|p| Arc::make_mut(p).connected = false);
-        tokio::time::sleep(RETRY).await;
+        tokio::select! {
+            () = tokio::time::sleep(RETRY) => {}
+            () = left(&mut leave) => return,
+        }
         // The peers' views are kept no longer than etcd would keep them.
         if carry.last_contact.is_none_or(|t| t.elapsed() > LEASE_TTL) {
             peers.send_if_modified(|p| {
@@ -186,6 +214,43 @@ async fn run(
                 }
                 stale
             });
+        }
+    }
+}
+
+/// Resolves once the node is asked to leave.
+async fn left(leave: &mut watch::Receiver<bool>) {
+    if leave.wait_for(|l| *l).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn connect_options(config: &FleetConfig) -> ConnectOptions {
+    let options = ConnectOptions::new()
+        .with_connect_timeout(REQUEST_TIMEOUT)
+        .with_timeout(REQUEST_TIMEOUT)
+        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+    match &config.etcd.user {
+        Some((user, password)) => options.with_user(user.clone(), password.clone()),
+        None => options,
+    }
+}
+
+/// Revokes the lease on a connection of its own (the session's may be mid-request).
+async fn revoke(config: &FleetConfig, lease: i64) {
+    let revoked = async {
+        let mut client = timed(Client::connect(
+            &config.etcd.endpoints,
+            Some(connect_options(config)),
+        ))
+        .await?;
+        timed(client.lease_revoke(lease)).await?;
+        Ok::<_, Error>(())
+    };
+    match revoked.await {
+        Ok(()) => tracing::info!(node = %config.node, "fleet: left (lease revoked)"),
+        Err(e) => {
+            tracing::warn!(node = %config.node, error = %e, "fleet: could not revoke the lease; it expires by itself")
         }
     }
 }
@@ -324,14 +389,11 @@ async fn session(
     carry: &mut Carry,
 ) -> Result<(), Error> {
     let keys = Keys::new(&config.etcd.prefix);
-    let mut options = ConnectOptions::new()
-        .with_connect_timeout(REQUEST_TIMEOUT)
-        .with_timeout(REQUEST_TIMEOUT)
-        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
-    if let Some((user, password)) = &config.etcd.user {
-        options = options.with_user(user.clone(), password.clone());
-    }
-    let mut client = timed(Client::connect(&config.etcd.endpoints, Some(options))).await?;
+    let mut client = timed(Client::connect(
+        &config.etcd.endpoints,
+        Some(connect_options(config)),
+    ))
+    .await?;
 
     // The lease of the last session, if etcd still has it; else a new one (and nothing of ours
     // is in etcd any more).

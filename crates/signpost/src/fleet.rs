@@ -44,6 +44,11 @@ impl FleetHealth {
         self.peers.clone()
     }
 
+    /// Leaves the fleet (a clean stop): this node's views go at once.
+    pub async fn leave(self) {
+        self.fleet.leave().await;
+    }
+
     /// This node's name and the fleet as last seen.
     pub fn now(&self) -> (String, Arc<Peers>) {
         (self.node.clone(), Arc::clone(&self.peers.borrow()))

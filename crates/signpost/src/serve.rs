@@ -368,7 +368,12 @@ impl Control {
         self.write_status();
         loop {
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    if let Some(fleet) = self.fleet.take() {
+                        fleet.leave().await;
+                    }
+                    return;
+                }
                 Ok(()) = store_changes.changed() => {
                     self.reload_store();
                 }

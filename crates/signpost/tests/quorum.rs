@@ -314,4 +314,21 @@ fn the_fleet_decides_health_by_majority() {
         assert_eq!(left, ["n1", "n3"]);
     }
     eprintln!("n2's view expired {:?} after kill -9", killed.elapsed());
+
+    // A clean stop (SIGTERM) revokes the lease: n3 is gone from n1's fleet at once, not one lease
+    // TTL (10 s) later.
+    let n3 = nodes[2].as_ref().unwrap();
+    let stopped = Instant::now();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &n3.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let n1 = nodes[0].as_ref().unwrap();
+    eventually("n3 leaves n1's fleet", Duration::from_secs(5), || {
+        let listed = http(n1.api, "GET", "/api/v1/nodes", &[], None);
+        listed.body["nodes"].as_array().is_some_and(|n| n.len() == 1)
+    });
+    eprintln!("n3 left {:?} after SIGTERM", stopped.elapsed());
+    assert_eq!(views(n1), pairs(&[("n1", "Degraded")]));
 }
