@@ -104,6 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     endpoints: urls.clone(),
                     prefix: prefix.clone(),
                     user: None,
+                    tls: None,
                 },
                 node: format!("bench-{n}"),
                 probe_source: None,

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse,
-    WatchOptions,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, PutOptions,
+    TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -98,6 +98,54 @@ pub struct EtcdConfig {
     pub prefix: String,
     /// User name and password, when etcd's authentication is on.
     pub user: Option<(String, String)>,
+    /// TLS for `https://` endpoints.
+    pub tls: Option<EtcdTls>,
+}
+
+/// TLS to etcd: the CA that signed its certificate and, when etcd asks for client certificates
+/// (`--client-cert-auth`), this node's certificate and key; all PEM.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EtcdTls {
+    /// The CA certificate(s).
+    pub ca: Vec<u8>,
+    /// The client certificate chain and its private key.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for EtcdTls {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdTls")
+            .field("ca_bytes", &self.ca.len())
+            .field("client_certificate", &self.identity.is_some())
+            .finish()
+    }
+}
+
+impl EtcdConfig {
+    /// Client options for this cluster: the given keep-alive, a bounded connect and request
+    /// time, the credentials and TLS.
+    pub(crate) fn connect_options(
+        &self,
+        keep_alive: Duration,
+        timeout: Duration,
+    ) -> ConnectOptions {
+        let mut options = ConnectOptions::new()
+            .with_connect_timeout(REQUEST_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_keep_alive(keep_alive, timeout);
+        if let Some((user, password)) = &self.user {
+            options = options.with_user(user.clone(), password.clone());
+        }
+        if let Some(tls) = &self.tls {
+            let mut t = TlsOptions::new().ca_certificate(Certificate::from_pem(&tls.ca));
+            if let Some((cert, key)) = &tls.identity {
+                t = t.identity(Identity::from_pem(cert, key));
+            }
+            options = options.with_tls(t);
+        }
+        options
+    }
 }
 
 impl EtcdConfig {
@@ -132,13 +180,7 @@ impl EtcdBackend {
             .enable_all()
             .build()
             .map_err(error)?;
-        let mut options = ConnectOptions::new()
-            .with_connect_timeout(REQUEST_TIMEOUT)
-            .with_timeout(REQUEST_TIMEOUT)
-            .with_keep_alive(Duration::from_secs(5), Duration::from_secs(3));
-        if let Some((user, password)) = &config.user {
-            options = options.with_user(user.clone(), password.clone());
-        }
+        let options = config.connect_options(Duration::from_secs(5), Duration::from_secs(3));
         let endpoints = config.endpoints.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {

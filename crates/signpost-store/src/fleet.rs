@@ -226,14 +226,9 @@ async fn left(leave: &mut watch::Receiver<bool>) {
 }
 
 fn connect_options(config: &FleetConfig) -> ConnectOptions {
-    let options = ConnectOptions::new()
-        .with_connect_timeout(REQUEST_TIMEOUT)
-        .with_timeout(REQUEST_TIMEOUT)
-        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
-    match &config.etcd.user {
-        Some((user, password)) => options.with_user(user.clone(), password.clone()),
-        None => options,
-    }
+    config
+        .etcd
+        .connect_options(Duration::from_secs(2), Duration::from_secs(2))
 }
 
 /// Revokes the lease on a connection of its own (the session's may be mid-request).

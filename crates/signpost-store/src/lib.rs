@@ -28,7 +28,7 @@ use serde_json::Value;
 use signpost_model::ValidationError;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
-pub use etcd::{EtcdBackend, EtcdConfig};
+pub use etcd::{EtcdBackend, EtcdConfig, EtcdTls};
 pub use fleet::{Fleet, FleetConfig, NodeRecord, Peers};
 pub use mirror::Mirrored;
 pub use sqlite::SqliteBackend;

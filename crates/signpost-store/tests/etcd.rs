@@ -28,6 +28,7 @@ impl contract::Fixture for Etcd {
                 endpoints: self.cluster.client_urls.clone(),
                 prefix: prefix.clone(),
                 user: None,
+                tls: None,
             })
             .unwrap(),
         )
@@ -75,6 +76,7 @@ fn a_node_joining_reads_views_larger_than_one_grpc_message() {
             endpoints: cluster.client_urls.clone(),
             prefix: "/fleet-pages/".into(),
             user: None,
+            tls: None,
         },
         node: node.into(),
         probe_source: None,

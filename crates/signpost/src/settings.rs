@@ -193,6 +193,13 @@ pub struct StoreSetting {
     pub user: Option<String>,
     /// etcd password.
     pub password: Option<String>,
+    /// CA certificate (PEM) that signed etcd's, for `https://` endpoints; relative to the
+    /// settings file.
+    pub ca_file: Option<PathBuf>,
+    /// This node's client certificate (PEM), when etcd requires one (`--client-cert-auth`).
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key_file: Option<PathBuf>,
 }
 
 /// Which store backend holds the configuration.
@@ -206,7 +213,7 @@ pub enum StoreKind {
 
 impl StoreKind {
     /// From `[store]` and `--etcd` (which wins, and implies `kind = "etcd"`).
-    fn resolve(setting: Option<&StoreSetting>, etcd_flag: &[String]) -> Result<Self> {
+    fn resolve(setting: Option<&StoreSetting>, etcd_flag: &[String], base: &Path) -> Result<Self> {
         let default = StoreSetting::default();
         let s = setting.unwrap_or(&default);
         let kind = if etcd_flag.is_empty() {
@@ -246,10 +253,37 @@ impl StoreKind {
                 if !prefix.starts_with('/') {
                     bail!("store.prefix: must start with '/', got {prefix:?}");
                 }
+                let read = |field: &str, path: &Path| {
+                    let path = base.join(path);
+                    std::fs::read(&path)
+                        .with_context(|| format!("store.{field}: cannot read {}", path.display()))
+                };
+                let tls = match (&s.ca_file, &s.cert_file, &s.key_file) {
+                    (None, None, None) => None,
+                    (Some(ca), cert, key) => Some(signpost_store::EtcdTls {
+                        ca: read("ca_file", ca)?,
+                        identity: match (cert, key) {
+                            (Some(c), Some(k)) => {
+                                Some((read("cert_file", c)?, read("key_file", k)?))
+                            }
+                            (None, None) => None,
+                            _ => bail!("store.cert_file: cert_file and key_file go together"),
+                        },
+                    }),
+                    (None, _, _) => {
+                        bail!(
+                            "store.ca_file: a client certificate needs the CA of etcd's (ca_file)"
+                        )
+                    }
+                };
+                if tls.is_some() && endpoints.iter().any(|e| e.starts_with("http://")) {
+                    bail!("store.endpoints: with ca_file every endpoint must be https://");
+                }
                 Ok(Self::Etcd(signpost_store::EtcdConfig {
                     endpoints,
                     prefix,
                     user,
+                    tls,
                 }))
             }
             other => bail!("store.kind: must be \"sqlite\" or \"etcd\", got {other:?}"),
@@ -436,7 +470,7 @@ impl Settings {
             }
             server.max_tcp_connections_per_client = c;
         }
-        let store = StoreKind::resolve(file.store.as_ref(), &args.etcd)?;
+        let store = StoreKind::resolve(file.store.as_ref(), &args.etcd, base)?;
         let node_name = args
             .node_name
             .clone()
@@ -635,6 +669,57 @@ mod tests {
         assert_eq!(file.tokens.as_ref().map(Vec::len), Some(1));
         assert!(file.latency_table.is_some() && file.geoip.is_some());
         assert!(file.rrl.is_some() && file.cookies.is_some());
+    }
+
+    #[test]
+    fn etcd_tls_settings_name_the_field_and_the_rule() {
+        let dir =
+            std::env::temp_dir().join(format!("signpost-settings-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), "CA").unwrap();
+        let store = |text: &str| {
+            let file: SettingsFile = toml::from_str(text).unwrap();
+            StoreKind::resolve(file.store.as_ref(), &[], &dir)
+        };
+        let ok = store(
+            "[store]\nkind = \"etcd\"\nendpoints = [\"https://127.0.0.1:2379\"]\nca_file = \"ca.pem\"",
+        )
+        .unwrap();
+        let StoreKind::Etcd(config) = ok else {
+            panic!("an etcd store")
+        };
+        assert_eq!(
+            config.tls.map(|t| t.ca),
+            Some(b"CA".to_vec()),
+            "read relative to the file"
+        );
+        for (text, want) in [
+            ("ca_file = \"missing.pem\"", "store.ca_file: cannot read"),
+            (
+                "ca_file = \"ca.pem\"\ncert_file = \"ca.pem\"",
+                "store.cert_file: cert_file and key_file go together",
+            ),
+            (
+                "cert_file = \"ca.pem\"\nkey_file = \"ca.pem\"",
+                "store.ca_file: a client certificate needs",
+            ),
+        ] {
+            let e = format!(
+                "{:#}",
+                store(&format!(
+                    "[store]\nkind = \"etcd\"\nendpoints = [\"https://127.0.0.1:2379\"]\n{text}"
+                ))
+                .unwrap_err()
+            );
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+        let e = format!(
+            "{:#}",
+            store("[store]\nkind = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\"]\nca_file = \"ca.pem\"")
+                .unwrap_err()
+        );
+        assert!(e.contains("every endpoint must be https://"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -327,7 +327,9 @@ fn the_fleet_decides_health_by_majority() {
     let n1 = nodes[0].as_ref().unwrap();
     eventually("n3 leaves n1's fleet", Duration::from_secs(5), || {
         let listed = http(n1.api, "GET", "/api/v1/nodes", &[], None);
-        listed.body["nodes"].as_array().is_some_and(|n| n.len() == 1)
+        listed.body["nodes"]
+            .as_array()
+            .is_some_and(|n| n.len() == 1)
     });
     eprintln!("n3 left {:?} after SIGTERM", stopped.elapsed());
     assert_eq!(views(n1), pairs(&[("n1", "Degraded")]));

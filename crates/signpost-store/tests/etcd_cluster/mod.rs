@@ -123,6 +123,7 @@ impl EtcdCluster {
                 endpoints: vec![url.clone()],
                 prefix: "/health-check/".into(),
                 user: None,
+                tls: None,
             };
             loop {
                 if signpost_store::EtcdBackend::connect(&config).is_ok() {
