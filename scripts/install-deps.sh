@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients),
-# curl, unbound (a real recursive resolver) and etcd (the fleet tests' real cluster). Idempotent; needs root (or sudo). The end-to-end
+# curl, unbound (a real recursive resolver), etcd (the fleet tests' real cluster) and openssl
+# (certificates for the etcd TLS test). Idempotent; needs root (or sudo). The end-to-end
 # script also installs schemathesis from PyPI when it is missing.
 set -euo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v unbound >/dev/null || need+=(unbound)
 command -v curl >/dev/null || need+=(curl)
 command -v etcd >/dev/null || need+=(etcd-server)   # the fleet tests run a real 3-member cluster
 command -v named >/dev/null || need+=(bind9)         # a resolver that sends DNS Cookies (e2e)
+command -v openssl >/dev/null || need+=(openssl)     # certificates for the etcd TLS test
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q
