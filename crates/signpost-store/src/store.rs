@@ -488,8 +488,7 @@ fn decode(e: Entry) -> Result<StoredProfile, StoreError> {
 
 /// One document, validated on its own (paths relative to the profile).
 fn validate_doc(doc: &Value, limits: &Limits) -> Result<Profile, StoreError> {
-    let typed: ProfileDoc = serde_path_to_error::deserialize(doc.clone())
-        .map_err(|e| ValidationError::single(e.path().to_string(), e.inner().to_string()))?;
+    let typed = ProfileDoc::from_value(doc.clone())?;
     Ok(validate::profile(&typed, limits)?)
 }
 
