@@ -1,5 +1,7 @@
 //! Read-only views: a profile's health (`/status`) and the routing decision for a client
-//! (`/explain`), both from the live snapshot, which is what DNS answers from.
+//! (`/explain`), both from the live snapshot, which is what DNS answers from. The views are built
+//! here, transport-neutral, for [`Ops::status`] and [`Ops::explain`]; the handlers read the
+//! request and render.
 
 use std::net::IpAddr;
 
@@ -11,6 +13,7 @@ use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{Explanation, ProfileHealth};
+use crate::ops::{OpError, Ops};
 use crate::routes::ApiState;
 
 /// `GET /api/v1/profiles/{name}/status`.
@@ -19,9 +22,14 @@ pub async fn status(
     State(s): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(Ops::plain(&s).status(&name)?))
+}
+
+/// The body of `/status` ([`Ops::status`]).
+pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError> {
     let snapshot = s.snapshot.load();
-    let id = snapshot.routing.by_name(&name).ok_or_else(|| {
-        ApiError::not_found(format!("profile {name:?} not found (or not yet published)"))
+    let id = snapshot.routing.by_name(name).ok_or_else(|| {
+        OpError::NotFound(format!("profile {name:?} not found (or not yet published)"))
     })?;
     let p = snapshot.routing.profile(id);
     let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
@@ -53,14 +61,14 @@ pub async fn status(
         .filter(|e| e.profile.eq_ignore_ascii_case(&p.name))
         .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "name": p.name,
         "profileMonitorStatus": p.monitor_status.as_str(),
         "allDown": p.all_down,
         "failOpen": p.fail_open,
         "endpoints": endpoints,
         "events": events,
-    })))
+    }))
 }
 
 /// Query of `/explain`.
@@ -86,7 +94,17 @@ pub async fn explain(
         ApiError::bad_request(format!("clientIp: not an IP address: {:?}", q.client_ip))
     })?;
     let qtype = q.qtype.unwrap_or_else(|| "A".into()).to_ascii_uppercase();
-    let family = match qtype.as_str() {
+    Ok(Json(Ops::plain(&s).explain(&name, client, &qtype)?))
+}
+
+/// The body of `/explain` ([`Ops::explain`]); `qtype` is upper-case.
+pub(crate) fn explain_decision(
+    s: &ApiState,
+    name: &str,
+    client: IpAddr,
+    qtype: &str,
+) -> Result<Value, OpError> {
+    let family = match qtype {
         "A" => QueryFamily::V4,
         "AAAA" => QueryFamily::V6,
         "ANY" => QueryFamily::Both,
@@ -95,8 +113,8 @@ pub async fn explain(
     let snapshot = s.snapshot.load();
     let table = &snapshot.routing;
     let id = table
-        .by_name(&name)
-        .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))?;
+        .by_name(name)
+        .ok_or_else(|| OpError::NotFound(format!("profile {name:?} not found")))?;
     let (decision, steps) = route_explain(
         table,
         id,
@@ -126,7 +144,7 @@ pub async fn explain(
             ("ANSWER", records)
         }
     };
-    Ok(Json(json!({
+    Ok(json!({
         "profile": table.profile(id).name,
         "clientIp": client.to_string(),
         "type": qtype,
@@ -136,5 +154,5 @@ pub async fn explain(
         // Routing's typed steps, rendered as sentences, and as values.
         "steps": steps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "trace": steps,
-    })))
+    }))
 }
