@@ -118,15 +118,15 @@ impl<'a> Ops<'a> {
     pub async fn put(
         &self,
         name: &str,
-        doc: ProfileDoc,
+        mut doc: ProfileDoc,
         pre: Precondition,
     ) -> Result<Saved<ProfileDoc>, OpError> {
-        let mut doc = doc.to_value();
-        doc["name"] = Value::String(name.to_string());
-        azure::to_stored_form(&mut doc);
+        doc.name = Some(name.to_string());
+        doc.to_stored_form();
         let store = self.state.store.clone();
         let target = name.to_string();
-        let written = blocking(move || store.write(&target, Change::Put(doc), &pre)).await?;
+        let written =
+            blocking(move || store.write(&target, Change::Put(Box::new(doc)), &pre)).await?;
         let (created, stored) = match written {
             Written::Created(p) => (true, p),
             Written::Replaced(p) => (false, p),
@@ -151,7 +151,7 @@ impl<'a> Ops<'a> {
             Precondition::None => Precondition::Revision(current.revision),
             other => other,
         };
-        let mut doc = current.doc;
+        let mut doc = current.doc.to_value();
         merge_patch(&mut doc, patch);
         self.put(name, profile_body(name, doc)?, pre).await
     }
@@ -173,7 +173,7 @@ impl<'a> Ops<'a> {
     ) -> Result<Versioned<EndpointDoc>, OpError> {
         let p = self.load(name).await?;
         let shown = self.present(&p)?;
-        let (i, _) = find_endpoint(&typed(&p)?, kind, endpoint)?;
+        let (i, _) = find_endpoint(&p.doc, kind, endpoint)?;
         Ok(endpoint_at(shown, i))
     }
 
@@ -216,7 +216,7 @@ impl<'a> Ops<'a> {
         pre: Precondition,
     ) -> Result<Option<Saved<EndpointDoc>>, OpError> {
         let p = self.load(name).await?;
-        find_endpoint(&typed(&p)?, kind, endpoint)?;
+        find_endpoint(&p.doc, kind, endpoint)?;
         self.change_endpoint(name, kind, endpoint, pre, |existing| {
             let mut e = existing.map_or_else(|| Value::Object(Map::new()), EndpointDoc::to_value);
             merge_patch(&mut e, patch);
@@ -237,7 +237,7 @@ impl<'a> Ops<'a> {
         pre: Precondition,
     ) -> Result<(), OpError> {
         let p = self.load(name).await?;
-        find_endpoint(&typed(&p)?, kind, endpoint)?;
+        find_endpoint(&p.doc, kind, endpoint)?;
         self.change_endpoint(name, kind, endpoint, pre, |_| None)
             .await?;
         Ok(())
@@ -266,12 +266,9 @@ impl<'a> Ops<'a> {
             return Ok(Availability::Invalid);
         }
         let all = self.list_stored().await?;
-        let taken = all.iter().any(|p| {
-            typed(p)
-                .ok()
-                .and_then(|d| d.relative_name())
-                .is_some_and(|r| r == name)
-        });
+        let taken = all
+            .iter()
+            .any(|p| p.doc.relative_name().is_some_and(|r| r == name));
         Ok(if taken {
             Availability::AlreadyExists
         } else {
@@ -308,7 +305,7 @@ impl<'a> Ops<'a> {
             Precondition::Absent => (Precondition::Revision(current.revision), true),
             other => (other, false),
         };
-        let mut doc = typed(&current)?;
+        let mut doc = current.doc;
         if create_only && let Some(e) = doc.endpoints().iter().find(|e| e.is_named(endpoint)) {
             return Err(OpError::Precondition(format!(
                 "If-None-Match: * but profile {name:?} already has an endpoint {:?}",
@@ -356,7 +353,7 @@ impl<'a> Ops<'a> {
     /// The stored profile as a reader sees it: read-only fields filled from the store (ids,
     /// name, fqdn) and from the live snapshot (monitor statuses).
     fn present(&self, p: &StoredProfile) -> Result<Versioned<ProfileDoc>, OpError> {
-        let mut doc = typed(p)?;
+        let mut doc = p.doc.clone();
         let snapshot = self.state.snapshot.load();
         let compiled = snapshot
             .routing
@@ -420,11 +417,6 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
         }
     }
-}
-
-fn typed(p: &StoredProfile) -> Result<ProfileDoc, OpError> {
-    ProfileDoc::from_value(p.doc.clone())
-        .map_err(|e| OpError::Internal(format!("stored profile {:?} no longer reads: {e}", p.name)))
 }
 
 fn known_type(kind: &str) -> Result<(), OpError> {

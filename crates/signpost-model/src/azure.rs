@@ -366,6 +366,46 @@ impl ProfileDoc {
         Some(list.remove(i))
     }
 
+    /// Puts the document in the form the store keeps (as [`to_stored_form`] does to JSON):
+    /// the read-only fields (ids, `dnsConfig.fqdn`, monitor statuses) removed, and the `null`s
+    /// among the fields Signpost does not know.
+    pub fn to_stored_form(&mut self) {
+        self.id = None;
+        drop_nulls_in(&mut self.extra);
+        let Some(p) = self.properties.as_mut() else {
+            return;
+        };
+        drop_nulls_in(&mut p.extra);
+        if let Some(d) = p.dns_config.as_mut() {
+            d.fqdn = None;
+            drop_nulls_in(&mut d.extra);
+        }
+        if let Some(m) = p.monitor_config.as_mut() {
+            m.profile_monitor_status = None;
+            drop_nulls_in(&mut m.extra);
+            for h in m.custom_headers.iter_mut().flatten() {
+                drop_nulls_in(&mut h.extra);
+            }
+            for r in m.expected_status_code_ranges.iter_mut().flatten() {
+                drop_nulls_in(&mut r.extra);
+            }
+        }
+        for e in p.endpoints.iter_mut().flatten() {
+            e.id = None;
+            drop_nulls_in(&mut e.extra);
+            if let Some(ep) = e.properties.as_mut() {
+                ep.endpoint_monitor_status = None;
+                drop_nulls_in(&mut ep.extra);
+                for h in ep.custom_headers.iter_mut().flatten() {
+                    drop_nulls_in(&mut h.extra);
+                }
+                for s in ep.subnets.iter_mut().flatten() {
+                    drop_nulls_in(&mut s.extra);
+                }
+            }
+        }
+    }
+
     /// Forgets every field Signpost does not know, at every level. Declarative sources (a
     /// profiles file, `signpost apply`, the bulk apply, import) report such fields as warnings
     /// and store the document without them; a single-profile write (PUT, PATCH) keeps them.
@@ -546,6 +586,11 @@ fn from_value_at<T: serde::de::DeserializeOwned>(
     })
 }
 
+fn drop_nulls_in(map: &mut BTreeMap<String, Value>) {
+    map.retain(|_, v| !v.is_null());
+    map.values_mut().for_each(drop_nulls);
+}
+
 /// Puts a profile document in the form the store keeps, whatever its source (an API write, a
 /// profiles file, `signpost apply`): `null`s removed (null means absent, as in Azure's exports),
 /// and the read-only fields (ARM ids, `dnsConfig.fqdn`, monitor statuses) removed, since they are
@@ -692,6 +737,25 @@ mod tests {
             not_object.unwrap_err().errors[0].path,
             "properties.endpoints[2]"
         );
+    }
+
+    /// The typed stored form is the JSON one.
+    #[test]
+    fn the_stored_form_is_the_same_typed_or_not() {
+        let mut v = rich();
+        v["id"] = json!("/x");
+        v["future"] = json!({"gone": null, "kept": [null, {"deep": null}]});
+        v["properties"]["dnsConfig"]["fqdn"] = json!("shop.tm.test");
+        v["properties"]["monitorConfig"]["profileMonitorStatus"] = json!("Online");
+        v["properties"]["monitorConfig"]["customHeaders"][0]["n"] = json!({"x": null});
+        v["properties"]["endpoints"][0]["id"] = json!("/y");
+        v["properties"]["endpoints"][0]["properties"]["endpointMonitorStatus"] = json!("Online");
+        v["properties"]["endpoints"][0]["properties"]["subnets"][0]["z"] = json!({"x": null});
+        let mut typed = ProfileDoc::from_value(v.clone()).unwrap();
+        typed.to_stored_form();
+        to_stored_form(&mut v);
+        assert_eq!(typed.to_value(), v);
+        assert!(v.get("id").is_none());
     }
 
     #[test]
