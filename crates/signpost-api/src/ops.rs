@@ -39,7 +39,7 @@ pub enum OpError {
     /// configuration, a DNS name clash, an unreachable backend).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Signpost failed (a blocking task panicked, a stored document no longer reads).
+    /// Signpost failed (a blocking task panicked).
     #[error("{0}")]
     Internal(String),
 }
@@ -95,22 +95,17 @@ impl<'a> Ops<'a> {
         Self::new(state, &PLAIN)
     }
 
-    /// The state the operations run over.
-    pub fn state(&self) -> &'a ApiState {
-        self.state
-    }
-
     /// Every profile.
     pub async fn list(&self) -> Result<Vec<Versioned<ProfileDoc>>, OpError> {
         let store = self.state.store.clone();
         let all = blocking(move || store.list()).await?;
-        all.iter().map(|p| self.present(p)).collect()
+        Ok(all.iter().map(|p| self.present(p)).collect())
     }
 
     /// One profile.
     pub async fn get(&self, name: &str) -> Result<Versioned<ProfileDoc>, OpError> {
         let p = self.load(name).await?;
-        self.present(&p)
+        Ok(self.present(&p))
     }
 
     /// Creates or replaces profile `name` with `doc` if `pre` holds. The name is the one given
@@ -134,7 +129,7 @@ impl<'a> Ops<'a> {
         };
         Ok(Saved {
             created,
-            current: self.present(&stored)?,
+            current: self.present(&stored),
         })
     }
 
@@ -172,7 +167,7 @@ impl<'a> Ops<'a> {
         endpoint: &str,
     ) -> Result<Versioned<EndpointDoc>, OpError> {
         let p = self.load(name).await?;
-        let shown = self.present(&p)?;
+        let shown = self.present(&p);
         let (i, _) = find_endpoint(&p.doc, kind, endpoint)?;
         Ok(endpoint_at(shown, i))
     }
@@ -326,12 +321,10 @@ impl<'a> Ops<'a> {
                     .ok_or_else(|| OpError::NotFound(format!("endpoint {endpoint:?} not found")))?;
             }
         }
-        let saved = self.put(name, doc, pre).await?;
-        let Saved {
-            current: Versioned { doc, revision },
-            ..
-        } = saved;
-        Ok(doc.endpoint(kind, endpoint).map(|(i, _)| i).map(|i| Saved {
+        let Versioned { doc, revision } = self.put(name, doc, pre).await?.current;
+        // Absent when a patch changed the endpoint's type: it is no longer under `kind`.
+        let at = doc.endpoint(kind, endpoint).map(|(i, _)| i);
+        Ok(at.map(|i| Saved {
             created,
             current: endpoint_at(Versioned { doc, revision }, i),
         }))
@@ -352,7 +345,7 @@ impl<'a> Ops<'a> {
 
     /// The stored profile as a reader sees it: read-only fields filled from the store (ids,
     /// name, fqdn) and from the live snapshot (monitor statuses).
-    fn present(&self, p: &StoredProfile) -> Result<Versioned<ProfileDoc>, OpError> {
+    fn present(&self, p: &StoredProfile) -> Versioned<ProfileDoc> {
         let mut doc = p.doc.clone();
         let snapshot = self.state.snapshot.load();
         let compiled = snapshot
@@ -368,10 +361,10 @@ impl<'a> Ops<'a> {
                 .collect(),
         });
         doc.fill_read_only(&p.name, self.ids, &self.state.zone, health.as_ref());
-        Ok(Versioned {
+        Versioned {
             doc,
             revision: p.revision,
-        })
+        }
     }
 }
 
