@@ -98,10 +98,7 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
     };
 
     let dns = props.dns_config.clone().unwrap_or_default();
-    let relative_name = match dns.relative_name.as_deref() {
-        Some(r) => r.trim_end_matches('.').to_ascii_lowercase(),
-        None => name.to_ascii_lowercase(),
-    };
+    let relative_name = doc.relative_name().unwrap_or_default();
     // `is_dns_name` also accepts `_` (legal in targets); the relative name is letters, digits, hyphens.
     if !is_dns_name(&relative_name) || relative_name.contains('_') {
         errs.push(
