@@ -194,19 +194,21 @@ pub async fn name_availability(
     let kind = request
         .resource_type
         .unwrap_or_else(|| ARM_TYPE.to_string());
-    Ok(Json(
-        match Ops::plain(&s).name_availability(&name).await? {
-            Availability::Invalid => {
-                json!({"name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
-            "message": format!("{name:?} is not a valid DNS name")})
-            }
-            Availability::AlreadyExists => {
-                json!({"name": name, "type": kind, "nameAvailable": false, "reason": "AlreadyExists",
-            "message": format!("Domain name {name}.{} already exists. Please choose a different DNS prefix.", s.zone)})
-            }
-            Availability::Available => json!({"name": name, "type": kind, "nameAvailable": true}),
-        },
-    ))
+    let answer = match Ops::plain(&s).name_availability(&name).await? {
+        Availability::Available => json!({"name": name, "type": kind, "nameAvailable": true}),
+        Availability::Invalid => json!({
+            "name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
+            "message": format!("{name:?} is not a valid DNS name"),
+        }),
+        Availability::AlreadyExists => json!({
+            "name": name, "type": kind, "nameAvailable": false, "reason": "AlreadyExists",
+            "message": format!(
+                "Domain name {name}.{} already exists. Please choose a different DNS prefix.",
+                s.zone
+            ),
+        }),
+    };
+    Ok(Json(answer))
 }
 
 /// The ETag of a stored version: its revision, quoted (HTTP's business, not the store's).
@@ -244,6 +246,8 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     Ok(Precondition::None)
 }
 
+/// A response with the ETag of `revision`. Documents are rendered through `serde_json::Value`
+/// (`to_value`), so their keys come out in the order the API always gave them (sorted).
 fn with_etag(status: StatusCode, revision: u64, body: Value) -> Response {
     let mut r = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag(revision)) {
