@@ -453,8 +453,145 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
+
+    use arc_swap::ArcSwap;
     use serde_json::json;
+    use signpost_dns::Snapshot;
+    use signpost_model::Limits;
+    use signpost_routing::{AllHealthy, RoutingTable};
+    use signpost_store::Store;
+
+    use super::*;
+    use crate::Tokens;
+
+    /// The state of a server with an empty SQLite store and an empty snapshot.
+    fn state(tag: &str) -> ApiState {
+        let dir = std::env::temp_dir().join(format!("signpost-ops-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open_sqlite(&dir.join("store.db"), Limits::default()).unwrap();
+        let snapshot = Snapshot::build(&[], RoutingTable::default(), 1).unwrap();
+        ApiState {
+            store,
+            limits: Limits::default(),
+            zone: "tm.test".into(),
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            monitor: None,
+            tokens: Tokens::default(),
+        }
+    }
+
+    /// Publishes the store's configuration, all healthy, as the control loop would.
+    fn publish(s: &ApiState) {
+        let (_, set) = s.store.profile_set().unwrap();
+        let table = RoutingTable::compile(&set, &AllHealthy);
+        s.snapshot
+            .store(Arc::new(Snapshot::build(&[], table, 2).unwrap()));
+    }
+
+    /// The operations under ARM's ids: documents in and out typed, unknown fields kept, endpoint
+    /// writes by type and name, create-only endpoints, statuses once the profile is live.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn operations_fill_ids_from_their_scheme() {
+        let s = state("arm");
+        let arm = IdScheme::arm("sub-1", "rg-1");
+        let ops = Ops::new(&s, &arm);
+        let doc = profile_body(
+            "web",
+            json!({"future": 1, "properties": {"trafficRoutingMethod": "Priority",
+                "endpoints": [{"name": "one", "type": "externalEndpoints",
+                    "properties": {"target": "one.example.com", "alwaysServe": "Enabled"}}]}}),
+        )
+        .unwrap();
+        let saved = ops.put("web", doc, Precondition::Absent).await.unwrap();
+        assert!(saved.created);
+        let id = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Network/trafficManagerProfiles/web";
+        assert_eq!(saved.current.doc.id.as_deref(), Some(id));
+        assert_eq!(saved.current.doc.extra["future"], json!(1));
+
+        let body = json!({"properties": {"target": "two.example.com", "alwaysServe": "Enabled"}});
+        let two = ops
+            .put_endpoint(
+                "web",
+                "externalEndpoints",
+                "two",
+                body.clone(),
+                Precondition::Absent,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(two.created);
+        assert_eq!(
+            two.current.doc.id.unwrap(),
+            format!("{id}/externalEndpoints/two")
+        );
+        let again = ops
+            .put_endpoint(
+                "web",
+                "externalEndpoints",
+                "TWO",
+                body,
+                Precondition::Absent,
+            )
+            .await;
+        assert!(matches!(again, Err(OpError::Precondition(_))), "{again:?}");
+        let patched = ops
+            .patch_endpoint(
+                "web",
+                "externalEndpoints",
+                "two",
+                &json!({"properties": {"priority": 5}}),
+                Precondition::None,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!patched.created);
+        assert_eq!(patched.current.doc.properties.unwrap().priority, Some(5));
+
+        publish(&s);
+        let live = Ops::plain(&s).get("web").await.unwrap().doc;
+        assert_eq!(
+            live.id.as_deref(),
+            Some("/providers/Microsoft.Network/trafficManagerProfiles/web")
+        );
+        let props = live.properties.unwrap();
+        assert!(
+            props
+                .monitor_config
+                .unwrap()
+                .profile_monitor_status
+                .is_some()
+        );
+        assert!(
+            props.endpoints.unwrap()[1]
+                .properties
+                .as_ref()
+                .unwrap()
+                .endpoint_monitor_status
+                .is_some()
+        );
+
+        ops.delete_endpoint("web", "externalEndpoints", "two", Precondition::None)
+            .await
+            .unwrap();
+        let gone = ops.get_endpoint("web", "externalEndpoints", "two").await;
+        assert!(matches!(gone, Err(OpError::NotFound(_))), "{gone:?}");
+        let kind = ops.get_endpoint("web", "otherEndpoints", "one").await;
+        assert!(matches!(kind, Err(OpError::NotFound(_))), "{kind:?}");
+        assert_eq!(
+            ops.name_availability("web").await.unwrap(),
+            Availability::AlreadyExists
+        );
+        ops.delete("web", Precondition::None).await.unwrap();
+        assert!(matches!(ops.get("web").await, Err(OpError::NotFound(_))));
+        assert_eq!(
+            ops.name_availability("web").await.unwrap(),
+            Availability::Available
+        );
+    }
 
     /// RFC 7386's own examples: members replaced, `null` removes, arrays replaced whole.
     #[test]
