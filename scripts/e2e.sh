@@ -290,6 +290,30 @@ else
 fi
 check "the server survived schemathesis" "ok" "$(curl -sf "http://127.0.0.1:$OA/healthz" || echo down)"
 
+# The README's three-node fleet (scripts/fleet.sh): three etcd members and three nodes on loopback.
+FLEET_ETCD=$(python3 -c '
+import socket
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p + 21 > 65535: continue
+    try:
+        held = []
+        for q in (p, p + 1, p + 10, p + 11, p + 20, p + 21):
+            t = socket.socket(); t.bind(("127.0.0.1", q)); held.append(t)
+        print(p); break
+    except OSError:
+        pass
+    finally:
+        for t in held: t.close()
+')
+if DNS_PORT=$(free_port) API_PORT=$(free_port) ETCD_PORT=$FLEET_ETCD SIGNPOST=$BIN \
+     scripts/fleet.sh check "$W/fleet" >"$W/fleet.log" 2>&1; then
+  check "scripts/fleet.sh check: three nodes on a three-member etcd" "ok" "ok"
+else
+  check "scripts/fleet.sh check: three nodes on a three-member etcd" "ok" "failed (see below)"
+  cat "$W/fleet.log"
+fi
+
 echo "e2e: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
   echo "--- signpost log"; cat "$W/signpost.log"; echo "--- unbound log"; tail -20 "$W/unbound.log"

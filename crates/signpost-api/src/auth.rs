@@ -48,7 +48,7 @@ impl Tokens {
 }
 
 /// Middleware: 401 without a valid token, 403 when a reader writes.
-pub async fn require(
+pub(crate) async fn require(
     State(state): State<ApiState>,
     request: Request,
     next: Next,

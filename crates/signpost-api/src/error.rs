@@ -112,14 +112,14 @@ impl From<OpError> for ApiError {
 
 /// The error body, for the OpenAPI document.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// `error` of [`ErrorBody`].
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     /// Machine-readable code.
     pub code: String,
     /// Human-readable message.
@@ -130,7 +130,7 @@ pub struct ErrorDetail {
 
 /// One field error.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorItem {
+pub(crate) struct ErrorItem {
     /// Field path.
     pub target: String,
     /// The rule.

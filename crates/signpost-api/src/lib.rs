@@ -1,6 +1,6 @@
 //! Signpost's REST API (axum), JSON in Azure's `trafficManagerProfiles` shape.
 //!
-//! - [`routes`]: the router and shared [`ApiState`];
+//! - `routes`: the router and shared [`ApiState`];
 //! - [`ops`]: the operations, transport-neutral (typed documents in and out, a typed error): get,
 //!   put, patch, delete, list of profiles and endpoints, apply, name availability, status and
 //!   explain; read-only fields filled with ids from an `IdScheme`, so an ARM-shaped surface or a
@@ -9,22 +9,25 @@
 //!   patch, DELETE), apply and name availability: request in, one operation, response out, with
 //!   ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
-//! - [`reference`]: the geographic hierarchy and the Performance regions (read-only data);
-//! - [`auth`]: bearer tokens with `admin` and `reader` roles;
-//! - [`error`]: errors as Azure-style JSON with the field path and the rule;
+//! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
+//! - `reference`: the geographic hierarchy and the Performance regions (read-only data);
+//! - `auth`: bearer tokens with `admin` and `reader` roles;
+//! - `error`: errors as Azure-style JSON with the field path and the rule;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`).
 //!
-//! Writes go to the store (validated whole, durable on commit) and then bump a `watch` counter
-//! that the server's control loop turns into a new DNS snapshot.
+//! Writes go to the store (validated whole, durable on commit); the store announces its new
+//! revision, which the server's control loop turns into a new DNS snapshot.
 
-pub mod auth;
-pub mod error;
+mod auth;
+mod error;
+pub mod nodes;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod profiles;
-pub mod reference;
-pub mod routes;
+mod reference;
+mod routes;
 
 pub use auth::{Role, Tokens};
+pub use nodes::NodeIdentity;
 pub use routes::{ApiState, router};

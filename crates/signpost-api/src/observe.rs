@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use signpost_health::view::Sources;
 use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
 
 use crate::error::{ApiError, ErrorBody};
@@ -33,22 +34,33 @@ pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError>
     })?;
     let p = snapshot.routing.profile(id);
     let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
-    let endpoints: Vec<Value> = p
+    let peers = s.node.peers();
+    let health = Sources {
+        states: &states,
+        targets: &[],
+        fleet: peers
+            .as_ref()
+            .map(|f| (s.node.name.as_str(), &f.observations)),
+    }
+    .profile(p);
+    let endpoints: Vec<Value> = health
         .endpoints
         .iter()
         .map(|e| {
-            let state = states.get(&(p.name.clone(), e.name.clone()));
+            let state = e.state.as_ref();
             json!({
                 "name": e.name,
-                "endpointMonitorStatus": e.status.as_str(),
-                "servedNow": e.eligible,
+                "endpointMonitorStatus": e.monitor_status,
+                "servedNow": e.served_now,
                 "consecutiveFailures": state.map(|s| s.consecutive_failures),
                 "lastProbe": state.and_then(|s| s.last.as_ref()).map(|(t, r)| json!({
                     "timeMs": t,
                     "latencyMs": r.latency_ms,
-                    "result": match &r.outcome { Ok(0) => "connected".to_string(), Ok(c) => format!("HTTP {c}"), Err(f) => f.to_string() },
+                    "result": r.summary(),
                     "healthy": r.is_success(),
                 })),
+                // Each live node's view beside the verdict: this node's first.
+                "nodes": e.nodes,
             })
         })
         .collect();
@@ -62,10 +74,11 @@ pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError>
         .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
         .collect();
     Ok(json!({
-        "name": p.name,
-        "profileMonitorStatus": p.monitor_status.as_str(),
-        "allDown": p.all_down,
-        "failOpen": p.fail_open,
+        "name": health.name,
+        "profileMonitorStatus": health.monitor_status,
+        "allDown": health.all_down,
+        "failOpen": health.fail_open,
+        "healthQuorum": s.node.quorum.as_str(),
         "endpoints": endpoints,
         "events": events,
     }))

@@ -6,6 +6,8 @@ use signpost_model::azure::{
     DnsConfigDoc, EndpointDoc, EndpointPropertiesDoc, HeaderDoc, MonitorConfigDoc, ProfileDoc,
     ProfilePropertiesDoc, StatusCodeRangeDoc, SubnetDoc,
 };
+use signpost_model::validate::bounds;
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{ErrorBody, ErrorDetail, ErrorItem};
@@ -78,7 +80,10 @@ pub struct ProfileHealth {
     pub all_down: bool,
     /// Serving Degraded endpoints as if healthy.
     pub fail_open: bool,
-    /// Each endpoint: name, endpointMonitorStatus, servedNow, consecutiveFailures, lastProbe.
+    /// How the nodes' views make each endpoint's status: majority, any, all or local.
+    pub health_quorum: String,
+    /// Each endpoint: name, endpointMonitorStatus (the verdict), servedNow, consecutiveFailures,
+    /// lastProbe (this node's), nodes (each live node's view: node, status, sinceMs, reason).
     pub endpoints: Vec<Value>,
     /// Recent transitions of this profile's endpoints.
     pub events: Vec<Value>,
@@ -112,6 +117,7 @@ pub struct Explanation {
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&Bounds),
     info(
         title = "Signpost API",
         description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain; the geographic hierarchy and Performance regions."
@@ -132,6 +138,7 @@ pub struct Explanation {
         crate::observe::explain,
         crate::reference::geographic_hierarchy,
         crate::reference::regions,
+        crate::nodes::list,
     ),
     components(schemas(
         ProfileDoc,
@@ -166,4 +173,167 @@ pub struct ApiDoc;
 /// `GET /openapi.json`.
 pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
+}
+
+/// Gives each bounded field of the wire types its `minimum`, `maximum` and `default`, and each
+/// bounded list its `maxItems`, from the model's [`bounds`] (where validation takes them from),
+/// so the schema cannot drift from what the server accepts.
+struct Bounds;
+
+impl utoipa::Modify for Bounds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for f in bounds::FIELDS {
+            for o in objects(property(&mut components.schemas, f.schema, f.property)) {
+                o.minimum = Some(f.bound.min.into());
+                o.maximum = Some(f.bound.max.into());
+                o.default = f.bound.default.map(Value::from);
+            }
+        }
+        for l in bounds::LISTS {
+            for s in alternatives(property(&mut components.schemas, l.schema, l.property)) {
+                // A text's bound is in bytes, which `maxLength` (characters) cannot say.
+                if let Schema::Array(a) = s {
+                    a.max_items = Some(l.max);
+                }
+            }
+        }
+    }
+}
+
+/// A property of a component schema.
+fn property<'a>(
+    schemas: &'a mut std::collections::BTreeMap<String, RefOr<Schema>>,
+    schema: &str,
+    property: &str,
+) -> Option<&'a mut Schema> {
+    let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(schema) else {
+        return None;
+    };
+    match o.properties.get_mut(property)? {
+        RefOr::T(s) => Some(s),
+        RefOr::Ref(_) => None,
+    }
+}
+
+/// The schema itself, or each of its `oneOf` alternatives (an optional value may be one).
+fn alternatives(schema: Option<&mut Schema>) -> Vec<&mut Schema> {
+    match schema {
+        Some(Schema::OneOf(one)) => one
+            .items
+            .iter_mut()
+            .filter_map(|i| match i {
+                RefOr::T(s) => Some(s),
+                RefOr::Ref(_) => None,
+            })
+            .collect(),
+        Some(s) => vec![s],
+        None => Vec::new(),
+    }
+}
+
+/// The object (scalar) schemas among [`alternatives`].
+fn objects(schema: Option<&mut Schema>) -> Vec<&mut utoipa::openapi::schema::Object> {
+    alternatives(schema)
+        .into_iter()
+        .filter_map(|s| match s {
+            Schema::Object(o) => Some(o),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_property(doc: &Value, schema: &str, property: &str) -> Value {
+        doc["components"]["schemas"][schema]["properties"][property].clone()
+    }
+
+    #[test]
+    fn every_bound_is_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for f in bounds::FIELDS {
+            let p = schema_property(&doc, f.schema, f.property);
+            assert_eq!(p["minimum"], f.bound.min, "{}: {p}", f.path);
+            assert_eq!(p["maximum"], f.bound.max, "{}: {p}", f.path);
+            assert_eq!(
+                p.get("default").cloned(),
+                f.bound.default.map(Value::from),
+                "{}: {p}",
+                f.path
+            );
+        }
+        for l in bounds::LISTS {
+            let p = schema_property(&doc, l.schema, l.property);
+            let is_text = p["type"] == "string" || p["type"][0] == "string";
+            if !is_text {
+                assert_eq!(p["maxItems"], l.max, "{}: {p}", l.path);
+            }
+        }
+    }
+
+    /// The numbers after `marker` in `text`, each as far as its digits go.
+    fn numbers_after(text: &str, marker: &str) -> Vec<i64> {
+        text.match_indices(marker)
+            .filter_map(|(at, _)| {
+                let rest = &text[at + marker.len()..];
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                rest[..end].parse().ok()
+            })
+            .collect()
+    }
+
+    /// The numbers before `marker` in `text`.
+    fn numbers_before(text: &str, marker: &str) -> Vec<i64> {
+        text.match_indices(marker)
+            .filter_map(|(at, _)| {
+                let head = &text[..at];
+                let start = head
+                    .rfind(|c: char| !c.is_ascii_digit())
+                    .map_or(0, |i| i + 1);
+                head[start..].parse().ok()
+            })
+            .collect()
+    }
+
+    /// The wire types' doc comments (the schema descriptions) still state some ranges in words:
+    /// where they do, they must say what the bounds say.
+    #[test]
+    fn descriptions_that_state_a_bound_agree_with_it() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut checked = 0;
+        for f in bounds::FIELDS {
+            let p = schema_property(&doc, f.schema, f.property);
+            let text = p["description"].as_str().unwrap_or_default();
+            for min in numbers_before(text, "..=") {
+                assert_eq!(min, f.bound.min, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+            for max in numbers_after(text, "..=") {
+                assert_eq!(max, f.bound.max, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+            for default in numbers_after(text, "default ") {
+                assert_eq!(Some(default), f.bound.default, "{}: {text:?}", f.path);
+                checked += 1;
+            }
+        }
+        for l in bounds::LISTS {
+            let p = schema_property(&doc, l.schema, l.property);
+            let text = p["description"].as_str().unwrap_or_default();
+            for max in numbers_after(text, "at most ") {
+                assert_eq!(max as usize, l.max, "{}: {text:?}", l.path);
+                checked += 1;
+            }
+        }
+        // TTL, maxReturn, port, interval, tolerated failures, recovery, weight, priority, nested
+        // minimum, headers and status ranges state theirs today.
+        assert!(checked >= 15, "only {checked} stated bounds found");
+    }
 }

@@ -479,6 +479,7 @@ mod tests {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             monitor: None,
             tokens: Tokens::default(),
+            node: crate::NodeIdentity::alone("test".into(), None),
         }
     }
 

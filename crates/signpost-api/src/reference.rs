@@ -13,7 +13,7 @@ use crate::routes::ApiState;
 
 /// Azure's `TrafficManagerGeographicHierarchy` resource.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GeographicHierarchy {
+pub(crate) struct GeographicHierarchy {
     /// Always `/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default`.
     pub id: &'static str,
     /// Always `default`.
@@ -27,7 +27,7 @@ pub struct GeographicHierarchy {
 
 /// The resource's properties.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GeographicHierarchyProperties {
+pub(crate) struct GeographicHierarchyProperties {
     /// `WORLD` and everything inside it.
     #[serde(rename = "geographicHierarchy")]
     pub geographic_hierarchy: HierarchyRegion,
@@ -35,7 +35,7 @@ pub struct GeographicHierarchyProperties {
 
 /// `GET /api/v1/geographicHierarchy`.
 #[utoipa::path(get, path = "/api/v1/geographicHierarchy", tag = "reference", responses((status = 200, description = "every location code geoMapping accepts from Azure's list, as a tree: WORLD, regional groupings, countries, subdivisions", body = GeographicHierarchy), (status = 401, body = ErrorBody)))]
-pub async fn geographic_hierarchy() -> Json<GeographicHierarchy> {
+pub(crate) async fn geographic_hierarchy() -> Json<GeographicHierarchy> {
     Json(GeographicHierarchy {
         id: "/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default",
         name: "default",
@@ -48,14 +48,14 @@ pub async fn geographic_hierarchy() -> Json<GeographicHierarchy> {
 
 /// The regions Performance endpoints may name.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RegionList {
+pub(crate) struct RegionList {
     /// Built-in regions first, then the server's own.
     pub value: Vec<RegionInfo>,
 }
 
 /// One region.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RegionInfo {
+pub(crate) struct RegionInfo {
     /// The name `endpointLocation` takes (any case, spaces and punctuation ignored).
     pub name: String,
     /// Degrees north.
@@ -69,7 +69,7 @@ pub struct RegionInfo {
 /// Where a region comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub enum RegionSource {
+pub(crate) enum RegionSource {
     /// The built-in catalogue (Azure, AWS, Google Cloud).
     BuiltIn,
     /// The server's `[[regions]]`.
@@ -78,7 +78,7 @@ pub enum RegionSource {
 
 /// `GET /api/v1/regions`.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "reference", responses((status = 200, description = "regions endpointLocation may name, with coordinates", body = RegionList), (status = 401, body = ErrorBody)))]
-pub async fn regions(State(s): State<ApiState>) -> Json<RegionList> {
+pub(crate) async fn regions(State(s): State<ApiState>) -> Json<RegionList> {
     Json(RegionList {
         value: s
             .limits

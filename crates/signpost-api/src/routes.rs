@@ -11,7 +11,8 @@ use signpost_model::Limits;
 use signpost_store::Store;
 
 use crate::auth::Tokens;
-use crate::{auth, observe, profiles, reference};
+use crate::nodes::NodeIdentity;
+use crate::{auth, nodes, observe, profiles, reference};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct ApiState {
     pub monitor: Option<MonitorView>,
     /// Bearer tokens.
     pub tokens: Tokens,
+    /// This node, and the fleet it is part of.
+    pub node: NodeIdentity,
 }
 
 /// The API's routes under `/api/v1`, plus `/healthz`.
@@ -57,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
             get(reference::geographic_hierarchy),
         )
         .route("/api/v1/regions", get(reference::regions))
+        .route("/api/v1/nodes", get(nodes::list))
         .route("/api/v1/apply", post(profiles::apply))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",

@@ -13,15 +13,15 @@
 //! - [`answer`]: [`Answerer`], from query bytes to response bytes (RCODEs, EDNS, TC, ECS scope);
 //! - [`cookies`]: DNS Cookies (RFC 7873, server cookies as RFC 9018 makes them);
 //! - [`rrl`]: response rate limiting for UDP, per worker;
-//! - [`udp`] and [`tcp`]: the transports; [`server`]: binding and lifecycle ([`DnsServer`]).
+//! - `udp` and `tcp` (private): the transports; [`server`]: binding and lifecycle ([`DnsServer`]).
 
 pub mod answer;
 pub mod cookies;
 pub mod rrl;
 pub mod server;
 pub mod snapshot;
-pub mod tcp;
-pub mod udp;
+mod tcp;
+mod udp;
 pub mod wire;
 
 pub use answer::{Answered, Answerer, Transport};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::answer::Answerer;
 use crate::cookies::CookieSecret;
@@ -69,7 +69,8 @@ pub struct DnsServer {
     stop: Arc<AtomicBool>,
     stats: Vec<Arc<WorkerStats>>,
     threads: Vec<JoinHandle<()>>,
-    tcp_stop: watch::Sender<bool>,
+    /// Stops the TCP accept loops and their connections.
+    tcp_stop: CancellationToken,
 }
 
 impl DnsServer {
@@ -82,7 +83,7 @@ impl DnsServer {
         let answerer = Answerer::new(snapshot, config.max_udp_payload).with_cookie_secret(secret);
         let stop = Arc::new(AtomicBool::new(false));
         let mut stats = Vec::new();
-        let (tcp_stop, tcp_rx) = watch::channel(false);
+        let tcp_stop = CancellationToken::new();
         let mut local = Vec::new();
         let mut threads = Vec::new();
         for addr in &config.listen {
@@ -122,7 +123,7 @@ impl DnsServer {
                     max_connections: config.max_tcp_connections,
                     max_per_client: config.max_tcp_connections_per_client,
                 },
-                tcp_rx.clone(),
+                tcp_stop.clone(),
             ));
             tracing::info!(%bound, workers = config.workers, "answering DNS over UDP and TCP");
             local.push(bound);
@@ -165,7 +166,7 @@ impl DnsServer {
 
     fn stop_all(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.tcp_stop.send(true);
+        self.tcp_stop.cancel();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

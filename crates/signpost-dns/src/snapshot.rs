@@ -20,16 +20,15 @@ use signpost_routing::{
     EndpointAnswer, LatencySource, Locate, ProfileId, Query, QueryFamily, RoutingTable,
 };
 
-/// SOA timers of a zone (seconds).
+/// SOA timers of a zone (seconds); `refresh`, `retry` and `expire` are the SOA fields of those
+/// names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the SOA's own field names
 pub struct SoaTimers {
     /// TTL of the SOA and NS records themselves.
     pub ttl: u32,
-    /// SOA refresh.
     pub refresh: u32,
-    /// SOA retry.
     pub retry: u32,
-    /// SOA expire.
     pub expire: u32,
     /// SOA minimum: the negative-caching TTL (RFC 2308).
     pub minimum: u32,
@@ -89,23 +88,16 @@ impl ZoneConfig {
 /// Why a snapshot could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum SnapshotError {
     /// A configured name is not a valid DNS name.
     #[error("{what}: {name:?} is not a valid DNS name")]
-    BadName {
-        /// Which setting.
-        what: &'static str,
-        /// The value.
-        name: String,
-    },
+    BadName { what: &'static str, name: String },
     /// A profile's full name would be longer than 255 octets.
     #[error("profile {profile:?}: {relative}.{apex} is longer than a DNS name may be")]
     NameTooLong {
-        /// Profile name.
         profile: String,
-        /// Its relative name.
         relative: String,
-        /// The zone.
         apex: String,
     },
 }

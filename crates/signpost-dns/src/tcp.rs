@@ -14,14 +14,15 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::answer::{Answerer, Transport};
 
 /// The TCP limits (see [`crate::ServerConfig`]).
 #[derive(Debug, Clone, Copy)]
-pub struct TcpLimits {
+pub(crate) struct TcpLimits {
     /// Close a connection that neither sends a query nor accepts a reply for this long.
     pub idle_timeout: Duration,
     /// Close every connection this long after it was accepted, busy or not.
@@ -72,19 +73,20 @@ impl Drop for ClientSlot {
     }
 }
 
-/// Accepts connections until `shutdown` changes, serving each on its own task.
-pub async fn serve(
+/// Accepts connections until `shutdown` is cancelled, serving each on its own task (which ends
+/// its connection at the same signal).
+pub(crate) async fn serve(
     listener: TcpListener,
     answerer: Answerer,
     limits: TcpLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let clients = Arc::new(PerClient::default());
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shutdown.changed() => return,
+            () = shutdown.cancelled() => return,
         };
         let Ok((stream, peer)) = accepted else {
             continue;
@@ -117,7 +119,7 @@ async fn connection(
     peer: SocketAddr,
     answerer: Answerer,
     idle: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -137,7 +139,7 @@ async fn connection(
                 Ok(Ok(len)) => len,
                 _ => break,
             },
-            _ = shutdown.changed() => break,
+            () = shutdown.cancelled() => break,
         };
         if answerer
             .answer(

@@ -21,7 +21,7 @@ use crate::answer::{Answerer, Transport};
 use crate::rrl::{Class, RateLimiter, Verdict};
 
 /// Datagrams handled per system call.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 /// Largest query accepted over UDP; longer datagrams are truncated by the kernel and dropped.
 const MAX_QUERY: usize = 4096;
 
@@ -33,7 +33,7 @@ struct Control([u8; 64]);
 /// A query holding this label makes a UDP worker panic, in builds with the `fault-injection`
 /// feature (the crate's own tests), so that worker supervision can be tested for real.
 #[cfg(feature = "fault-injection")]
-pub const FAULT_LABEL: &[u8] = b"\x1esignpost-fault-injection-panic";
+pub(crate) const FAULT_LABEL: &[u8] = b"\x1esignpost-fault-injection-panic";
 
 /// Receives, answers and replies until `stop` is set (checked at least every socket read timeout).
 /// With `pktinfo` (wildcard binds, see [`enable_pktinfo`]) replies leave from the query's
@@ -41,7 +41,7 @@ pub const FAULT_LABEL: &[u8] = b"\x1esignpost-fault-injection-panic";
 ///
 /// With `rrl`, each response is first offered to the rate limiter, which may drop it or send it
 /// truncated (counted in `stats`); queries with a valid server cookie are never limited.
-pub fn serve(
+pub(crate) fn serve(
     socket: &UdpSocket,
     answerer: &Answerer,
     stop: &AtomicBool,
@@ -196,7 +196,7 @@ pub fn serve(
 /// Counters of one UDP worker, summed by the server when asked (never shared between workers, so
 /// counting touches no cache line another worker writes).
 #[derive(Debug, Default)]
-pub struct WorkerStats {
+pub(crate) struct WorkerStats {
     /// Times the worker panicked and was restarted.
     pub restarts: AtomicU64,
     /// Responses dropped by rate limiting.
@@ -258,7 +258,7 @@ fn peer_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
 }
 
 /// Asks the kernel for each datagram's destination address (needed on wildcard binds).
-pub fn enable_pktinfo(socket: &UdpSocket, ipv6: bool) -> std::io::Result<()> {
+pub(crate) fn enable_pktinfo(socket: &UdpSocket, ipv6: bool) -> std::io::Result<()> {
     let one: libc::c_int = 1;
     let (level, name) = if ipv6 {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)

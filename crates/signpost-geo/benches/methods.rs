@@ -148,7 +148,7 @@ fn database() -> Vec<u8> {
 mod serde_json_like {
     use serde::ser::{SerializeMap, SerializeSeq};
 
-    pub enum Value {
+    pub(crate) enum Value {
         Text(String),
         Map(Vec<(&'static str, Value)>),
         List(Vec<Value>),
@@ -161,7 +161,7 @@ mod serde_json_like {
         }
     }
 
-    pub fn map(entries: &[(&'static str, Value)]) -> Value {
+    pub(crate) fn map(entries: &[(&'static str, Value)]) -> Value {
         Value::Map(
             entries
                 .iter()

@@ -26,15 +26,11 @@ pub use latency::LatencyTable;
 /// Why a database could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum GeoError {
     /// The file could not be read or is not a MaxMind database.
     #[error("GeoIP database {path}: {message}")]
-    Open {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
+    Open { path: String, message: String },
 }
 
 /// An open GeoIP database, held in memory.

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use signpost_health::{Monitor, MonitorSettings, ProbeSpec, Status, Target};
+use signpost_health::{Monitor, MonitorSettings, ProbeSpec, ProbeStatus, Target};
 use signpost_model::{MonitorProtocol, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -181,7 +181,7 @@ fn run(plan: &Plan) {
         let states = monitor.states();
         let online = states
             .values()
-            .filter(|s| s.status == Status::Online)
+            .filter(|s| s.status == ProbeStatus::Online)
             .count();
         let last_failed = states
             .values()

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use signpost_health::{Monitor, MonitorSettings, ProbeSpec, Status, Target};
+use signpost_health::{Monitor, MonitorSettings, ProbeSpec, ProbeStatus, Target};
 use signpost_model::{MonitorProtocol, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -256,11 +256,11 @@ fn run(plan: &Plan) {
             let states = m.states();
             let hanging_down = states
                 .iter()
-                .filter(|(k, s)| k.0 == "hang" && s.status == Status::Degraded)
+                .filter(|(k, s)| k.0 == "hang" && s.status == ProbeStatus::Degraded)
                 .count();
             let others_online = states
                 .iter()
-                .filter(|(k, s)| k.0 != "hang" && s.status == Status::Online)
+                .filter(|(k, s)| k.0 != "hang" && s.status == ProbeStatus::Online)
                 .count();
             if hanging_down == plan.hanging && others_online == plan.healthy + 2 {
                 break t_start.elapsed();
@@ -287,10 +287,10 @@ fn run(plan: &Plan) {
         let (mut to500_after, mut tohang_after) = (None, None);
         while t0.elapsed() < plan.window {
             let states = m.states();
-            if to500_after.is_none() && states[&key("flip", "to500")].status == Status::Degraded {
+            if to500_after.is_none() && states[&key("flip", "to500")].status == ProbeStatus::Degraded {
                 to500_after = Some(t0.elapsed());
             }
-            if tohang_after.is_none() && states[&key("flip", "tohang")].status == Status::Degraded
+            if tohang_after.is_none() && states[&key("flip", "tohang")].status == ProbeStatus::Degraded
             {
                 tohang_after = Some(t0.elapsed());
             }
@@ -305,12 +305,12 @@ fn run(plan: &Plan) {
 
         let states = m.states();
         let online = (0..plan.healthy)
-            .filter(|i| states[&key("ok", &format!("h{i}"))].status == Status::Online)
+            .filter(|i| states[&key("ok", &format!("h{i}"))].status == ProbeStatus::Online)
             .count();
         let healthy_degraded_events = m
             .events()
             .iter()
-            .filter(|e| e.profile == "ok" && e.to == Status::Degraded)
+            .filter(|e| e.profile == "ok" && e.to == ProbeStatus::Degraded)
             .count();
         let starts = r.starts.lock().expect("starts lock").clone();
         // The longest stretch without a probe start, the window's edges included.

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use crate::permits::{Lane, Permits, Skipped};
 use crate::probe::{self, ProbeSpec};
 use crate::resolve::Resolver;
-use crate::state::{EndpointState, Event, EventLog, Status};
+use crate::state::{EndpointState, Event, EventKind, EventLog};
 
 /// Identifies a probed endpoint: (profile name, endpoint name).
 pub type EndpointKey = (String, String);
@@ -165,15 +165,33 @@ impl MonitorView {
 
 /// The probe status of every probed endpoint at one moment; what routing compiles against.
 /// Endpoints without a state are `Checking` (a new endpoint counts as healthy, as in Azure).
+///
+/// Keyed by profile, then endpoint, so a compile looks every endpoint up by borrowed names
+/// without allocating a key.
 #[derive(Debug, Clone, Default)]
 pub struct HealthSnapshot {
-    statuses: HashMap<EndpointKey, ProbeStatus>,
+    statuses: HashMap<String, HashMap<String, ProbeStatus>>,
+}
+
+impl FromIterator<(EndpointKey, ProbeStatus)> for HealthSnapshot {
+    /// A snapshot of given statuses (a fleet's verdicts, say).
+    fn from_iter<I: IntoIterator<Item = (EndpointKey, ProbeStatus)>>(iter: I) -> Self {
+        let mut statuses: HashMap<String, HashMap<String, ProbeStatus>> = HashMap::new();
+        for ((profile, endpoint), status) in iter {
+            statuses
+                .entry(profile)
+                .or_default()
+                .insert(endpoint, status);
+        }
+        Self { statuses }
+    }
 }
 
 impl HealthView for HealthSnapshot {
     fn probe_status(&self, profile: &str, endpoint: &str) -> ProbeStatus {
         self.statuses
-            .get(&(profile.to_string(), endpoint.to_string()))
+            .get(profile)
+            .and_then(|endpoints| endpoints.get(endpoint))
             .copied()
             .unwrap_or(ProbeStatus::Checking)
     }
@@ -254,12 +272,7 @@ impl Monitor {
     /// Current probe statuses.
     pub fn health(&self) -> HealthSnapshot {
         let states = self.shared.states.lock().expect("health state lock");
-        HealthSnapshot {
-            statuses: states
-                .iter()
-                .map(|(k, s)| (k.clone(), s.status.into()))
-                .collect(),
-        }
+        states.iter().map(|(k, s)| (k.clone(), s.status)).collect()
     }
 
     /// Current states of every probed endpoint.
@@ -275,6 +288,16 @@ impl Monitor {
     /// Probes skipped so far because no permit was free before their deadline.
     pub fn skipped(&self) -> Skipped {
         self.view().skipped()
+    }
+
+    /// Appends an event that the monitor did not produce itself (a fleet verdict or dissent).
+    pub fn record(&self, event: Event) {
+        tracing::info!(kind = ?event.kind, node = ?event.node, profile = %event.profile, endpoint = %event.endpoint, from = %event.from, to = %event.to, reason = %event.reason, "fleet health event");
+        self.shared
+            .events
+            .lock()
+            .expect("event log lock")
+            .push(event);
     }
 
     /// A read-only handle for other tasks.
@@ -340,19 +363,17 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
             )
         };
         if let Some((from, to)) = change {
-            let reason = match &result.outcome {
-                Ok(0) => format!("connected in {} ms", result.latency_ms),
-                Ok(code) => format!("HTTP {code} in {} ms", result.latency_ms),
-                Err(f) => f.to_string(),
-            };
+            let reason = result.to_string();
             let (profile, endpoint) = &target.key;
-            if to == Status::Degraded {
+            if to == ProbeStatus::Degraded {
                 tracing::warn!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
             } else {
                 tracing::info!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
             }
             shared.events.lock().expect("event log lock").push(Event {
                 time_ms: now,
+                kind: EventKind::Probe,
+                node: None,
                 profile: profile.clone(),
                 endpoint: endpoint.clone(),
                 from,

@@ -29,7 +29,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::probe::Failure;
-use crate::state::{EndpointState, Status};
+use crate::state::EndpointState;
+use signpost_model::ProbeStatus;
 
 /// Which share of the cap a probe may use (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl Lane {
         let timed_out = matches!(&state.last, Some((_, r)) if r.outcome == Err(Failure::Timeout));
         match (timed_out, state.status) {
             (false, _) => Self::Answering,
-            (true, Status::Degraded) => Self::Down,
+            (true, ProbeStatus::Degraded) => Self::Down,
             (true, _) => Self::Hanging,
         }
     }

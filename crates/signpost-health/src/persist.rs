@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use signpost_routing::RoutingTable;
 
 use crate::monitor::{EndpointKey, Monitor, Target};
+use crate::quorum::PeerObservations;
 use crate::state::{EndpointState, Event};
+use crate::view::{ProfileHealth, Sources};
 
 /// Why the status file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -63,80 +65,30 @@ pub struct StatusDoc {
     /// Snapshot serial in force.
     pub serial: u32,
     /// Every profile.
-    pub profiles: Vec<ProfileStatus>,
+    pub profiles: Vec<ProfileHealth>,
     /// Recent status transitions, oldest first.
     pub events: Vec<Event>,
 }
 
-/// One profile's status.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileStatus {
-    /// Name.
-    pub name: String,
-    /// Azure's profileMonitorStatus.
-    pub monitor_status: String,
-    /// Every endpoint that could serve is Degraded.
-    pub all_down: bool,
-    /// Serving every Degraded endpoint as if healthy.
-    pub fail_open: bool,
-    /// Endpoints.
-    pub endpoints: Vec<EndpointStatus>,
-}
-
-/// One endpoint's status.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EndpointStatus {
-    /// Name.
-    pub name: String,
-    /// Azure's endpointMonitorStatus.
-    pub monitor_status: String,
-    /// What is probed (absent for endpoints that are not probed).
-    pub probe: Option<String>,
-    /// The probe state machine.
-    pub state: Option<EndpointState>,
-}
-
-/// Builds the document from the compiled table and the monitor.
+/// Builds the document from the compiled table and the monitor (and in a fleet, the peers'
+/// views, so the file shows each node's view as the API does).
 pub fn document(
     table: &RoutingTable,
     serial: u32,
     monitor: &Monitor,
     targets: &[Target],
+    fleet: Option<(&str, &PeerObservations)>,
 ) -> StatusDoc {
     let states = monitor.states();
-    let probes: HashMap<&EndpointKey, String> = targets
-        .iter()
-        .map(|t| (&t.key, t.spec.identity()))
-        .collect();
-    let profiles = table
-        .profiles()
-        .iter()
-        .map(|p| ProfileStatus {
-            name: p.name.clone(),
-            monitor_status: p.monitor_status.as_str().to_string(),
-            all_down: p.all_down,
-            fail_open: p.fail_open,
-            endpoints: p
-                .endpoints
-                .iter()
-                .map(|e| {
-                    let key = (p.name.clone(), e.name.clone());
-                    EndpointStatus {
-                        name: e.name.clone(),
-                        monitor_status: e.status.as_str().to_string(),
-                        probe: probes.get(&key).cloned(),
-                        state: states.get(&key).cloned(),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
+    let sources = Sources {
+        states: &states,
+        targets,
+        fleet,
+    };
     StatusDoc {
         updated_ms: crate::now_ms(),
         serial,
-        profiles,
+        profiles: sources.all(table),
         events: monitor.events(),
     }
 }

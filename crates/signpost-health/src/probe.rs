@@ -104,12 +104,53 @@ impl fmt::Display for Failure {
     }
 }
 
+/// How a probe succeeded.
+///
+/// In the status file it is the number it always was (`0` for a TCP connection, else the HTTP
+/// status), so files written by earlier releases still restore health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "u16", into = "u16")]
+pub enum Success {
+    /// The TCP connection was made (TCP probes).
+    Connected,
+    /// An HTTP status within the expected ranges.
+    Http(u16),
+}
+
+impl From<u16> for Success {
+    fn from(code: u16) -> Self {
+        if code == 0 {
+            Self::Connected
+        } else {
+            Self::Http(code)
+        }
+    }
+}
+
+impl From<Success> for u16 {
+    fn from(s: Success) -> Self {
+        match s {
+            Success::Connected => 0,
+            Success::Http(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for Success {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connected => f.write_str("connected"),
+            Self::Http(code) => write!(f, "HTTP {code}"),
+        }
+    }
+}
+
 /// The result of one probe.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeResult {
-    /// `Ok(status code or 0 for TCP)` or the failure.
-    pub outcome: Result<u16, Failure>,
+    /// How it succeeded, or why it failed.
+    pub outcome: Result<Success, Failure>,
     /// How long it took.
     pub latency_ms: u64,
 }
@@ -118,6 +159,24 @@ impl ProbeResult {
     /// Whether the endpoint answered as expected.
     pub fn is_success(&self) -> bool {
         self.outcome.is_ok()
+    }
+
+    /// The outcome alone: `connected`, `HTTP 200`, `timeout`, ... (the status view's `result`).
+    pub fn summary(&self) -> String {
+        match &self.outcome {
+            Ok(s) => s.to_string(),
+            Err(f) => f.to_string(),
+        }
+    }
+}
+
+/// The outcome and, for a success, its latency: `HTTP 200 in 3 ms`, `timeout` (events' reasons).
+impl fmt::Display for ProbeResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Ok(s) => write!(f, "{s} in {} ms", self.latency_ms),
+            Err(e) => e.fmt(f),
+        }
     }
 }
 
@@ -147,7 +206,7 @@ async fn attempt(
     spec: &ProbeSpec,
     resolver: &Resolver,
     source: Option<IpAddr>,
-) -> Result<u16, Failure> {
+) -> Result<Success, Failure> {
     let ip = match spec.host.parse::<IpAddr>() {
         Ok(ip) => ip,
         Err(_) => resolver
@@ -157,10 +216,12 @@ async fn attempt(
     };
     let addr = SocketAddr::new(ip, spec.port);
     match spec.protocol {
-        MonitorProtocol::Tcp => crate::tcp::probe(addr, source).await.map(|()| 0),
-        MonitorProtocol::Http | MonitorProtocol::Https => {
-            crate::http::probe(addr, source, spec).await
-        }
+        MonitorProtocol::Tcp => crate::tcp::probe(addr, source)
+            .await
+            .map(|()| Success::Connected),
+        MonitorProtocol::Http | MonitorProtocol::Https => crate::http::probe(addr, source, spec)
+            .await
+            .map(Success::Http),
     }
 }
 

@@ -7,37 +7,16 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use signpost_routing::ProbeStatus;
+use signpost_model::ProbeStatus;
 
 use crate::probe::ProbeResult;
-
-/// Probe status in documents (`ProbeStatus` is routing's, without serde).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Status {
-    /// No verdict yet.
-    CheckingEndpoint,
-    /// Healthy.
-    Online,
-    /// Failing.
-    Degraded,
-}
-
-impl From<Status> for ProbeStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::CheckingEndpoint => ProbeStatus::Checking,
-            Status::Online => ProbeStatus::Online,
-            Status::Degraded => ProbeStatus::Degraded,
-        }
-    }
-}
 
 /// One endpoint's health as the monitor tracks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointState {
     /// Current status.
-    pub status: Status,
+    pub status: ProbeStatus,
     /// Failures in a row.
     pub consecutive_failures: u32,
     /// Successes in a row.
@@ -46,17 +25,31 @@ pub struct EndpointState {
     pub since_ms: u64,
     /// The last probe's result and when it ended (Unix milliseconds).
     pub last: Option<(u64, ProbeResult)>,
+    /// The result that made the current status (`HTTP 200 in 3 ms`, `timeout`); empty while
+    /// Checking.
+    #[serde(default)]
+    pub reason: String,
 }
 
 impl EndpointState {
     /// A new endpoint: no result yet.
     pub fn new(now_ms: u64) -> Self {
         Self {
-            status: Status::CheckingEndpoint,
+            status: ProbeStatus::Checking,
             consecutive_failures: 0,
             consecutive_successes: 0,
             since_ms: now_ms,
             last: None,
+            reason: String::new(),
+        }
+    }
+
+    /// This node's view, as shared with a fleet: it changes only when the status does.
+    pub fn observation(&self) -> signpost_model::Observation {
+        signpost_model::Observation {
+            status: self.status,
+            since_ms: self.since_ms,
+            reason: self.reason.clone(),
         }
     }
 
@@ -67,28 +60,42 @@ impl EndpointState {
         tolerated: u8,
         recovery: u8,
         now_ms: u64,
-    ) -> Option<(Status, Status)> {
+    ) -> Option<(ProbeStatus, ProbeStatus)> {
         let old = self.status;
         if result.is_success() {
             self.consecutive_successes = self.consecutive_successes.saturating_add(1);
             self.consecutive_failures = 0;
             let recovered = self.consecutive_successes >= u32::from(recovery.max(1));
-            if old == Status::CheckingEndpoint || (old == Status::Degraded && recovered) {
-                self.status = Status::Online;
+            if old == ProbeStatus::Checking || (old == ProbeStatus::Degraded && recovered) {
+                self.status = ProbeStatus::Online;
             }
         } else {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.consecutive_successes = 0;
             if self.consecutive_failures > u32::from(tolerated) {
-                self.status = Status::Degraded;
+                self.status = ProbeStatus::Degraded;
             }
         }
         self.last = Some((now_ms, result.clone()));
         (self.status != old).then(|| {
             self.since_ms = now_ms;
+            self.reason = result.to_string();
             (old, self.status)
         })
     }
+}
+
+/// What an [`Event`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EventKind {
+    /// This node's probes changed the endpoint's status.
+    #[default]
+    Probe,
+    /// The fleet's verdict changed (`from` and `to` are verdicts).
+    Verdict,
+    /// A node's view (`to`, the node in `node`) began to differ from the verdict (`from`).
+    Dissent,
 }
 
 /// A status transition.
@@ -97,14 +104,20 @@ impl EndpointState {
 pub struct Event {
     /// When (Unix milliseconds).
     pub time_ms: u64,
+    /// What changed.
+    #[serde(default)]
+    pub kind: EventKind,
+    /// The node whose view it is, for a dissent (absent: this node, or the fleet's verdict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Profile name.
     pub profile: String,
     /// Endpoint name.
     pub endpoint: String,
     /// Status before.
-    pub from: Status,
+    pub from: ProbeStatus,
     /// Status after.
-    pub to: Status,
+    pub to: ProbeStatus,
     /// Why: the probe's result ("HTTP 200", "timeout", "connection refused", ...).
     pub reason: String,
 }
@@ -142,11 +155,11 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Failure;
+    use crate::probe::{Failure, Success};
 
     fn ok() -> ProbeResult {
         ProbeResult {
-            outcome: Ok(200),
+            outcome: Ok(Success::Http(200)),
             latency_ms: 1,
         }
     }
@@ -162,13 +175,13 @@ mod tests {
         let mut s = EndpointState::new(0);
         assert_eq!(
             s.record(&ok(), 2, 1, 1),
-            Some((Status::CheckingEndpoint, Status::Online))
+            Some((ProbeStatus::Checking, ProbeStatus::Online))
         );
         assert_eq!(s.record(&fail(), 2, 1, 2), None);
         assert_eq!(s.record(&fail(), 2, 1, 3), None);
         assert_eq!(
             s.record(&fail(), 2, 1, 4),
-            Some((Status::Online, Status::Degraded)),
+            Some((ProbeStatus::Online, ProbeStatus::Degraded)),
             "the third failure with 2 tolerated"
         );
         assert_eq!(s.since_ms, 4);
@@ -179,11 +192,11 @@ mod tests {
         let mut s = EndpointState::new(0);
         assert_eq!(
             s.record(&fail(), 0, 1, 1),
-            Some((Status::CheckingEndpoint, Status::Degraded))
+            Some((ProbeStatus::Checking, ProbeStatus::Degraded))
         );
         assert_eq!(
             s.record(&ok(), 0, 1, 2),
-            Some((Status::Degraded, Status::Online))
+            Some((ProbeStatus::Degraded, ProbeStatus::Online))
         );
     }
 
@@ -198,7 +211,7 @@ mod tests {
         assert_eq!(s.record(&ok(), 0, 3, 6), None);
         assert_eq!(
             s.record(&ok(), 0, 3, 7),
-            Some((Status::Degraded, Status::Online))
+            Some((ProbeStatus::Degraded, ProbeStatus::Online))
         );
     }
 
@@ -206,7 +219,7 @@ mod tests {
     fn checking_stays_until_a_verdict() {
         let mut s = EndpointState::new(0);
         assert_eq!(s.record(&fail(), 3, 1, 1), None);
-        assert_eq!(s.status, Status::CheckingEndpoint);
+        assert_eq!(s.status, ProbeStatus::Checking);
     }
 
     #[test]
@@ -215,10 +228,12 @@ mod tests {
         for i in 0..5 {
             log.push(Event {
                 time_ms: i,
+                kind: EventKind::Probe,
+                node: None,
                 profile: "p".into(),
                 endpoint: "e".into(),
-                from: Status::Online,
-                to: Status::Degraded,
+                from: ProbeStatus::Online,
+                to: ProbeStatus::Degraded,
                 reason: "timeout".into(),
             });
         }

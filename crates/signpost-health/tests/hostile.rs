@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use signpost_health::http::{BODY_LIMIT, HEAD_LIMIT};
 use signpost_health::probe::run;
 use signpost_health::{Failure, Monitor, MonitorSettings, ProbeResult, ProbeSpec, Resolver};
-use signpost_health::{Status, Target};
+use signpost_health::{ProbeStatus, Success, Target};
 use signpost_model::{MonitorProtocol, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -195,7 +195,11 @@ async fn alongside_healthy(hostile: ProbeSpec) -> (ProbeResult, Duration) {
             let mut probes = 0;
             while !stop.load(Ordering::SeqCst) {
                 let r = run(&healthy, &Resolver::System).await;
-                assert_eq!(r.outcome, Ok(200), "the healthy endpoint failed");
+                assert_eq!(
+                    r.outcome,
+                    Ok(Success::Http(200)),
+                    "the healthy endpoint failed"
+                );
                 assert!(
                     r.latency_ms < 500,
                     "a healthy probe took {} ms",
@@ -260,7 +264,7 @@ async fn an_endless_body_is_read_only_for_body_match_and_only_its_prefix() {
     let (addr, seen) = hostile(Hostile::EndlessBody).await;
     let started = Instant::now();
     let (r, took) = alongside_healthy(spec(MonitorProtocol::Http, addr, timeout)).await;
-    assert_eq!(r.outcome, Ok(200));
+    assert_eq!(r.outcome, Ok(Success::Http(200)));
     assert!(took < timeout, "{took:?}");
     closed_within(&seen, started, timeout).await;
     // With bodyMatch the first BODY_LIMIT bytes are read, the text is not there: a mismatch, well
@@ -305,7 +309,7 @@ async fn a_complete_head_over_the_limit_is_malformed() {
         &Resolver::System,
     )
     .await;
-    assert_eq!(r.outcome, Ok(200));
+    assert_eq!(r.outcome, Ok(Success::Http(200)));
     let (over, _) = hostile(Hostile::Head(HEAD_LIMIT + 8192)).await;
     let r = run(
         &spec(MonitorProtocol::Http, over, timeout),
@@ -392,7 +396,7 @@ async fn hostile_endpoints_under_the_monitor_delay_no_one() {
         let states = m.states();
         if names
             .iter()
-            .all(|n| states[&key(n)].status == Status::Degraded)
+            .all(|n| states[&key(n)].status == ProbeStatus::Degraded)
         {
             break;
         }
@@ -407,12 +411,12 @@ async fn hostile_endpoints_under_the_monitor_delay_no_one() {
     let before = *probes.borrow();
     tokio::time::sleep(interval * 4).await;
     let states = m.states();
-    assert_eq!(states[&key("ok")].status, Status::Online);
+    assert_eq!(states[&key("ok")].status, ProbeStatus::Online);
     assert!(
         m.events()
             .iter()
             .filter(|e| e.endpoint == "ok")
-            .all(|e| e.to == Status::Online),
+            .all(|e| e.to == ProbeStatus::Online),
         "{:?}",
         m.events()
     );

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use signpost_health::targets::targets;
-use signpost_health::{Monitor, MonitorSettings, ProbeSpec, Status, Target};
+use signpost_health::{Monitor, MonitorSettings, ProbeSpec, ProbeStatus, Target};
 use signpost_model::{Limits, MonitorProtocol, ProfileSet, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -68,11 +68,11 @@ fn target(
     }
 }
 
-fn status(m: &Monitor, name: &str) -> Status {
+fn status(m: &Monitor, name: &str) -> ProbeStatus {
     m.states()[&("p".to_string(), name.to_string())].status
 }
 
-async fn wait_for(m: &Monitor, name: &str, want: Status, limit: Duration) -> Duration {
+async fn wait_for(m: &Monitor, name: &str, want: ProbeStatus, limit: Duration) -> Duration {
     let start = Instant::now();
     while status(m, name) != want {
         assert!(
@@ -92,11 +92,11 @@ async fn degrades_after_tolerated_failures_and_recovers_after_one_success() {
     let mut m = Monitor::new(MonitorSettings::default(), HashMap::new());
     let changes = m.changes();
     m.reconcile(vec![target("web", addr, 300, 250, 2, 1)]);
-    assert_eq!(status(&m, "web"), Status::CheckingEndpoint);
-    wait_for(&m, "web", Status::Online, Duration::from_secs(2)).await;
+    assert_eq!(status(&m, "web"), ProbeStatus::Checking);
+    wait_for(&m, "web", ProbeStatus::Online, Duration::from_secs(2)).await;
     code.store(500, Ordering::SeqCst);
     // Three failures (2 tolerated + 1) at 300 ms: Degraded after 0.6-1.2 s, not before the third.
-    let took = wait_for(&m, "web", Status::Degraded, Duration::from_secs(3)).await;
+    let took = wait_for(&m, "web", ProbeStatus::Degraded, Duration::from_secs(3)).await;
     assert!(
         took >= Duration::from_millis(500),
         "degraded too early: {took:?}"
@@ -104,15 +104,15 @@ async fn degrades_after_tolerated_failures_and_recovers_after_one_success() {
     let state = &m.states()[&("p".to_string(), "web".to_string())];
     assert_eq!(state.consecutive_failures, 3);
     code.store(200, Ordering::SeqCst);
-    wait_for(&m, "web", Status::Online, Duration::from_secs(2)).await;
+    wait_for(&m, "web", ProbeStatus::Online, Duration::from_secs(2)).await;
     let events = m.events();
-    let path: Vec<(Status, Status)> = events.iter().map(|e| (e.from, e.to)).collect();
+    let path: Vec<(ProbeStatus, ProbeStatus)> = events.iter().map(|e| (e.from, e.to)).collect();
     assert_eq!(
         path,
         vec![
-            (Status::CheckingEndpoint, Status::Online),
-            (Status::Online, Status::Degraded),
-            (Status::Degraded, Status::Online)
+            (ProbeStatus::Checking, ProbeStatus::Online),
+            (ProbeStatus::Online, ProbeStatus::Degraded),
+            (ProbeStatus::Degraded, ProbeStatus::Online)
         ]
     );
     assert_eq!(events[1].reason, "HTTP status 500");
@@ -133,9 +133,9 @@ async fn recovery_threshold_holds_a_flapping_endpoint_down() {
     let addr = switchable_server(code.clone()).await;
     let mut m = Monitor::new(MonitorSettings::default(), HashMap::new());
     m.reconcile(vec![target("web", addr, 200, 150, 0, 3)]);
-    wait_for(&m, "web", Status::Degraded, Duration::from_secs(2)).await;
+    wait_for(&m, "web", ProbeStatus::Degraded, Duration::from_secs(2)).await;
     code.store(200, Ordering::SeqCst);
-    let took = wait_for(&m, "web", Status::Online, Duration::from_secs(3)).await;
+    let took = wait_for(&m, "web", ProbeStatus::Online, Duration::from_secs(3)).await;
     assert!(
         took >= Duration::from_millis(400),
         "three successes at 200 ms cannot take {took:?}"
@@ -158,8 +158,14 @@ async fn hanging_endpoints_do_not_delay_others() {
     let mut m = Monitor::new(MonitorSettings::default(), HashMap::new());
     m.reconcile(targets);
     // First probe within one interval (jitter), refused at once: Degraded well under 2 s.
-    wait_for(&m, "down", Status::Degraded, Duration::from_millis(1800)).await;
-    assert!((0..50).all(|i| status(&m, &format!("hang{i}")) == Status::CheckingEndpoint));
+    wait_for(
+        &m,
+        "down",
+        ProbeStatus::Degraded,
+        Duration::from_millis(1800),
+    )
+    .await;
+    assert!((0..50).all(|i| status(&m, &format!("hang{i}")) == ProbeStatus::Checking));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,18 +176,18 @@ async fn reconcile_leaves_unchanged_endpoints_alone() {
         target("a", addr, 200, 150, 0, 1),
         target("b", addr, 200, 150, 0, 1),
     ]);
-    wait_for(&m, "a", Status::Online, Duration::from_secs(2)).await;
-    wait_for(&m, "b", Status::Online, Duration::from_secs(2)).await;
+    wait_for(&m, "a", ProbeStatus::Online, Duration::from_secs(2)).await;
+    wait_for(&m, "b", ProbeStatus::Online, Duration::from_secs(2)).await;
     let before = m.states()[&("p".to_string(), "a".to_string())].since_ms;
     let mut b = target("b", addr, 200, 150, 0, 1);
     b.spec.path = "/other".into();
     m.reconcile(vec![target("a", addr, 200, 150, 0, 1), b]);
     assert_eq!(
         status(&m, "b"),
-        Status::CheckingEndpoint,
+        ProbeStatus::Checking,
         "a changed probe starts afresh"
     );
-    assert_eq!(status(&m, "a"), Status::Online);
+    assert_eq!(status(&m, "a"), ProbeStatus::Online);
     assert_eq!(
         m.states()[&("p".to_string(), "a".to_string())].since_ms,
         before

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use signpost_health::probe::run;
-use signpost_health::{Failure, ProbeSpec, Resolver};
+use signpost_health::{Failure, ProbeSpec, Resolver, Success};
 use signpost_model::{MonitorProtocol, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -152,7 +152,7 @@ fn spec(protocol: MonitorProtocol, addr: SocketAddr) -> ProbeSpec {
     }
 }
 
-async fn probe(s: &ProbeSpec) -> Result<u16, Failure> {
+async fn probe(s: &ProbeSpec) -> Result<Success, Failure> {
     run(s, &Resolver::System).await.outcome
 }
 
@@ -161,7 +161,7 @@ async fn healthy_http_sends_path_host_and_headers() {
     let server = http_server(Behaviour::Respond(200, "ok"), None).await;
     let mut s = spec(MonitorProtocol::Http, server.addr);
     s.headers = vec![("X-Probe".into(), "signpost".into())];
-    assert_eq!(probe(&s).await, Ok(200));
+    assert_eq!(probe(&s).await, Ok(Success::Http(200)));
     let req = server.requests.lock().unwrap()[0].to_ascii_lowercase();
     assert!(req.starts_with("get /health http/1.1\r\n"), "{req}");
     assert!(req.contains("host: app.test\r\n"), "{req}");
@@ -184,7 +184,7 @@ async fn a_status_outside_the_ranges_fails_and_redirects_are_not_followed() {
     ];
     assert_eq!(
         probe(&s).await,
-        Ok(301),
+        Ok(Success::Http(301)),
         "a custom range accepts the redirect itself"
     );
     assert_eq!(
@@ -235,7 +235,7 @@ async fn refused_and_reset_connections() {
 async fn tcp_probe_is_healthy_when_connected() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let s = spec(MonitorProtocol::Tcp, listener.local_addr().unwrap());
-    assert_eq!(probe(&s).await, Ok(0));
+    assert_eq!(probe(&s).await, Ok(Success::Connected));
 }
 
 #[tokio::test]
@@ -245,7 +245,7 @@ async fn https_does_not_validate_by_default_and_validates_on_demand() {
     let mut s = spec(MonitorProtocol::Https, server.addr);
     assert_eq!(
         probe(&s).await,
-        Ok(200),
+        Ok(Success::Http(200)),
         "self-signed accepted, as Azure does"
     );
     s.validate_certificates = true;
@@ -279,7 +279,11 @@ async fn https_against_a_plain_http_server_is_a_tls_failure() {
 async fn a_slow_body_matters_only_when_the_body_is_checked() {
     let server = http_server(Behaviour::SlowBody("all systems go"), None).await;
     let mut s = spec(MonitorProtocol::Http, server.addr);
-    assert_eq!(probe(&s).await, Ok(200), "the status line decides");
+    assert_eq!(
+        probe(&s).await,
+        Ok(Success::Http(200)),
+        "the status line decides"
+    );
     s.body_match = Some("go".into());
     assert_eq!(
         probe(&s).await,
@@ -293,7 +297,7 @@ async fn body_match() {
     let server = http_server(Behaviour::Respond(200, "{\"status\":\"healthy\"}"), None).await;
     let mut s = spec(MonitorProtocol::Http, server.addr);
     s.body_match = Some("\"healthy\"".into());
-    assert_eq!(probe(&s).await, Ok(200));
+    assert_eq!(probe(&s).await, Ok(Success::Http(200)));
     s.body_match = Some("\"ready\"".into());
     assert_eq!(probe(&s).await, Err(Failure::BodyMismatch));
 }
@@ -322,7 +326,7 @@ async fn names_resolve_with_the_configured_resolver_or_fail_clearly() {
     let resolver = Resolver::Server(dns.local_addrs()[0]);
     let mut s = spec(MonitorProtocol::Http, server.addr);
     s.host = "app.tm.test".into();
-    assert_eq!(run(&s, &resolver).await.outcome, Ok(200));
+    assert_eq!(run(&s, &resolver).await.outcome, Ok(Success::Http(200)));
     s.host = "missing.tm.test".into();
     match run(&s, &resolver).await.outcome {
         Err(Failure::NameResolution { detail }) => assert!(detail.contains("NXDOMAIN"), "{detail}"),
@@ -367,7 +371,7 @@ async fn every_probe_is_a_fresh_connection() {
     });
     let s = spec(MonitorProtocol::Http, addr);
     for _ in 0..3 {
-        assert_eq!(probe(&s).await, Ok(200));
+        assert_eq!(probe(&s).await, Ok(Success::Http(200)));
     }
     assert_eq!(*count.lock().unwrap(), 3);
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use signpost_health::{Monitor, MonitorSettings, ProbeSpec, Status, Target};
+use signpost_health::{Monitor, MonitorSettings, ProbeSpec, ProbeStatus, Target};
 use signpost_model::{MonitorProtocol, StatusCodeRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -95,7 +95,7 @@ fn target(name: &str, addr: SocketAddr, tolerated: u8) -> Target {
     }
 }
 
-fn status(m: &Monitor, name: &str) -> Status {
+fn status(m: &Monitor, name: &str) -> ProbeStatus {
     m.states()[&("p".to_string(), name.to_string())].status
 }
 
@@ -136,10 +136,10 @@ async fn hanging_endpoints_that_fill_the_cap_starve_no_one() {
     // Warm-up: the hanging endpoints' first probes fill the whole cap (nothing is known about them
     // yet); after their first timeout they are Degraded and confined to the down lane.
     wait_until(Duration::from_secs(15), "warm-up", || {
-        (0..HANGING).all(|i| status(&m, &format!("hang{i}")) == Status::Degraded)
-            && (0..HEALTHY).all(|i| status(&m, &format!("ok{i}")) == Status::Online)
-            && status(&m, "fails") == Status::Online
-            && status(&m, "hangs") == Status::Online
+        (0..HANGING).all(|i| status(&m, &format!("hang{i}")) == ProbeStatus::Degraded)
+            && (0..HEALTHY).all(|i| status(&m, &format!("ok{i}")) == ProbeStatus::Online)
+            && status(&m, "fails") == ProbeStatus::Online
+            && status(&m, "hangs") == ProbeStatus::Online
     })
     .await;
 
@@ -151,13 +151,13 @@ async fn hanging_endpoints_that_fill_the_cap_starve_no_one() {
     // Detected within interval x (tolerated + 1) + timeout = 3 s, plus 1 s of slack.
     let bound = INTERVAL * 2 + TIMEOUT + Duration::from_secs(1);
     let fails_after = wait_until(bound, "the failing endpoint Degraded", || {
-        status(&m, "fails") == Status::Degraded
+        status(&m, "fails") == ProbeStatus::Degraded
     })
     .await;
     let hangs_after = wait_until(
         bound - fails_after,
         "the newly hanging endpoint Degraded",
-        || status(&m, "hangs") == Status::Degraded,
+        || status(&m, "hangs") == ProbeStatus::Degraded,
     )
     .await
         + fails_after;
@@ -185,12 +185,12 @@ async fn hanging_endpoints_that_fill_the_cap_starve_no_one() {
             times.len(),
             t1 - t0
         );
-        assert_eq!(status(&m, &format!("ok{i}")), Status::Online, "{host}");
+        assert_eq!(status(&m, &format!("ok{i}")), ProbeStatus::Online, "{host}");
     }
     assert!(
         m.events()
             .iter()
-            .all(|e| !(e.endpoint.starts_with("ok") && e.to == Status::Degraded)),
+            .all(|e| !(e.endpoint.starts_with("ok") && e.to == ProbeStatus::Degraded)),
         "a healthy endpoint went Degraded: {:?}",
         m.events()
     );

@@ -310,12 +310,13 @@ impl ProfileDoc {
     /// The profile's label(s) in the traffic-manager zone: `dnsConfig.relativeName`, else the
     /// profile name; lower-case, without a trailing dot (`None` when the document has neither).
     pub fn relative_name(&self) -> Option<String> {
-        self.properties
+        let relative = self
+            .properties
             .as_ref()
             .and_then(|p| p.dns_config.as_ref())
-            .and_then(|d| d.relative_name.as_deref())
-            .or(self.name.as_deref())
-            .map(|r| r.trim_end_matches('.').to_ascii_lowercase())
+            .and_then(|d| d.relative_name.as_deref());
+        (relative.is_some() || self.name.is_some())
+            .then(|| relative_name(relative, self.name.as_deref().unwrap_or_default()))
     }
 
     /// The endpoints (none when `properties.endpoints` is absent).
@@ -520,6 +521,15 @@ impl EndpointDoc {
             .as_deref()
             .is_some_and(|n| n.eq_ignore_ascii_case(name))
     }
+}
+
+/// The relative-name rule, stated once: a profile's label(s) in the traffic-manager zone are its
+/// `dnsConfig.relativeName` (`relative`), else its name; lower-case, without a trailing dot.
+pub fn relative_name(relative: Option<&str>, profile_name: &str) -> String {
+    relative
+        .unwrap_or(profile_name)
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 /// The monitor statuses of a profile in the live configuration, for

@@ -11,6 +11,7 @@
 //! - [`profile`]: the validated types ([`Profile`], [`Endpoint`]) that routing and DNS consume;
 //! - [`validate`]: the conversion from the first to the second, one rule at a time, with errors that
 //!   name the field path and the rule (`endpoints[2].properties.weight: must be 1..=1000, got 0`);
+//! - [`health`]: health's one vocabulary (probe, endpoint and profile monitor statuses);
 //! - [`set`]: a whole configuration ([`ProfileSet`]): cross-profile rules (unique names, nested
 //!   targets, cycles, depth) and loading of `profiles:` files in YAML or JSON.
 
@@ -18,6 +19,7 @@ pub mod azure;
 pub mod error;
 pub mod geo_codes;
 pub mod geo_data;
+pub mod health;
 pub mod profile;
 pub mod regions;
 pub mod set;
@@ -25,6 +27,7 @@ pub mod validate;
 
 pub use error::{FieldError, ValidationError};
 pub use geo_codes::Location;
+pub use health::{MonitorStatus, Observation, ProbeStatus, ProfileMonitorStatus};
 pub use profile::{
     AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
     IpRange, MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,

@@ -2,7 +2,8 @@
 //!
 //! Values of these types only come out of [`crate::validate`], so they always satisfy the spec's
 //! rules (ranges, uniqueness, addressing). Structs are `#[non_exhaustive]`: readable everywhere,
-//! constructible only here.
+//! constructible only here. The `bounds::` names in field docs are the ranges and defaults of
+//! [`crate::validate::bounds`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -51,9 +52,9 @@ pub enum MonitorProtocol {
 /// An inclusive range of HTTP status codes counted as healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatusCodeRange {
-    /// Lowest healthy code (100..=999).
+    /// Lowest healthy code (within `bounds::STATUS_CODE`).
     pub min: u16,
-    /// Highest healthy code (min..=999).
+    /// Highest healthy code (`min` or more, within `bounds::STATUS_CODE`).
     pub max: u16,
 }
 
@@ -63,21 +64,24 @@ pub struct StatusCodeRange {
 pub struct MonitorConfig {
     /// Probe protocol (default HTTP).
     pub protocol: MonitorProtocol,
-    /// Probe port (default 80 for HTTP and TCP, 443 for HTTPS).
+    /// Probe port (`bounds::PORT`; default `bounds::DEFAULT_HTTPS_PORT` for
+    /// HTTPS, `bounds::DEFAULT_HTTP_PORT` otherwise).
     pub port: u16,
     /// Probe path for HTTP(S), starting with `/` (default `/`); `None` for TCP.
     pub path: Option<String>,
-    /// Seconds between probes, 1..=3600 (default 30).
+    /// Seconds between probes (`bounds::INTERVAL`).
     pub interval_secs: u32,
-    /// Seconds a probe may take, 1..=interval (default 10, or interval - 1 when shorter).
+    /// Seconds a probe may take, at most the interval (default `bounds::DEFAULT_TIMEOUT`,
+    /// or the interval less one when shorter).
     pub timeout_secs: u32,
-    /// Consecutive failures tolerated before Degraded, 0..=9 (default 3).
+    /// Consecutive failures tolerated before Degraded (`bounds::TOLERATED_FAILURES`).
     pub tolerated_failures: u8,
     /// Headers sent with HTTP(S) probes.
     pub custom_headers: Vec<(String, String)>,
-    /// Healthy status codes (default 200..=200).
+    /// Healthy status codes (default `bounds::DEFAULT_STATUS_CODE` only).
     pub expected_status: Vec<StatusCodeRange>,
-    /// Consecutive successes a Degraded endpoint needs to come back, 1..=10 (default 1).
+    /// Consecutive successes a Degraded endpoint needs to come back
+    /// (`bounds::RECOVERY_THRESHOLD`).
     pub recovery_threshold: u8,
     /// Text HTTP(S) probes require in the first 64 KiB of the body.
     pub body_match: Option<String>,
@@ -123,7 +127,7 @@ pub struct Profile {
     pub monitor: MonitorConfig,
     /// Endpoints in document order.
     pub endpoints: Vec<Endpoint>,
-    /// MultiValue: addresses per answer, 1..=10 (default 2).
+    /// MultiValue: addresses per answer (`bounds::MAX_RETURN`).
     pub max_return: u8,
     /// Accepted endpoint target kinds.
     pub allowed_record_types: AllowedRecordTypes,
@@ -262,9 +266,9 @@ pub struct Endpoint {
     pub target: EndpointTarget,
     /// `endpointStatus == Enabled`.
     pub enabled: bool,
-    /// Weighted: 1..=1000.
+    /// Weighted: the endpoint's share (`bounds::WEIGHT`).
     pub weight: u16,
-    /// Priority: 1..=1000, unique in the profile.
+    /// Priority: lower first (`bounds::PRIORITY`), unique in the profile.
     pub priority: u16,
     /// Performance: the endpoint's region, by its canonical name when it is a known one
     /// (`westeurope` becomes `West Europe`).
@@ -278,7 +282,7 @@ pub struct Endpoint {
     pub subnets: Vec<IpRange>,
     /// Probe headers overriding the profile's.
     pub custom_headers: Vec<(String, String)>,
-    /// Nested: healthy child endpoints needed (default 1).
+    /// Nested: healthy child endpoints needed (`bounds::MIN_CHILD_ENDPOINTS`).
     pub min_child_endpoints: u32,
     /// Nested: healthy IPv4 child endpoints needed (0 = no requirement).
     pub min_child_endpoints_v4: u32,

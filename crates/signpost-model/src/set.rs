@@ -12,8 +12,7 @@ use crate::error::{Errors, ValidationError};
 use crate::profile::{EndpointTarget, Profile};
 use crate::validate::{self, Limits};
 
-/// Levels of nesting allowed below a profile (Azure: 10).
-pub const MAX_NESTING_DEPTH: usize = 10;
+pub use crate::validate::bounds::MAX_NESTING_DEPTH;
 
 /// A validated set of profiles, in document order, with nested references resolved.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,19 +32,17 @@ pub struct ProfilesFile {
 /// Why a profiles file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
-        /// The file.
         path: String,
-        /// The I/O error.
         source: std::io::Error,
     },
     /// The file is not well-formed YAML or JSON of the expected shape.
     #[error("{path}: {message}")]
     Syntax {
-        /// The file.
         path: String,
         /// What is wrong, with the field path and position when known.
         message: String,
@@ -53,7 +50,6 @@ pub enum LoadError {
     /// The file is well-formed but breaks validation rules.
     #[error("{path}: {source}")]
     Invalid {
-        /// The file.
         path: String,
         /// Every broken rule.
         source: ValidationError,

@@ -1,18 +1,9 @@
-//! Health as routing sees it: what the probes say, and the statuses derived from it.
+//! Health as routing sees it: what the probes say ([`HealthView`]). The status types are the
+//! model's ([`signpost_model::health`]), re-exported here.
 
 use std::collections::HashMap;
 
-/// What the probes currently say about an endpoint (the health engine's output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ProbeStatus {
-    /// No probe result yet: counts as healthy, as in Azure.
-    #[default]
-    Checking,
-    /// The last probes succeeded.
-    Online,
-    /// More than `toleratedNumberOfFailures` probes in a row failed.
-    Degraded,
-}
+pub use signpost_model::health::{MonitorStatus, ProbeStatus, ProfileMonitorStatus};
 
 /// Input to [`crate::RoutingTable::compile`]: the probe status of each endpoint.
 pub trait HealthView {
@@ -36,75 +27,5 @@ impl HealthView for HashMap<(String, String), ProbeStatus> {
         self.get(&(profile.to_string(), endpoint.to_string()))
             .copied()
             .unwrap_or(ProbeStatus::Online)
-    }
-}
-
-/// An endpoint's monitor status, Azure's `endpointMonitorStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MonitorStatus {
-    /// No probe result yet; served.
-    CheckingEndpoint,
-    /// Healthy; served.
-    Online,
-    /// Failing probes; served only in fail-open.
-    Degraded,
-    /// `endpointStatus: Disabled`; never served.
-    Disabled,
-    /// The profile is disabled; never served.
-    Inactive,
-    /// Nested child disabled or without enabled endpoints; never served.
-    Stopped,
-    /// `alwaysServe: Enabled`: not probed, always served.
-    Unmonitored,
-}
-
-impl MonitorStatus {
-    /// Azure's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CheckingEndpoint => "CheckingEndpoint",
-            Self::Online => "Online",
-            Self::Degraded => "Degraded",
-            Self::Disabled => "Disabled",
-            Self::Inactive => "Inactive",
-            Self::Stopped => "Stopped",
-            Self::Unmonitored => "Unmonitored",
-        }
-    }
-
-    /// Served without fail-open.
-    pub fn is_healthy(self) -> bool {
-        matches!(
-            self,
-            Self::CheckingEndpoint | Self::Online | Self::Unmonitored
-        )
-    }
-}
-
-/// A profile's monitor status, Azure's `profileMonitorStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProfileMonitorStatus {
-    /// Some endpoints still waiting for a first result, none Online or Degraded.
-    CheckingEndpoints,
-    /// At least one endpoint Online, none Degraded.
-    Online,
-    /// At least one endpoint Degraded.
-    Degraded,
-    /// The profile is disabled.
-    Disabled,
-    /// No enabled endpoint.
-    Inactive,
-}
-
-impl ProfileMonitorStatus {
-    /// Azure's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CheckingEndpoints => "CheckingEndpoints",
-            Self::Online => "Online",
-            Self::Degraded => "Degraded",
-            Self::Disabled => "Disabled",
-            Self::Inactive => "Inactive",
-        }
     }
 }

@@ -35,28 +35,17 @@ pub struct Scan {
     pub fetched: Vec<Entry>,
 }
 
-/// One change of a [`Backend::commit`].
+/// One change of a [`Backend::commit`]: a profile by name, its document as JSON text, or a
+/// metadata key and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are the variants' own words
 pub enum Op {
     /// Create or replace a profile (matched without case; the stored spelling is `name`).
-    Put {
-        /// Profile name.
-        name: String,
-        /// Document, JSON text.
-        doc: String,
-    },
+    Put { name: String, doc: String },
     /// Delete a profile.
-    Delete {
-        /// Profile name.
-        name: String,
-    },
+    Delete { name: String },
     /// Set a metadata value (e.g. the hash of the profiles file last applied).
-    PutMeta {
-        /// Key.
-        key: String,
-        /// Value.
-        value: String,
-    },
+    PutMeta { key: String, value: String },
 }
 
 /// The result of a [`Backend::commit`].

@@ -39,6 +39,56 @@ const FETCH_ONE_BY_ONE: usize = 16;
 /// How often the watch task also reads the revision (see [`follow`]).
 const CHECK: Duration = Duration::from_secs(1);
 
+/// Keys a paged range read takes at a time: far below gRPC's 4 MiB message limit for any value
+/// Signpost writes (a profile's document is at most a few hundred KiB).
+const PAGE: i64 = 500;
+
+/// Every key-value under `prefix` at revision `at` (0: the current one), read in pages of
+/// [`PAGE`] keys at that one revision: a single range read of a large prefix (10,000 profiles, or
+/// a fleet's 30,000 health views) exceeds the 4 MiB a gRPC message may hold, and fails.
+pub(crate) async fn range_pages(
+    kv: &mut etcd_client::KvClient,
+    prefix: &str,
+    at: i64,
+) -> Result<(Vec<etcd_client::KeyValue>, i64), etcd_client::Error> {
+    let end = prefix_end(prefix.as_bytes());
+    let mut from = prefix.as_bytes().to_vec();
+    let mut at = at;
+    let mut out = Vec::new();
+    loop {
+        let mut options = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        if at > 0 {
+            options = options.with_revision(at);
+        }
+        let r = kv.get(from.clone(), Some(options)).await?;
+        if at == 0 {
+            at = r.header().map_or(0, |h| h.revision());
+        }
+        let more = r.more();
+        let mut kvs = r.kvs().to_vec();
+        if let Some(last) = kvs.last() {
+            from = last.key().to_vec();
+            from.push(0);
+        }
+        out.append(&mut kvs);
+        if !more {
+            return Ok((out, at));
+        }
+    }
+}
+
+/// The first key after every key that starts with `prefix` (etcd's range end for a prefix).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
 /// How to reach etcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtcdConfig {
@@ -339,16 +389,13 @@ impl Backend for EtcdBackend {
         let mut fetched = Vec::with_capacity(wanted.len());
         if wanted.len() > FETCH_ONE_BY_ONE {
             let kv = self.client.kv_client();
-            let r = self.block(move || {
-                let (mut kv, key) = (kv.clone(), profiles.clone());
-                async move {
-                    kv.get(key, Some(GetOptions::new().with_prefix().with_revision(at)))
-                        .await
-                }
+            let (all, _) = self.block(move || {
+                let (mut kv, prefix) = (kv.clone(), profiles.clone());
+                async move { range_pages(&mut kv, &prefix, at).await }
             })?;
             let wanted: std::collections::HashSet<&[u8]> =
                 wanted.iter().map(|k| k.as_bytes()).collect();
-            for one in r.kvs().iter().filter(|kv| wanted.contains(kv.key())) {
+            for one in all.iter().filter(|kv| wanted.contains(kv.key())) {
                 fetched.push(decode(one)?);
             }
         } else {
@@ -449,5 +496,17 @@ impl Backend for EtcdBackend {
         });
         done.recv()
             .unwrap_or_else(|_| Err(error("the etcd client runtime stopped")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_its_successor() {
+        assert_eq!(prefix_end(b"/signpost/health/"), b"/signpost/health0");
+        assert_eq!(prefix_end(b"a\xff"), b"b");
+        assert_eq!(prefix_end(b"\xff\xff"), b"\0", "everything from the key on");
     }
 }

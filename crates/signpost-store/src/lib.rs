@@ -10,6 +10,8 @@
 //!   (read at a revision, scan, compare-and-commit, watch);
 //! - [`EtcdBackend`]: the configuration of a fleet, shared through etcd (a commit is one etcd
 //!   transaction comparing the revision);
+//! - [`fleet`]: a node's presence in a fleet (its record, its view of every endpoint's health,
+//!   the others'), under an etcd lease;
 //! - [`SqliteBackend`]: the embedded default, one SQLite file in WAL mode with
 //!   `synchronous = FULL` (both pragmas are tested on the store's own connection): SQLite syncs the
 //!   WAL as part of every commit, so a write the store acknowledged survives `kill -9` (tested by
@@ -18,6 +20,7 @@
 
 pub mod backend;
 pub mod etcd;
+pub mod fleet;
 pub mod mirror;
 pub mod sqlite;
 mod store;
@@ -27,6 +30,7 @@ use signpost_model::azure::ProfileDoc;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
 pub use etcd::{EtcdBackend, EtcdConfig};
+pub use fleet::{Fleet, FleetConfig, NodeRecord, Peers};
 pub use mirror::Mirrored;
 pub use sqlite::SqliteBackend;
 pub use store::Store;
@@ -107,6 +111,7 @@ impl Applied {
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+#[allow(missing_docs)] // variant fields are named in their #[error] messages
 pub enum StoreError {
     /// The precondition does not hold.
     #[error("precondition failed: {0}")]
@@ -126,18 +131,11 @@ pub enum StoreError {
     /// The backend failed. (The message carries the cause, so it is not also a `source`: error
     /// reports that print the chain would say it twice.)
     #[error("store ({kind}): {message}")]
-    Backend {
-        /// Which backend.
-        kind: &'static str,
-        /// What it said.
-        message: String,
-    },
+    Backend { kind: &'static str, message: String },
     /// A stored document is not JSON (the file was edited by hand).
     #[error("store: profile {name:?} holds invalid JSON: {error}")]
     Corrupt {
-        /// The profile.
         name: String,
-        /// The parse error.
         error: serde_json::Error,
     },
 }

@@ -56,6 +56,8 @@ pub enum Command {
     /// Import profiles from another traffic manager.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The fleet's live nodes: heartbeat, configuration revision served, etcd connection.
+    Nodes,
 }
 
 /// `signpost import ...`.
@@ -284,6 +286,10 @@ pub struct ServeArgs {
     /// This node's name in a fleet (default: the host name).
     #[arg(long, env = "SIGNPOST_NODE_NAME")]
     pub node_name: Option<String>,
+    /// How the fleet's views of an endpoint make its status: majority (default with etcd), any,
+    /// all, or local (this node's probes alone; the only rule without etcd).
+    #[arg(long)]
+    pub health_quorum: Option<signpost_health::QuorumRule>,
 }
 
 /// `signpost validate`.

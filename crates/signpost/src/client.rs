@@ -23,12 +23,11 @@ pub struct Client {
     runtime: tokio::runtime::Runtime,
 }
 
-/// A response: status and JSON body (Null when empty).
+/// A response: HTTP status and JSON body (Null when empty).
 #[derive(Debug)]
+#[allow(missing_docs)] // said above
 pub struct Reply {
-    /// HTTP status.
     pub status: u16,
-    /// The body.
     pub body: Value,
 }
 

@@ -385,6 +385,14 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
                     endpoint_status,
                     last_probe,
                     latency,
+                    nodes: crate::status::nodes_label(
+                        e["nodes"].as_array().into_iter().flatten().map(|n| {
+                            (
+                                n["node"].as_str().unwrap_or("?"),
+                                n["status"].as_str().unwrap_or("?"),
+                            )
+                        }),
+                    ),
                 });
             }
         }
@@ -425,6 +433,48 @@ pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
             .map(|(a, n)| format!("{verb} {a} profile {n}"))
             .collect::<Vec<_>>()
             .join("\n")
+    });
+    Ok(())
+}
+
+/// `signpost nodes`: the fleet's live nodes (this one first).
+pub fn nodes(client: &Client, output: Output) -> Result<()> {
+    let body = ok(client.request("GET", "/api/v1/nodes", &[], None)?, "nodes")?;
+    print(output, &body, || {
+        let now = signpost_health::now_ms();
+        let mut out = format!(
+            "store {}, health quorum {}\n{:<24} {:>14} {:>9} {:<14} {:<16}",
+            body["store"].as_str().unwrap_or("?"),
+            body["healthQuorum"].as_str().unwrap_or("?"),
+            "NODE",
+            "HEARTBEAT",
+            "REVISION",
+            "ETCD",
+            "PROBE SOURCE"
+        );
+        for n in body["nodes"].as_array().into_iter().flatten() {
+            let name = match n["self"].as_bool() {
+                Some(true) => format!("{} (this node)", n["name"].as_str().unwrap_or("?")),
+                _ => n["name"].as_str().unwrap_or("?").to_string(),
+            };
+            let heartbeat = n["lastHeartbeatMs"].as_u64().map_or("-".to_string(), |t| {
+                format!("{:.1} s ago", now.saturating_sub(t) as f64 / 1000.0)
+            });
+            let etcd = match n["etcdConnected"].as_bool() {
+                Some(true) => "connected",
+                Some(false) => "not connected",
+                None => "unknown",
+            };
+            out.push_str(&format!(
+                "\n{:<24} {:>14} {:>9} {:<14} {:<16}",
+                name,
+                heartbeat,
+                n["appliedRevision"].to_string(),
+                etcd,
+                n["probeSource"].as_str().unwrap_or("-")
+            ));
+        }
+        out
     });
     Ok(())
 }

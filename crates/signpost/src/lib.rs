@@ -5,6 +5,7 @@
 //!   exports and ARM templates;
 //! - [`settings`]: server settings from a TOML file, overridden by flags, with defaults that let
 //!   `signpost serve` alone start on the shipped example;
+//! - [`fleet`]: health decided by a fleet (this node's view shared, the quorum's verdicts);
 //! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
 //!   file changes;
 //! - [`status`]: the status file (health that survives restarts) and `signpost status`;
@@ -13,9 +14,10 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod fleet;
 pub mod import;
 pub mod logging;
-pub mod publish;
+mod publish;
 pub mod serve;
 pub mod settings;
 pub mod status;

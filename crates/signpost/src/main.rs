@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Import(ImportCommand::Azure(args)) => {
             client().and_then(|c| signpost::import::run(&c, out, args))
         }
+        Command::Nodes => client().and_then(|c| commands::nodes(&c, out)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,7 +16,7 @@ use signpost_model::ProfileSet;
 use signpost_routing::{HealthView, LatencySource, Locate, RoutingTable};
 
 /// Builds and swaps snapshots for a fixed set of zones.
-pub struct Publisher {
+pub(crate) struct Publisher {
     zones: Vec<ZoneConfig>,
     geo: Option<Arc<dyn Locate + Send + Sync>>,
     latency: Option<Arc<dyn LatencySource + Send + Sync>>,
@@ -27,7 +27,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// Builds the first snapshot from `set` and `health`.
-    pub fn new(
+    pub(crate) fn new(
         zones: Vec<ZoneConfig>,
         geo: Option<Arc<dyn Locate + Send + Sync>>,
         latency: Option<Arc<dyn LatencySource + Send + Sync>>,
@@ -52,17 +52,21 @@ impl Publisher {
     }
 
     /// The handle the DNS server reads.
-    pub fn snapshot(&self) -> Arc<ArcSwap<Snapshot>> {
+    pub(crate) fn snapshot(&self) -> Arc<ArcSwap<Snapshot>> {
         self.current.clone()
     }
 
     /// The snapshot in force.
-    pub fn current(&self) -> Arc<Snapshot> {
+    pub(crate) fn current(&self) -> Arc<Snapshot> {
         self.current.load_full()
     }
 
     /// Publishes a snapshot of `set` under `health`; on error the current snapshot stays.
-    pub fn publish(&mut self, set: &ProfileSet, health: &dyn HealthView) -> Result<Arc<Snapshot>> {
+    pub(crate) fn publish(
+        &mut self,
+        set: &ProfileSet,
+        health: &dyn HealthView,
+    ) -> Result<Arc<Snapshot>> {
         let serial = next_serial(self.serial);
         let snapshot = Arc::new(
             Snapshot::build(&self.zones, RoutingTable::compile(set, health), serial)?
@@ -76,12 +80,12 @@ impl Publisher {
     }
 
     /// Uses another GeoIP database from the next publish on.
-    pub fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
+    pub(crate) fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
         self.geo = geo;
     }
 
     /// Uses another latency table from the next publish on.
-    pub fn set_latency(&mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) {
+    pub(crate) fn set_latency(&mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) {
         self.latency = latency;
     }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use signpost_api::ApiState;
+use signpost_api::{ApiState, NodeIdentity};
 use signpost_dns::DnsServer;
 use signpost_health::{Monitor, persist, targets::targets};
 use signpost_model::ProfileSet;
@@ -22,8 +22,10 @@ use signpost_model::set::ProfilesFile;
 use signpost_routing::{LatencySource, Locate};
 use signpost_store::Store;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
+use crate::fleet::FleetHealth;
 use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
 
@@ -36,6 +38,9 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 const STATUS_DEBOUNCE: Duration = Duration::from_secs(1);
 /// ...and refreshed this often with the latest probe results while probes run.
 const STATUS_REFRESH_TICKS: u32 = 5;
+/// How long a stop waits for the API's open requests and the control loop to finish; past it
+/// the runtime drops what is left.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "signpost.db";
 /// A fleet node's local copy of the configuration shared through etcd.
@@ -81,7 +86,7 @@ async fn serve(settings: Settings) -> Result<()> {
             None
         }
     };
-    let (_, set) = store.profile_set()?;
+    let (revision, set) = store.profile_set()?;
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
     let saved = persist::read(&settings.data_dir).unwrap_or_else(|e| {
@@ -117,6 +122,29 @@ async fn serve(settings: Settings) -> Result<()> {
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
     let dns = DnsServer::start(&settings.server, publisher.snapshot())
         .context("cannot start the DNS listeners")?;
+    // With etcd, this node shares its probes' view and takes the fleet's verdicts.
+    let fleet = match &settings.store {
+        StoreKind::Etcd(etcd) => Some(FleetHealth::start(
+            signpost_store::FleetConfig {
+                etcd: etcd.clone(),
+                node: settings.node_name.clone(),
+                probe_source: settings.monitor.probe_source.map(|a| a.to_string()),
+            },
+            settings.health_quorum,
+        )),
+        StoreKind::Sqlite => None,
+    };
+    let mut node = NodeIdentity::alone(
+        settings.node_name.clone(),
+        settings.monitor.probe_source.map(|a| a.to_string()),
+    );
+    node.applied
+        .store(revision, std::sync::atomic::Ordering::Relaxed);
+    if let Some(f) = &fleet {
+        node.quorum = settings.health_quorum;
+        node.peers = Some(f.peers());
+        f.applied(revision);
+    }
 
     // The control loop follows the store's revision, whoever wrote.
     let store_changes = store.subscribe();
@@ -132,6 +160,7 @@ async fn serve(settings: Settings) -> Result<()> {
         snapshot: publisher.snapshot(),
         monitor: Some(monitor.view()),
         tokens: settings.tokens.clone(),
+        node: node.clone(),
     };
     let listener = tokio::net::TcpListener::bind(settings.api_listen)
         .await
@@ -142,9 +171,18 @@ async fn serve(settings: Settings) -> Result<()> {
     } else {
         tracing::warn!(api = %api_addr, "REST API listening WITHOUT authentication (no token configured): loopback only");
     }
-    let api = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, signpost_api::router(api_state)).await {
-            tracing::error!(error = %e, "API server stopped");
+    // One token stops everything: the API finishes the requests it has, the control loop its
+    // current step.
+    let shutdown = CancellationToken::new();
+    let api = tokio::spawn({
+        let stop = shutdown.clone().cancelled_owned();
+        async move {
+            if let Err(e) = axum::serve(listener, signpost_api::router(api_state))
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "API server stopped");
+            }
         }
     });
 
@@ -161,13 +199,24 @@ async fn serve(settings: Settings) -> Result<()> {
         status_dirty: false,
         reload_pending: false,
         status_writer: persist::Writer::start(settings.data_dir.clone())?,
+        fleet,
+        applied: node.applied,
     };
-    let control = tokio::spawn(control.run(store_changes));
+    let control = tokio::spawn(control.run(store_changes, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down");
-    control.abort();
-    api.abort();
-    dns.shutdown();
+    shutdown.cancel();
+    // The control loop's end drops the monitor (its probes stop) and flushes the status writer.
+    let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let _ = tokio::join!(control, api);
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "not every task stopped in time; leaving the rest to the runtime");
+    }
+    // Joins the UDP worker threads, which notice the stop within their receive timeout.
+    tokio::task::block_in_place(|| dns.shutdown());
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -299,10 +348,15 @@ struct Control {
     reload_pending: bool,
     /// Writes status files on its own thread.
     status_writer: persist::Writer,
+    /// This node's part in a fleet's health (with etcd).
+    fleet: Option<FleetHealth>,
+    /// The configuration revision served, for `/api/v1/nodes`.
+    applied: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Control {
-    async fn run(mut self, mut store_changes: watch::Receiver<u64>) {
+    /// Runs until `shutdown` is cancelled.
+    async fn run(mut self, mut store_changes: watch::Receiver<u64>, shutdown: CancellationToken) {
         let mut changes = self.monitor.changes();
         let mut probes = self.monitor.probes();
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
@@ -314,6 +368,12 @@ impl Control {
         self.write_status();
         loop {
             tokio::select! {
+                () = shutdown.cancelled() => {
+                    if let Some(fleet) = self.fleet.take() {
+                        fleet.leave().await;
+                    }
+                    return;
+                }
                 Ok(()) = store_changes.changed() => {
                     self.reload_store();
                 }
@@ -334,6 +394,19 @@ impl Control {
                     match applied {
                         Ok(()) => self.reload_store(),
                         Err(e) => tracing::error!(file = %path.display(), error = %format!("{e:#}"), "profiles file rejected; still serving the last good configuration"),
+                    }
+                }
+                _ = async {
+                    match self.fleet.as_mut() {
+                        Some(f) => f.changed().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if last_health_publish.elapsed() >= HEALTH_MIN_GAP {
+                        self.publish_health();
+                        last_health_publish = tokio::time::Instant::now();
+                    } else {
+                        health_pending = true;
                     }
                 }
                 Ok(()) = changes.changed() => {
@@ -430,13 +503,18 @@ impl Control {
     /// the API's tasks on this worker thread.
     fn reload_store(&mut self) {
         match tokio::task::block_in_place(|| self.store.profile_set()) {
-            Ok((_, set)) => {
+            Ok((revision, set)) => {
                 // Read from a fleet node's local copy (etcd unreachable): what it holds is
                 // served, and the store is read again until it is current.
                 self.reload_pending = self.store.stale().is_some();
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
                 if let Some(serial) = self.publish() {
+                    self.applied
+                        .store(revision, std::sync::atomic::Ordering::Relaxed);
+                    if let Some(f) = &self.fleet {
+                        f.applied(revision);
+                    }
                     tracing::info!(
                         serial,
                         profiles = self.set.profiles().len(),
@@ -454,8 +532,17 @@ impl Control {
         }
     }
 
+    /// The health routing compiles against: the fleet's verdicts, or this node's probes alone.
+    fn health(&mut self) -> signpost_health::HealthSnapshot {
+        match self.fleet.as_mut() {
+            Some(f) => f.health(&self.monitor),
+            None => self.monitor.health(),
+        }
+    }
+
     fn publish(&mut self) -> Option<u32> {
-        match self.publisher.publish(&self.set, &self.monitor.health()) {
+        let health = self.health();
+        match self.publisher.publish(&self.set, &health) {
             Ok(snapshot) => {
                 self.status_dirty = true;
                 Some(snapshot.serial)
@@ -470,11 +557,15 @@ impl Control {
     /// Queues the status file for writing (on the writer thread, off the control loop).
     fn write_status(&self) {
         let snapshot = self.publisher.current();
+        let peers = self.fleet.as_ref().map(FleetHealth::now);
         let doc = persist::document(
             &snapshot.routing,
             snapshot.serial,
             &self.monitor,
             &targets(&self.set),
+            peers
+                .as_ref()
+                .map(|(node, p)| (node.as_str(), &p.observations)),
         );
         self.status_writer.submit(doc);
     }

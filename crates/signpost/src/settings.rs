@@ -15,6 +15,7 @@
 //! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
 //! max_probes_in_flight = 1024
 //! probe_source = "127.0.0.1"          # source address of every probe
+//! health_quorum = "majority"          # with etcd: majority (default), any, all or local
 //! api_listen = "127.0.0.1:8053"
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
@@ -56,7 +57,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use signpost_api::{Role, Tokens};
 use signpost_dns::{CookieSecret, NameServer, RrlConfig, ServerConfig, SoaTimers, ZoneConfig};
-use signpost_health::{MonitorSettings, Resolver};
+use signpost_health::{MonitorSettings, QuorumRule, Resolver};
 use signpost_model::Limits;
 use signpost_model::regions::{Catalogue, Region};
 
@@ -69,9 +70,7 @@ pub const DEFAULT_DATA_DIR: &str = "signpost-data";
 /// The example seeded into an empty store (its built-in copy when the file is absent).
 pub const DEFAULT_PROFILES: &str = "examples/profiles.yaml";
 
-/// The largest `max_endpoints` accepted: the routing tables (priority order, weighted and
-/// MultiValue lists, subnet ranges, answers) refer to a profile's endpoints by `u16` index.
-pub const MAX_ENDPOINTS_LIMIT: usize = u16::MAX as usize;
+pub use signpost_model::validate::bounds::MAX_ENDPOINTS_LIMIT;
 
 /// The settings file, every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +114,8 @@ pub struct SettingsFile {
     pub max_probes_in_flight: Option<usize>,
     /// Source address of every probe.
     pub probe_source: Option<IpAddr>,
+    /// How a fleet's views of an endpoint make its status.
+    pub health_quorum: Option<String>,
     /// REST API address.
     pub api_listen: Option<SocketAddr>,
     /// GeoIP database, relative to the settings file.
@@ -319,19 +320,17 @@ fn rrl_config(r: &RrlSetting) -> Result<RrlConfig> {
     Ok(c)
 }
 
-/// The `[soa]` table.
+/// The `[soa]` table; `refresh`, `retry` and `expire` are the SOA fields of those names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the SOA's own field names
 pub struct SoaSetting {
     /// RNAME as a name.
     pub hostmaster: Option<String>,
     /// SOA/NS TTL.
     pub ttl: Option<u32>,
-    /// Refresh.
     pub refresh: Option<u32>,
-    /// Retry.
     pub retry: Option<u32>,
-    /// Expire.
     pub expire: Option<u32>,
     /// Minimum (negative TTL).
     pub minimum: Option<u32>,
@@ -373,6 +372,8 @@ pub struct Settings {
     pub store: StoreKind,
     /// This node's name in a fleet.
     pub node_name: String,
+    /// How a fleet's views of an endpoint make its status (`local` without etcd).
+    pub health_quorum: QuorumRule,
 }
 
 impl Settings {
@@ -446,6 +447,24 @@ impl Settings {
             })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "signpost".to_string());
+        if node_name.len() > 63
+            || !node_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            bail!(
+                "node name {node_name:?}: must be 1 to 63 letters, digits, '-', '_' or '.' \
+                 (--node-name, default: the host name)"
+            );
+        }
+        let health_quorum = match (&args.health_quorum, &file.health_quorum) {
+            (Some(rule), _) => *rule,
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("health_quorum: {e}"))?,
+            (None, None) if matches!(store, StoreKind::Etcd(_)) => QuorumRule::Majority,
+            (None, None) => QuorumRule::Local,
+        };
         if let Some(r) = &file.rrl {
             server.rrl = Some(rrl_config(r)?);
         }
@@ -571,6 +590,7 @@ impl Settings {
             latency_table,
             store,
             node_name,
+            health_quorum,
         })
     }
 }

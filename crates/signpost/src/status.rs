@@ -22,6 +22,8 @@ pub struct Row {
     pub last_probe: String,
     /// The last probe's latency (`12 ms`), empty without one.
     pub latency: String,
+    /// In a fleet, each node's view (`n1 Online, n2 Degraded`) beside the verdict; else empty.
+    pub nodes: String,
 }
 
 /// A profile's status for the table: fail-open and all-down profiles are marked.
@@ -35,13 +37,34 @@ pub fn profile_label(status: &str, fail_open: bool, all_down: bool) -> String {
     }
 }
 
-/// The table: a header, then a line per row (the last probe cut at 40 characters).
+/// The NODES column: each node's view (`n1 Degraded, n2 Online`), when more than one node has
+/// one (a node alone needs no column).
+pub fn nodes_label<'a>(views: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let views: Vec<String> = views
+        .into_iter()
+        .map(|(node, status)| format!("{node} {status}"))
+        .collect();
+    if views.len() > 1 {
+        views.join(", ")
+    } else {
+        String::new()
+    }
+}
+
+/// The table: a header, then a line per row (the last probe cut at 40 characters); a NODES
+/// column when some row has per-node views.
 pub fn table(rows: &[Row]) -> String {
-    let line = |c: [&str; 6]| {
-        format!(
+    let fleet = rows.iter().any(|r| !r.nodes.is_empty());
+    let line = |c: [&str; 7]| {
+        let mut l = format!(
             "{:<20} {:<18} {:<20} {:<17} {:<40} {:>8}",
             c[0], c[1], c[2], c[3], c[4], c[5]
-        )
+        );
+        if fleet {
+            l.push_str("  ");
+            l.push_str(c[6]);
+        }
+        l
     };
     let mut out = line([
         "PROFILE",
@@ -50,6 +73,7 @@ pub fn table(rows: &[Row]) -> String {
         "ENDPOINT STATUS",
         "LAST PROBE",
         "LATENCY",
+        "NODES",
     ]);
     for r in rows {
         let last: String = r.last_probe.chars().take(40).collect();
@@ -61,6 +85,7 @@ pub fn table(rows: &[Row]) -> String {
             &r.endpoint_status,
             &last,
             &r.latency,
+            &r.nodes,
         ]));
     }
     out
@@ -88,24 +113,22 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
     {
         for e in &p.endpoints {
             let (last_probe, latency) = match e.state.as_ref().and_then(|s| s.last.as_ref()) {
-                Some((_, r)) => (
-                    match &r.outcome {
-                        Ok(0) => "connected".to_string(),
-                        Ok(code) => format!("HTTP {code}"),
-                        Err(f) => f.to_string(),
-                    },
-                    format!("{} ms", r.latency_ms),
-                ),
+                Some((_, r)) => (r.summary(), format!("{} ms", r.latency_ms)),
                 None if e.probe.is_some() => ("no result yet".to_string(), String::new()),
                 None => ("not probed".to_string(), String::new()),
             };
             rows.push(Row {
                 profile: p.name.clone(),
-                profile_status: profile_label(&p.monitor_status, p.fail_open, p.all_down),
+                profile_status: profile_label(p.monitor_status.as_str(), p.fail_open, p.all_down),
                 endpoint: e.name.clone(),
-                endpoint_status: e.monitor_status.clone(),
+                endpoint_status: e.monitor_status.to_string(),
                 last_probe,
                 latency,
+                nodes: nodes_label(
+                    e.nodes
+                        .iter()
+                        .map(|n| (n.node.as_str(), n.observation.status.as_str())),
+                ),
             });
         }
     }
@@ -116,7 +139,7 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
         for e in recent {
             let ago = signpost_health::now_ms().saturating_sub(e.time_ms) / 1000;
             println!(
-                "  {ago:>6} s ago  {}/{}: {:?} -> {:?} ({})",
+                "  {ago:>6} s ago  {}/{}: {} -> {} ({})",
                 e.profile, e.endpoint, e.from, e.to, e.reason
             );
         }

@@ -154,6 +154,37 @@ fn without_a_profiles_file_serves_the_built_in_example() {
 }
 
 #[test]
+fn sigterm_stops_every_task_and_exits_cleanly() {
+    let dir = temp_dir("sigterm");
+    let mut s = Server::start(&dir, &[]);
+    let _ = s.ask("intranet.trafficmanager.example", Rtype::A);
+    // An API connection left open (keep-alive) must not hold the stop up.
+    let _idle = std::net::TcpStream::connect(s.api).unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    s.wait_log("shutting down");
+    s.wait_log("stopped");
+    // Well inside the 5 s grace: nothing waited for it to run out.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn the_shipped_example_file_is_valid_and_served() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profiles.yaml");
     let out = Command::new(BIN)

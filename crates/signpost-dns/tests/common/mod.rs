@@ -1,5 +1,5 @@
 //! Shared helpers: a real server on a free loopback port, and real queries over UDP and TCP.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unreachable_pub)]
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};

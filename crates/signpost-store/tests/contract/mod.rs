@@ -1,7 +1,7 @@
 //! The store contract: what every backend must do under [`Store`], written once. A backend's test
 //! file provides a [`Fixture`] and expands [`contract_tests!`], which makes each check its own
 //! test.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 use std::time::Duration;

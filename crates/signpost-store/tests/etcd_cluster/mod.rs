@@ -1,6 +1,6 @@
 //! A real three-member etcd cluster on loopback (Debian's `etcd-server`), for tests: free ports,
 //! its own data directories, stopped and removed when dropped.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! Shared helpers: the real binary on a free port, DNS questions to it, temp dirs.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};

@@ -1,0 +1,27 @@
+//! `dnsConfig`: the relative name and the TTL.
+
+use super::bounded;
+use super::bounds::TTL;
+use super::names::is_dns_name;
+use crate::azure::DnsConfigDoc;
+use crate::error::Errors;
+
+/// The relative name (the profile's name when absent) and the TTL, `p` being `dnsConfig`'s path.
+pub(super) fn dns_config(
+    errs: &mut Errors,
+    p: &str,
+    doc: Option<&DnsConfigDoc>,
+    profile_name: &str,
+) -> (String, u32) {
+    let relative_name =
+        crate::azure::relative_name(doc.and_then(|d| d.relative_name.as_deref()), profile_name);
+    // `is_dns_name` also accepts `_` (legal in targets); the relative name is letters, digits, hyphens.
+    if !is_dns_name(&relative_name) || relative_name.contains('_') {
+        errs.push(
+            format!("{p}.relativeName"),
+            format!("must be DNS labels of 1-63 letters, digits or hyphens (not starting or ending with a hyphen), got {relative_name:?}"),
+        );
+    }
+    let ttl = bounded(errs, &format!("{p}.ttl"), doc.and_then(|d| d.ttl), TTL) as u32;
+    (relative_name, ttl)
+}
