@@ -47,12 +47,18 @@ fn serve(set: &ProfileSet) {
     }
 }
 
-/// The stored form of `file`'s documents validates to the same set.
+/// The stored form of `file`'s documents, written as the store writes it (JSON text) and read
+/// back, validates to the same set.
 fn stored_form_round_trip(file: &ProfilesFile, set: &ProfileSet, limits: &Limits) {
     let docs: Vec<ProfileDoc> = file
         .documents()
         .into_iter()
-        .map(|v| serde_json::from_value(v).expect("the stored form is a ProfileDoc"))
+        .map(|d| {
+            let text = d.to_value().to_string();
+            let back: ProfileDoc = serde_json::from_str(&text).expect("the stored form reads back");
+            assert_eq!(back, d, "the stored form does not round-trip");
+            back
+        })
         .collect();
     let again = ProfileSet::from_docs(&docs, limits).expect("the stored form is still valid");
     assert_eq!(&again, set, "the stored form validates differently");

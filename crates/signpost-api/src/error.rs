@@ -8,6 +8,8 @@ use serde_json::json;
 use signpost_model::ValidationError;
 use signpost_store::StoreError;
 
+use crate::ops::OpError;
+
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -85,6 +87,25 @@ impl From<StoreError> for ApiError {
                     other.to_string(),
                 )
             }
+        }
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::NotFound(m) => Self::not_found(m),
+            OpError::BadRequest(m) => Self::bad_request(m),
+            OpError::Invalid(v) => Self::invalid(v),
+            OpError::Precondition(m) => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
+            }
+            OpError::Store(e) => e.into(),
+            other => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                other.to_string(),
+            ),
         }
     }
 }

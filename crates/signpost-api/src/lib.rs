@@ -1,8 +1,13 @@
 //! Signpost's REST API (axum), JSON in Azure's `trafficManagerProfiles` shape.
 //!
 //! - `routes`: the router and shared [`ApiState`];
-//! - [`profiles`]: profiles and endpoints (GET, PUT, PATCH as JSON merge patch, DELETE), name
-//!   availability, with ETags and `If-Match` / `If-None-Match`;
+//! - [`ops`]: the operations, transport-neutral (typed documents in and out, a typed error): get,
+//!   put, patch, delete, list of profiles and endpoints, apply, name availability, status and
+//!   explain; read-only fields filled with ids from an `IdScheme`, so an ARM-shaped surface or a
+//!   dashboard can call the same operations;
+//! - [`profiles`]: the HTTP handlers of profiles and endpoints (GET, PUT, PATCH as JSON merge
+//!   patch, DELETE), apply and name availability: request in, one operation, response out, with
+//!   ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
 //! - `reference`: the geographic hierarchy and the Performance regions (read-only data);
@@ -18,6 +23,7 @@ mod error;
 pub mod nodes;
 pub mod observe;
 pub mod openapi;
+pub mod ops;
 pub mod profiles;
 mod reference;
 mod routes;

@@ -1,5 +1,7 @@
 //! Read-only views: a profile's health (`/status`) and the routing decision for a client
-//! (`/explain`), both from the live snapshot, which is what DNS answers from.
+//! (`/explain`), both from the live snapshot, which is what DNS answers from. The views are built
+//! here, transport-neutral, for [`Ops::status`] and [`Ops::explain`]; the handlers read the
+//! request and render.
 
 use std::net::IpAddr;
 
@@ -12,6 +14,7 @@ use signpost_routing::{Outcome, QueryFamily, explain as route_explain};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{Explanation, ProfileHealth};
+use crate::ops::{OpError, Ops};
 use crate::routes::ApiState;
 
 /// `GET /api/v1/profiles/{name}/status`.
@@ -20,9 +23,14 @@ pub async fn status(
     State(s): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(Ops::plain(&s).status(&name)?))
+}
+
+/// The body of `/status` ([`Ops::status`]).
+pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError> {
     let snapshot = s.snapshot.load();
-    let id = snapshot.routing.by_name(&name).ok_or_else(|| {
-        ApiError::not_found(format!("profile {name:?} not found (or not yet published)"))
+    let id = snapshot.routing.by_name(name).ok_or_else(|| {
+        OpError::NotFound(format!("profile {name:?} not found (or not yet published)"))
     })?;
     let p = snapshot.routing.profile(id);
     let states = s.monitor.as_ref().map(|m| m.states()).unwrap_or_default();
@@ -65,7 +73,7 @@ pub async fn status(
         .filter(|e| e.profile.eq_ignore_ascii_case(&p.name))
         .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "name": health.name,
         "profileMonitorStatus": health.monitor_status,
         "allDown": health.all_down,
@@ -73,7 +81,7 @@ pub async fn status(
         "healthQuorum": s.node.quorum.as_str(),
         "endpoints": endpoints,
         "events": events,
-    })))
+    }))
 }
 
 /// Query of `/explain`.
@@ -99,7 +107,17 @@ pub async fn explain(
         ApiError::bad_request(format!("clientIp: not an IP address: {:?}", q.client_ip))
     })?;
     let qtype = q.qtype.unwrap_or_else(|| "A".into()).to_ascii_uppercase();
-    let family = match qtype.as_str() {
+    Ok(Json(Ops::plain(&s).explain(&name, client, &qtype)?))
+}
+
+/// The body of `/explain` ([`Ops::explain`]); `qtype` is upper-case.
+pub(crate) fn explain_decision(
+    s: &ApiState,
+    name: &str,
+    client: IpAddr,
+    qtype: &str,
+) -> Result<Value, OpError> {
+    let family = match qtype {
         "A" => QueryFamily::V4,
         "AAAA" => QueryFamily::V6,
         "ANY" => QueryFamily::Both,
@@ -108,8 +126,8 @@ pub async fn explain(
     let snapshot = s.snapshot.load();
     let table = &snapshot.routing;
     let id = table
-        .by_name(&name)
-        .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))?;
+        .by_name(name)
+        .ok_or_else(|| OpError::NotFound(format!("profile {name:?} not found")))?;
     let (decision, steps) = route_explain(
         table,
         id,
@@ -139,7 +157,7 @@ pub async fn explain(
             ("ANSWER", records)
         }
     };
-    Ok(Json(json!({
+    Ok(json!({
         "profile": table.profile(id).name,
         "clientIp": client.to_string(),
         "type": qtype,
@@ -149,5 +167,5 @@ pub async fn explain(
         // Routing's typed steps, rendered as sentences, and as values.
         "steps": steps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "trace": steps,
-    })))
+    }))
 }

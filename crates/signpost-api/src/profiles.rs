@@ -1,29 +1,27 @@
-//! Profiles and endpoints: read, create or replace (PUT), merge (PATCH, RFC 7386), delete.
+//! Profiles and endpoints over HTTP: read, create or replace (PUT), merge (PATCH, RFC 7386),
+//! delete, bulk apply, name availability.
 //!
-//! Every write goes through the store in one transaction that checks the precondition (`If-Match`
-//! with the profile's ETag, `If-None-Match: *` for create-only) and validates the whole resulting
-//! configuration; read-only fields are ignored on input and filled on output. An endpoint's ETag
-//! is its profile's.
+//! Each handler reads the request (path, body, `If-Match` / `If-None-Match` into a store
+//! [`Precondition`]), calls one operation of [`crate::ops`] and renders its result (the revision
+//! as the ETag, created as 201). Every write goes through the store in one transaction that checks
+//! the precondition and validates the whole resulting configuration; read-only fields are ignored
+//! on input and filled on output. An endpoint's ETag is its profile's.
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use signpost_model::ValidationError;
-use signpost_model::azure::ProfileDoc;
-use signpost_model::set::ProfilesFile;
-use signpost_store::{Change, Precondition, StoredProfile, Written};
+use serde_json::{Value, json};
+use signpost_model::azure::PROFILE_TYPE as ARM_TYPE;
+use signpost_model::azure::{EndpointDoc, ProfileDoc};
+use signpost_store::Precondition;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{
     ApplyReport, NameAvailability, NameAvailabilityRequest, ProfileList, ProfilesFileBody,
 };
+use crate::ops::{self, Availability, Ops, Saved};
 use crate::routes::ApiState;
-use signpost_model::azure::EndpointDoc;
-
-use signpost_model::EndpointKind;
-use signpost_model::azure::PROFILE_TYPE as ARM_TYPE;
 
 /// A JSON request body; a body that is not JSON is a 400 in the API's error shape (axum's own
 /// rejection would be plain text).
@@ -43,11 +41,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 /// `GET /api/v1/profiles`: `{"value": [...]}`.
 #[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles", responses((status = 200, description = "every profile", body = ProfileList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let store = s.store.clone();
-    let all = blocking(move || store.list()).await?;
-    Ok(Json(
-        json!({"value": all.iter().map(|p| present(&s, p)).collect::<Vec<_>>()}),
-    ))
+    let all = Ops::plain(&s).list().await?;
+    let shown: Vec<Value> = all.iter().map(|p| p.doc.to_value()).collect();
+    Ok(Json(json!({ "value": shown })))
 }
 
 /// `GET /api/v1/profiles/{name}`.
@@ -56,8 +52,8 @@ pub async fn get_profile(
     State(s): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let p = load(&s, &name).await?;
-    Ok(with_etag(StatusCode::OK, &p, present(&s, &p)))
+    let p = Ops::plain(&s).get(&name).await?;
+    Ok(with_etag(StatusCode::OK, p.revision, p.doc.to_value()))
 }
 
 /// `PUT /api/v1/profiles/{name}`: create (201) or replace (200).
@@ -69,7 +65,8 @@ pub async fn put_profile(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers)?;
-    write_profile(&s, &name, body, pre).await
+    let doc = ops::profile_body(&name, body)?;
+    Ok(saved(Ops::plain(&s).put(&name, doc, pre).await?))
 }
 
 /// `PATCH /api/v1/profiles/{name}`: JSON merge patch onto the stored document.
@@ -80,14 +77,8 @@ pub async fn patch_profile(
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
-    let current = load(&s, &name).await?;
-    let pre = match precondition(&headers)? {
-        Precondition::None => Precondition::Revision(current.revision),
-        other => other,
-    };
-    let mut doc = current.doc.clone();
-    merge_patch(&mut doc, &patch);
-    write_profile(&s, &name, doc, pre).await
+    let pre = precondition(&headers)?;
+    Ok(saved(Ops::plain(&s).patch(&name, &patch, pre).await?))
 }
 
 /// `DELETE /api/v1/profiles/{name}`: 204, or 404.
@@ -98,9 +89,7 @@ pub async fn delete_profile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pre = precondition(&headers)?;
-    let store = s.store.clone();
-    let target = name.clone();
-    blocking(move || store.write(&target, Change::Delete, &pre)).await?;
+    Ops::plain(&s).delete(&name, pre).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -110,14 +99,8 @@ pub async fn get_endpoint(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let p = load(&s, &name).await?;
-    let shown = present(&s, &p);
-    let (i, _) = find_endpoint(&p.doc, &kind, &endpoint)?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &p,
-        shown["properties"]["endpoints"][i].clone(),
-    ))
+    let e = Ops::plain(&s).get_endpoint(&name, &kind, &endpoint).await?;
+    Ok(with_etag(StatusCode::OK, e.revision, e.doc.to_value()))
 }
 
 /// `PUT .../{endpointType}/{endpointName}`: create (201) or replace (200) one endpoint.
@@ -128,16 +111,11 @@ pub async fn put_endpoint(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    change_endpoint(&s, &name, &kind, &endpoint, &headers, |existing| {
-        let mut e = body.clone();
-        if let Some(obj) = e.as_object_mut() {
-            obj.insert("name".into(), Value::String(endpoint.clone()));
-            obj.insert("type".into(), Value::String(full_type(&kind)));
-        }
-        let _ = existing;
-        Some(e)
-    })
-    .await
+    let pre = precondition(&headers)?;
+    let e = Ops::plain(&s)
+        .put_endpoint(&name, &kind, &endpoint, body, pre)
+        .await?;
+    Ok(saved_endpoint(e))
 }
 
 /// `PATCH .../{endpointType}/{endpointName}`: merge patch onto one endpoint.
@@ -148,17 +126,11 @@ pub async fn patch_endpoint(
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
-    let p = load(&s, &name).await?;
-    find_endpoint(&p.doc, &kind, &endpoint)?;
-    change_endpoint(&s, &name, &kind, &endpoint, &headers, |existing| {
-        let mut e = existing.cloned().unwrap_or_else(|| json!({}));
-        merge_patch(&mut e, &patch);
-        if let Some(obj) = e.as_object_mut() {
-            obj.insert("name".into(), Value::String(endpoint.clone()));
-        }
-        Some(e)
-    })
-    .await
+    let pre = precondition(&headers)?;
+    let e = Ops::plain(&s)
+        .patch_endpoint(&name, &kind, &endpoint, &patch, pre)
+        .await?;
+    Ok(saved_endpoint(e))
 }
 
 /// `DELETE .../{endpointType}/{endpointName}`: 204, or 404.
@@ -168,9 +140,10 @@ pub async fn delete_endpoint(
     Path((name, kind, endpoint)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let p = load(&s, &name).await?;
-    find_endpoint(&p.doc, &kind, &endpoint)?;
-    change_endpoint(&s, &name, &kind, &endpoint, &headers, |_| None).await?;
+    let pre = precondition(&headers)?;
+    Ops::plain(&s)
+        .delete_endpoint(&name, &kind, &endpoint, pre)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -197,26 +170,10 @@ pub async fn apply(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApplyReport>, ApiError> {
     let axum::extract::Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    // Required here (a file may leave it out): `{}` with prune must not mean "delete everything".
-    if body.get("profiles").is_none() {
-        return Err(ApiError::invalid(ValidationError::single(
-            "profiles",
-            "is required (an empty list, to mean no profiles)",
-        )));
-    }
-    let file: ProfilesFile = serde_path_to_error::deserialize(body).map_err(|e| {
-        ApiError::invalid(ValidationError::single(
-            e.path().to_string(),
-            e.inner().to_string(),
-        ))
-    })?;
-    let docs = file.documents();
-    let store = s.store.clone();
-    let applied = if query.dry_run {
-        blocking(move || store.plan(docs, query.prune)).await?
-    } else {
-        blocking(move || store.apply(docs, query.prune)).await?
-    };
+    let file = ops::profiles_file(body)?;
+    let applied = Ops::plain(&s)
+        .apply(&file, query.prune, query.dry_run)
+        .await?;
     Ok(Json(ApplyReport {
         dry_run: query.dry_run,
         created: applied.created,
@@ -237,156 +194,21 @@ pub async fn name_availability(
     let kind = request
         .resource_type
         .unwrap_or_else(|| ARM_TYPE.to_string());
-    if !signpost_model::validate::is_dns_name(&name) || name.contains('_') {
-        return Ok(Json(
-            json!({"name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
-            "message": format!("{name:?} is not a valid DNS name")}),
-        ));
-    }
-    let store = s.store.clone();
-    let all = blocking(move || store.list()).await?;
-    let taken = all
-        .iter()
-        .find(|p| relative_name(&p.doc).is_some_and(|r| r == name));
-    Ok(Json(match taken {
-        Some(_) => {
-            json!({"name": name, "type": kind, "nameAvailable": false, "reason": "AlreadyExists",
-            "message": format!("Domain name {name}.{} already exists. Please choose a different DNS prefix.", s.zone)})
-        }
-        None => json!({"name": name, "type": kind, "nameAvailable": true}),
-    }))
-}
-
-async fn change_endpoint(
-    s: &ApiState,
-    name: &str,
-    kind: &str,
-    endpoint: &str,
-    headers: &HeaderMap,
-    make: impl FnOnce(Option<&Value>) -> Option<Value>,
-) -> Result<Response, ApiError> {
-    short_type(kind).ok_or_else(|| ApiError::not_found(format!("no endpoint type {kind:?}")))?;
-    let current = load(s, name).await?;
-    // On an endpoint, `If-None-Match: *` means "only if this endpoint does not exist yet"; the
-    // profile write then requires the version that was checked, so a concurrent add of the same
-    // endpoint is a 412 too, never a silent replace.
-    let (pre, create_only) = match precondition(headers)? {
-        Precondition::None => (Precondition::Revision(current.revision), false),
-        Precondition::Absent => (Precondition::Revision(current.revision), true),
-        other => (other, false),
-    };
-    let mut doc = current.doc.clone();
-    let endpoints = doc
-        .as_object_mut()
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "stored profile is not an object",
-            )
-        })?
-        .entry("properties")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("properties must be an object"))?
-        .entry("endpoints")
-        .or_insert_with(|| json!([]));
-    let list = endpoints
-        .as_array_mut()
-        .ok_or_else(|| ApiError::bad_request("properties.endpoints must be an array"))?;
-    let at = list.iter().position(|e| same_endpoint(e, kind, endpoint));
-    if create_only
-        && let Some(e) = list.iter().find(|e| {
-            e["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
-        })
-    {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailed",
-            format!(
-                "If-None-Match: * but profile {name:?} already has an endpoint {:?}",
-                e["name"].as_str().unwrap_or(endpoint)
+    let answer = match Ops::plain(&s).name_availability(&name).await? {
+        Availability::Available => json!({"name": name, "type": kind, "nameAvailable": true}),
+        Availability::Invalid => json!({
+            "name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
+            "message": format!("{name:?} is not a valid DNS name"),
+        }),
+        Availability::AlreadyExists => json!({
+            "name": name, "type": kind, "nameAvailable": false, "reason": "AlreadyExists",
+            "message": format!(
+                "Domain name {name}.{} already exists. Please choose a different DNS prefix.",
+                s.zone
             ),
-        ));
-    }
-    let created = at.is_none();
-    match (at, make(at.map(|i| &list[i]))) {
-        (Some(i), Some(e)) => list[i] = e,
-        (None, Some(e)) => list.push(e),
-        (Some(i), None) => {
-            list.remove(i);
-        }
-        (None, None) => {
-            return Err(ApiError::not_found(format!(
-                "endpoint {endpoint:?} not found"
-            )));
-        }
-    }
-    let response = write_profile(s, name, doc, pre).await?;
-    if response.status() == StatusCode::NO_CONTENT {
-        return Ok(response);
-    }
-    let p = load(s, name).await?;
-    let shown = present(s, &p);
-    match find_endpoint(&p.doc, kind, endpoint) {
-        Ok((i, _)) => Ok(with_etag(
-            if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            },
-            &p,
-            shown["properties"]["endpoints"][i].clone(),
-        )),
-        Err(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-    }
-}
-
-async fn write_profile(
-    s: &ApiState,
-    name: &str,
-    mut doc: Value,
-    pre: Precondition,
-) -> Result<Response, ApiError> {
-    let obj = doc
-        .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
-    obj.insert("name".into(), Value::String(name.to_string()));
-    signpost_model::azure::to_stored_form(&mut doc);
-    let store = s.store.clone();
-    let target = name.to_string();
-    let written = blocking(move || store.write(&target, Change::Put(doc), &pre)).await?;
-    let (status, stored) = match written {
-        Written::Created(p) => (StatusCode::CREATED, p),
-        Written::Replaced(p) => (StatusCode::OK, p),
-        Written::Deleted => unreachable!("a put never deletes"),
+        }),
     };
-    Ok(with_etag(status, &stored, present(s, &stored)))
-}
-
-async fn load(s: &ApiState, name: &str) -> Result<StoredProfile, ApiError> {
-    let store = s.store.clone();
-    let n = name.to_string();
-    blocking(move || store.get(&n))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("profile {name:?} not found")))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, signpost_store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                e.to_string(),
-            )
-        })?
-        .map_err(ApiError::from)
+    Ok(Json(answer))
 }
 
 /// The ETag of a stored version: its revision, quoted (HTTP's business, not the store's).
@@ -424,131 +246,36 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     Ok(Precondition::None)
 }
 
-fn with_etag(status: StatusCode, p: &StoredProfile, body: Value) -> Response {
+/// A response with the ETag of `revision`. Documents are rendered through `serde_json::Value`
+/// (`to_value`), so their keys come out in the order the API always gave them (sorted).
+fn with_etag(status: StatusCode, revision: u64, body: Value) -> Response {
     let mut r = (status, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&etag(p.revision)) {
+    if let Ok(v) = HeaderValue::from_str(&etag(revision)) {
         r.headers_mut().insert(header::ETAG, v);
     }
     r
 }
 
-/// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
+/// A written profile: 201 when created, 200 when replaced, with its ETag.
+fn saved(p: Saved<ProfileDoc>) -> Response {
+    let status = if p.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let t = target.as_object_mut().expect("made an object above");
-    for (k, v) in patch {
-        if v.is_null() {
-            t.remove(k);
-        } else {
-            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
+    with_etag(status, p.current.revision, p.current.doc.to_value())
 }
 
-fn relative_name(doc: &Value) -> Option<String> {
-    doc["properties"]["dnsConfig"]["relativeName"]
-        .as_str()
-        .or(doc["name"].as_str())
-        .map(|r| r.trim_end_matches('.').to_ascii_lowercase())
-}
-
-fn short_type(kind: &str) -> Option<&'static str> {
-    EndpointKind::parse(kind).map(EndpointKind::as_str)
-}
-
-fn full_type(kind: &str) -> String {
-    EndpointKind::parse(kind)
-        .unwrap_or(EndpointKind::External)
-        .resource_type()
-}
-
-fn same_endpoint(e: &Value, kind: &str, name: &str) -> bool {
-    let type_ok = e["type"].as_str().and_then(short_type) == short_type(kind);
-    type_ok
-        && e["name"]
-            .as_str()
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-}
-
-fn find_endpoint<'d>(
-    doc: &'d Value,
-    kind: &str,
-    name: &str,
-) -> Result<(usize, &'d Value), ApiError> {
-    short_type(kind).ok_or_else(|| ApiError::not_found(format!("no endpoint type {kind:?}")))?;
-    doc["properties"]["endpoints"]
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .enumerate()
-                .find(|(_, e)| same_endpoint(e, kind, name))
-        })
-        .ok_or_else(|| ApiError::not_found(format!("endpoint {name:?} not found")))
-}
-
-/// The document as returned: read-only fields filled from the store and the live snapshot.
-pub fn present(s: &ApiState, p: &StoredProfile) -> Value {
-    let mut doc = p.doc.clone();
-    let snapshot = s.snapshot.load();
-    let compiled = snapshot
-        .routing
-        .by_name(&p.name)
-        .map(|id| snapshot.routing.profile(id));
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert(
-            "id".into(),
-            json!(format!("/providers/{ARM_TYPE}/{}", p.name)),
-        );
-        obj.insert("name".into(), json!(p.name));
-        obj.insert("type".into(), json!(ARM_TYPE));
-    }
-    let rel = relative_name(&p.doc).unwrap_or_default();
-    let props = doc
-        .as_object_mut()
-        .map(|o| o.entry("properties").or_insert_with(|| json!({})));
-    let Some(Value::Object(props)) = props else {
-        return doc;
+/// A written endpoint, as [`saved`]; 204 when it is no longer under its type (a patch changed
+/// the type).
+fn saved_endpoint(e: Option<Saved<EndpointDoc>>) -> Response {
+    let Some(e) = e else {
+        return StatusCode::NO_CONTENT.into_response();
     };
-    if let Value::Object(d) = props.entry("dnsConfig").or_insert_with(|| json!({})) {
-        d.insert("fqdn".into(), json!(format!("{rel}.{}", s.zone)));
-    }
-    if let Some(c) = compiled
-        && let Value::Object(m) = props.entry("monitorConfig").or_insert_with(|| json!({}))
-    {
-        m.insert(
-            "profileMonitorStatus".into(),
-            json!(c.monitor_status.as_str()),
-        );
-    }
-    if let Some(Value::Array(eps)) = props.get_mut("endpoints") {
-        for e in eps {
-            let name = e["name"].as_str().unwrap_or_default().to_string();
-            let kind = e["type"]
-                .as_str()
-                .and_then(short_type)
-                .unwrap_or("externalEndpoints");
-            if let Some(obj) = e.as_object_mut() {
-                obj.insert(
-                    "id".into(),
-                    json!(format!("/providers/{ARM_TYPE}/{}/{kind}/{name}", p.name)),
-                );
-                obj.insert("type".into(), json!(format!("{ARM_TYPE}/{kind}")));
-                let status = compiled
-                    .and_then(|c| c.endpoints.iter().find(|ce| ce.name == name))
-                    .map(|ce| ce.status.as_str());
-                if let (Some(st), Value::Object(ep)) =
-                    (status, obj.entry("properties").or_insert_with(|| json!({})))
-                {
-                    ep.insert("endpointMonitorStatus".into(), json!(st));
-                }
-            }
-        }
-    }
-    doc
+    let status = if e.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    with_etag(status, e.current.revision, e.current.doc.to_value())
 }

@@ -4,7 +4,10 @@
 //! in YAML) and are parsed in two steps, "parse, don't validate":
 //!
 //! - [`azure`]: the wire types, a faithful serde mirror of Azure's JSON where every field is optional
-//!   and unknown fields are collected (and reported as warnings), never silently misread;
+//!   and unknown fields are collected (and reported as warnings), never silently misread, and kept
+//!   when the document is written again; the document's own rules (relative DNS name, endpoints by
+//!   type and name, stored form, read-only fields with ids from an `IdScheme`) are its methods, so
+//!   the API, the CLI, import and the store share one typed document;
 //! - [`profile`]: the validated types ([`Profile`], [`Endpoint`]) that routing and DNS consume;
 //! - [`validate`]: the conversion from the first to the second, one rule at a time, with errors that
 //!   name the field path and the rule (`endpoints[2].properties.weight: must be 1..=1000, got 0`);

@@ -182,16 +182,18 @@ impl ProfilesFile {
         })
     }
 
-    /// The profiles as the store keeps them ([`crate::azure::to_stored_form`] of the typed
-    /// documents). One form whatever the source (a file, `signpost apply`, the API's bulk apply), so
-    /// applying the same profiles twice compares equal and changes nothing.
-    pub fn documents(&self) -> Vec<serde_json::Value> {
+    /// The profiles as the store keeps them ([`ProfileDoc::to_stored_form`], and without the
+    /// fields Signpost does not know: a declarative source reports them and leaves them out).
+    /// One form whatever the source (a file, `signpost apply`, the API's bulk apply), so applying
+    /// the same profiles twice compares equal and changes nothing.
+    pub fn documents(&self) -> Vec<ProfileDoc> {
         self.profiles
             .iter()
             .map(|doc| {
-                let mut value = serde_json::to_value(doc).expect("a ProfileDoc is always JSON");
-                crate::azure::to_stored_form(&mut value);
-                value
+                let mut doc = doc.clone();
+                doc.drop_unknown();
+                doc.to_stored_form();
+                doc
             })
             .collect()
     }

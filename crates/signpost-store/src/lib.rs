@@ -1,5 +1,6 @@
-//! Signpost's configuration store: every profile is one JSON document (Azure's shape) with the
-//! revision of the write that last changed it.
+//! Signpost's configuration store: every profile is one document (Azure's shape, a typed
+//! [`ProfileDoc`] in and out, kept as JSON by the backends) with the revision of the write that
+//! last changed it.
 //!
 //! - [`Store`]: the backend-neutral part — preconditions, validation of the whole resulting
 //!   configuration before every commit (incremental, through a cache of validated profiles),
@@ -24,8 +25,8 @@ pub mod mirror;
 pub mod sqlite;
 mod store;
 
-use serde_json::Value;
 use signpost_model::ValidationError;
+use signpost_model::azure::ProfileDoc;
 
 pub use backend::{Backend, Commit, Entry, Op, Scan};
 pub use etcd::{EtcdBackend, EtcdConfig, EtcdTls};
@@ -39,8 +40,8 @@ pub use store::Store;
 pub struct StoredProfile {
     /// The profile's name (as first written).
     pub name: String,
-    /// Its document, in Azure's JSON shape, as written.
-    pub doc: Value,
+    /// Its document, in Azure's shape, as written (unknown fields included).
+    pub doc: ProfileDoc,
     /// The store revision of the write that last changed it.
     pub revision: u64,
 }
@@ -82,8 +83,9 @@ pub enum Precondition {
 /// A write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// Create or replace a profile.
-    Put(Value),
+    /// Create or replace a profile with this document (in stored form: see
+    /// [`ProfileDoc::to_stored_form`]).
+    Put(Box<ProfileDoc>),
     /// Delete a profile.
     Delete,
 }

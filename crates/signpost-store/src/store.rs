@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use serde_json::Value;
 use signpost_model::azure::ProfileDoc;
 use signpost_model::{FieldError, Limits, Profile, ProfileSet, ValidationError, validate};
 use tokio::sync::watch;
@@ -216,11 +215,11 @@ impl Store {
             )?;
             let (op, doc) = match &change {
                 Change::Put(doc) => {
-                    let mut doc = doc.clone();
-                    doc["name"] = Value::String(stored_name.clone());
+                    let mut doc = ProfileDoc::clone(doc);
+                    doc.name = Some(stored_name.clone());
                     let op = Op::Put {
                         name: stored_name.clone(),
-                        doc: doc.to_string(),
+                        doc: doc.to_value().to_string(),
                     };
                     (op, Some(doc))
                 }
@@ -270,26 +269,26 @@ impl Store {
     /// the profiles not in `docs`; the whole resulting set is validated first. Profiles whose
     /// stored document is already equal are left alone, so applying the same documents twice
     /// changes nothing. Returns the names created, updated and deleted.
-    pub fn apply(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+    pub fn apply(&self, docs: Vec<ProfileDoc>, prune: bool) -> Result<Applied, StoreError> {
         self.apply_docs(docs, prune, true, None)
     }
 
     /// [`Store::apply`] of a profiles file's documents with `prune` (the file is the whole
     /// configuration), recording `hash` (the file's content hash) as the last applied file in the
     /// same commit, also when no profile changes. A rejected file records nothing.
-    pub fn apply_file(&self, docs: Vec<Value>, hash: &str) -> Result<Applied, StoreError> {
+    pub fn apply_file(&self, docs: Vec<ProfileDoc>, hash: &str) -> Result<Applied, StoreError> {
         self.apply_docs(docs, true, true, Some(hash))
     }
 
     /// What [`Store::apply`] would change, validated the same way, without changing anything (a
     /// dry run).
-    pub fn plan(&self, docs: Vec<Value>, prune: bool) -> Result<Applied, StoreError> {
+    pub fn plan(&self, docs: Vec<ProfileDoc>, prune: bool) -> Result<Applied, StoreError> {
         self.apply_docs(docs, prune, false, None)
     }
 
     fn apply_docs(
         &self,
-        docs: Vec<Value>,
+        docs: Vec<ProfileDoc>,
         prune: bool,
         commit: bool,
         file_hash: Option<&str>,
@@ -314,7 +313,7 @@ impl Store {
                 .iter()
                 .map(|(name, doc, _)| Op::Put {
                     name: name.clone(),
-                    doc: doc.to_string(),
+                    doc: doc.to_value().to_string(),
                 })
                 .collect();
             ops.extend(
@@ -355,10 +354,10 @@ impl Store {
     fn diff(
         &self,
         cache: &Cache,
-        docs: &[Value],
+        docs: &[ProfileDoc],
         prune: bool,
-    ) -> Result<(Applied, Vec<(String, Value, Profile)>), StoreError> {
-        let name_of = |d: &Value| d["name"].as_str().unwrap_or_default().to_string();
+    ) -> Result<(Applied, Vec<(String, ProfileDoc, Profile)>), StoreError> {
+        let name_of = |d: &ProfileDoc| d.name.clone().unwrap_or_default();
         let mut applied = Applied::default();
         let mut changed = Vec::new();
         for (i, doc) in docs.iter().enumerate() {
@@ -368,11 +367,11 @@ impl Store {
                 .get(&name_of(doc).to_ascii_lowercase())
                 .map_or_else(|| name_of(doc), |(_, p)| p.name.clone());
             let mut d = doc.clone();
-            d["name"] = Value::String(name.clone());
+            d.name = Some(name.clone());
             let same = self
                 .backend
                 .get(&name)?
-                .and_then(|e| serde_json::from_str::<Value>(&e.doc).ok())
+                .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok())
                 .is_some_and(|current| current == d);
             if same {
                 continue;
@@ -428,13 +427,13 @@ impl Store {
             cache.checked = false;
         }
         for entry in scan.fetched {
-            let stored = decode(entry)?;
-            let profile = validate_doc(&stored.doc, &self.limits).map_err(|e| match e {
-                StoreError::Invalid(v) => {
-                    StoreError::Invalid(prefix(v, &format!("profiles['{}']", stored.name)))
-                }
+            let at = format!("profiles['{}']", entry.name);
+            let in_profile = |e| match e {
+                StoreError::Invalid(v) => StoreError::Invalid(prefix(v, &at)),
                 other => other,
-            })?;
+            };
+            let stored = decode(entry).map_err(in_profile)?;
+            let profile = validate_doc(&stored.doc, &self.limits).map_err(in_profile)?;
             cache
                 .profiles
                 .insert(stored.name.to_ascii_lowercase(), (stored.revision, profile));
@@ -474,11 +473,14 @@ fn check_precondition(
     }
 }
 
+/// A stored document, typed: JSON that does not parse is [`StoreError::Corrupt`]; a value of
+/// the wrong type is a field error, as it would have been when written.
 fn decode(e: Entry) -> Result<StoredProfile, StoreError> {
     let doc = serde_json::from_str(&e.doc).map_err(|error| StoreError::Corrupt {
         name: e.name.clone(),
         error,
     })?;
+    let doc = ProfileDoc::from_value(doc)?;
     Ok(StoredProfile {
         name: e.name,
         doc,
@@ -487,10 +489,8 @@ fn decode(e: Entry) -> Result<StoredProfile, StoreError> {
 }
 
 /// One document, validated on its own (paths relative to the profile).
-fn validate_doc(doc: &Value, limits: &Limits) -> Result<Profile, StoreError> {
-    let typed: ProfileDoc = serde_path_to_error::deserialize(doc.clone())
-        .map_err(|e| ValidationError::single(e.path().to_string(), e.inner().to_string()))?;
-    Ok(validate::profile(&typed, limits)?)
+fn validate_doc(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, StoreError> {
+    Ok(validate::profile(doc, limits)?)
 }
 
 /// Runs the cross-profile rules over the cache with `replaced` names removed and `added` added,

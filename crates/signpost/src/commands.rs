@@ -4,6 +4,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use signpost_api::openapi::ApplyReport;
 use signpost_model::EndpointKind;
+use signpost_model::azure::{
+    DnsConfigDoc, EndpointDoc, EndpointPropertiesDoc, MonitorConfigDoc, ProfileDoc,
+    ProfilePropertiesDoc,
+};
 use signpost_model::set::ProfilesFile;
 
 use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
@@ -47,17 +51,18 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
                     "{:<24} {:<12} {:<18} {:>9} {:<40}",
                     "NAME", "METHOD", "STATUS", "ENDPOINTS", "FQDN"
                 );
-                for p in body["value"].as_array().into_iter().flatten() {
-                    let props = &p["properties"];
+                for p in documents(&body["value"]) {
+                    let props = p.properties.unwrap_or_default();
                     out.push_str(&format!(
                         "\n{:<24} {:<12} {:<18} {:>9} {:<40}",
-                        p["name"].as_str().unwrap_or(""),
-                        props["trafficRoutingMethod"].as_str().unwrap_or(""),
-                        props["monitorConfig"]["profileMonitorStatus"]
-                            .as_str()
-                            .unwrap_or("-"),
-                        props["endpoints"].as_array().map_or(0, Vec::len),
-                        props["dnsConfig"]["fqdn"].as_str().unwrap_or(""),
+                        p.name.unwrap_or_default(),
+                        props.traffic_routing_method.unwrap_or_default(),
+                        props
+                            .monitor_config
+                            .and_then(|m| m.profile_monitor_status)
+                            .unwrap_or_else(|| "-".into()),
+                        props.endpoints.map_or(0, |e| e.len()),
+                        props.dns_config.and_then(|d| d.fqdn).unwrap_or_default(),
                     ));
                 }
                 out
@@ -79,35 +84,41 @@ pub fn profile(client: &Client, output: Output, cmd: ProfileCommand) -> Result<(
             port,
             path,
         } => {
-            let mut monitor = json!({"protocol": protocol});
-            if let Some(p) = port {
-                monitor["port"] = json!(p);
-            }
-            if let Some(p) = path {
-                monitor["path"] = json!(p);
-            }
-            let doc = json!({"name": name, "properties": {
-                "trafficRoutingMethod": method,
-                "dnsConfig": {"relativeName": relative_name.unwrap_or_else(|| name.clone()), "ttl": ttl},
-                "monitorConfig": monitor,
-                "endpoints": [],
-            }});
+            let doc = ProfileDoc {
+                name: Some(name.clone()),
+                properties: Some(ProfilePropertiesDoc {
+                    traffic_routing_method: Some(method),
+                    dns_config: Some(DnsConfigDoc {
+                        relative_name: Some(relative_name.unwrap_or_else(|| name.clone())),
+                        ttl: Some(i64::from(ttl)),
+                        ..DnsConfigDoc::default()
+                    }),
+                    monitor_config: Some(MonitorConfigDoc {
+                        protocol: Some(protocol),
+                        port: port.map(i64::from),
+                        path,
+                        ..MonitorConfigDoc::default()
+                    }),
+                    endpoints: Some(Vec::new()),
+                    ..ProfilePropertiesDoc::default()
+                }),
+                ..ProfileDoc::default()
+            };
             let body = ok(
                 client.request(
                     "PUT",
                     &profile_path(&name),
                     &[("If-None-Match", "*")],
-                    Some(&doc),
+                    Some(&doc.to_value()),
                 )?,
                 &name,
             )?;
             print(output, &body, || {
-                format!(
-                    "created profile {name} ({})",
-                    body["properties"]["dnsConfig"]["fqdn"]
-                        .as_str()
-                        .unwrap_or("")
-                )
+                let fqdn = document(&body)
+                    .properties
+                    .and_then(|p| p.dns_config)
+                    .and_then(|d| d.fqdn);
+                format!("created profile {name} ({})", fqdn.unwrap_or_default())
             });
         }
         ProfileCommand::Delete { name } => {
@@ -129,22 +140,35 @@ fn endpoint_type(client: &Client, profile: &str, name: &str) -> Result<String> {
         client.request("GET", &profile_path(profile), &[], None)?,
         profile,
     )?;
-    let found = body["properties"]["endpoints"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| {
-            e["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        });
-    match found.and_then(|e| e["type"].as_str()) {
+    let doc = document(&body);
+    let found = doc.endpoints().iter().find(|e| e.is_named(name));
+    match found.and_then(|e| e.endpoint_type.as_deref()) {
         Some(t) => Ok(EndpointKind::parse(t)
             .unwrap_or(EndpointKind::External)
             .as_str()
             .to_string()),
         None => Err(NotFound(format!("profile {profile} has no endpoint {name:?}")).into()),
     }
+}
+
+/// A profile from a reply (an empty one when the reply is not a profile, so that a table
+/// shows blanks rather than failing).
+fn document(v: &Value) -> ProfileDoc {
+    ProfileDoc::from_value(v.clone()).unwrap_or_default()
+}
+
+/// The profiles of a list reply's `value`.
+fn documents(v: &Value) -> Vec<ProfileDoc> {
+    v.as_array().into_iter().flatten().map(document).collect()
+}
+
+/// An endpoint write's body: `{"properties": {...}}` with only the fields given.
+fn endpoint_body(props: EndpointPropertiesDoc) -> Value {
+    EndpointDoc {
+        properties: Some(props),
+        ..EndpointDoc::default()
+    }
+    .to_value()
 }
 
 /// `signpost endpoint ...`.
@@ -160,26 +184,26 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
             location,
             geo,
         } => {
-            let mut props = json!({});
-            let kind = if let Some(c) = child {
-                props["targetResourceId"] = json!(c);
+            let kind = if child.is_some() {
                 "nestedEndpoints"
             } else {
-                props["target"] = json!(target);
                 "externalEndpoints"
             };
-            set_opt(&mut props, "priority", priority);
-            set_opt(&mut props, "weight", weight);
-            set_opt(&mut props, "endpointLocation", location);
-            if !geo.is_empty() {
-                props["geoMapping"] = json!(geo);
-            }
+            let props = EndpointPropertiesDoc {
+                target_resource_id: child.clone(),
+                target: if child.is_some() { None } else { target },
+                priority: priority.map(i64::from),
+                weight: weight.map(i64::from),
+                endpoint_location: location,
+                geo_mapping: (!geo.is_empty()).then_some(geo),
+                ..EndpointPropertiesDoc::default()
+            };
             (
                 profile,
                 name,
                 kind.to_string(),
                 "PUT",
-                json!({"properties": props}),
+                endpoint_body(props),
                 "added",
             )
         }
@@ -192,17 +216,19 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
             location,
         } => {
             let kind = endpoint_type(client, &profile, &name)?;
-            let mut props = json!({});
-            set_opt(&mut props, "target", target);
-            set_opt(&mut props, "priority", priority);
-            set_opt(&mut props, "weight", weight);
-            set_opt(&mut props, "endpointLocation", location);
+            let props = EndpointPropertiesDoc {
+                target,
+                priority: priority.map(i64::from),
+                weight: weight.map(i64::from),
+                endpoint_location: location,
+                ..EndpointPropertiesDoc::default()
+            };
             (
                 profile,
                 name,
                 kind,
                 "PATCH",
-                json!({"properties": props}),
+                endpoint_body(props),
                 "updated",
             )
         }
@@ -213,7 +239,7 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
                 name,
                 kind,
                 "PATCH",
-                json!({"properties": {"endpointStatus": "Enabled"}}),
+                endpoint_body(endpoint_status("Enabled")),
                 "enabled",
             )
         }
@@ -224,7 +250,7 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
                 name,
                 kind,
                 "PATCH",
-                json!({"properties": {"endpointStatus": "Disabled"}}),
+                endpoint_body(endpoint_status("Disabled")),
                 "disabled",
             )
         }
@@ -257,9 +283,10 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
     Ok(())
 }
 
-fn set_opt<T: serde::Serialize>(v: &mut Value, key: &str, value: Option<T>) {
-    if let Some(x) = value {
-        v[key] = json!(x);
+fn endpoint_status(status: &str) -> EndpointPropertiesDoc {
+    EndpointPropertiesDoc {
+        endpoint_status: Some(status.to_string()),
+        ..EndpointPropertiesDoc::default()
     }
 }
 

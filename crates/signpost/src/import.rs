@@ -9,7 +9,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use signpost_model::EndpointKind;
-use signpost_model::azure::{PROFILE_TYPE, ProfileDoc};
+use signpost_model::azure::{EndpointDoc, PROFILE_TYPE, ProfileDoc};
 
 use signpost_api::openapi::ApplyReport;
 
@@ -22,8 +22,8 @@ use crate::commands::ok;
 pub struct Imported {
     /// Profile name.
     pub name: String,
-    /// The document to PUT.
-    pub doc: Value,
+    /// The document to create.
+    pub doc: ProfileDoc,
     /// What could not be carried over.
     pub warnings: Vec<String>,
 }
@@ -41,68 +41,36 @@ pub struct Export {
 pub fn read(text: &str) -> Result<Export> {
     let root: Value = serde_json::from_str(text).context("the file is not JSON")?;
     let mut warnings_global = Vec::new();
-    let raw: Vec<Value> = match &root {
-        Value::Array(a) => a.clone(),
+    let typed_all = |list: &[Value]| -> Result<Vec<Imported>> {
+        list.iter().cloned().map(typed_profile).collect()
+    };
+    let mut out = match &root {
+        Value::Array(a) => typed_all(a)?,
         Value::Object(o) if o.contains_key("resources") => {
             arm_profiles(&root, &mut warnings_global)?
         }
         Value::Object(o) if o.get("value").is_some_and(Value::is_array) => {
-            o["value"].as_array().cloned().unwrap_or_default()
+            typed_all(o["value"].as_array().map(Vec::as_slice).unwrap_or_default())?
         }
-        Value::Object(o) if o.contains_key("properties") => vec![root.clone()],
+        Value::Object(o) if o.contains_key("properties") => vec![typed_profile(root.clone())?],
         _ => bail!(
             "not an Azure Traffic Manager export: expected a profile, a list of profiles, or an ARM template"
         ),
     };
     // (relative DNS name, profile name) of every profile in the export, for nested endpoints
     // that only carry their child's FQDN.
-    let children: Vec<(String, String)> = raw
+    let children: Vec<(String, String)> = out
         .iter()
-        .filter_map(|p| {
-            let name = p["name"].as_str()?;
-            let relative = p["properties"]["dnsConfig"]["relativeName"]
-                .as_str()
-                .unwrap_or(name);
-            Some((relative.to_ascii_lowercase(), name.to_string()))
-        })
+        .filter_map(|p| Some((p.doc.relative_name()?, p.doc.name.clone()?)))
         .collect();
-    let mut out = Vec::new();
-    for mut p in raw {
-        let name = p["name"].as_str().unwrap_or_default().to_string();
-        let mut warnings = Vec::new();
-        if let Some(tags) = p
-            .get("tags")
-            .filter(|t| t.as_object().is_some_and(|o| !o.is_empty()))
-        {
-            warnings.push(format!(
-                "tags {tags} are not carried over (Signpost has no tags)"
-            ));
+    for p in &mut out {
+        if let Some(endpoints) = p.doc.properties.as_mut().and_then(|d| d.endpoints.as_mut()) {
+            endpoints.retain_mut(|e| convert_endpoint(e, &children, &mut p.warnings));
         }
-        if let Some(o) = p.as_object_mut() {
-            for azure_only in ["tags", "location", "id", "apiVersion", "dependsOn"] {
-                o.remove(azure_only);
-            }
+        for field in signpost_model::validate::unknown_fields(&p.doc) {
+            p.warnings
+                .push(format!("{field} is not known to Signpost and is ignored"));
         }
-        for e in p["properties"]["endpoints"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            convert_endpoint(e, &children, &mut warnings);
-        }
-        if let Some(eps) = p["properties"]["endpoints"].as_array_mut() {
-            eps.retain(|e| !e.is_null());
-        }
-        let typed: ProfileDoc =
-            serde_json::from_value(p.clone()).with_context(|| format!("profile {name:?}"))?;
-        for field in signpost_model::validate::unknown_fields(&typed) {
-            warnings.push(format!("{field} is not known to Signpost and is ignored"));
-        }
-        out.push(Imported {
-            name,
-            doc: p,
-            warnings,
-        });
     }
     Ok(Export {
         profiles: out,
@@ -110,41 +78,71 @@ pub fn read(text: &str) -> Result<Export> {
     })
 }
 
+/// One profile of the export as a typed document. ARM's own fields (tags, location, id,
+/// apiVersion, dependsOn) go first, since in a template they may be expressions rather than
+/// document fields; tags are reported, Signpost has none.
+fn typed_profile(mut p: Value) -> Result<Imported> {
+    let name = p
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut warnings = Vec::new();
+    if let Some(tags) = p
+        .get("tags")
+        .filter(|t| t.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        warnings.push(format!(
+            "tags {tags} are not carried over (Signpost has no tags)"
+        ));
+    }
+    if let Some(o) = p.as_object_mut() {
+        for azure_only in ["tags", "location", "id", "apiVersion", "dependsOn"] {
+            o.remove(azure_only);
+        }
+    }
+    let doc = serde_json::from_value(p).with_context(|| format!("profile {name:?}"))?;
+    Ok(Imported {
+        name,
+        doc,
+        warnings,
+    })
+}
+
 /// Azure endpoints become external ones served through their `target`; nested endpoints that
 /// only carry the child's FQDN (Azure's own exports do) get the name of the profile whose
-/// relative DNS name starts that FQDN; what cannot be served is dropped (set to null), with a
-/// warning.
-fn convert_endpoint(e: &mut Value, children: &[(String, String)], warnings: &mut Vec<String>) {
-    let name = e["name"].as_str().unwrap_or_default().to_string();
-    let kind = e["type"].as_str().and_then(EndpointKind::parse);
-    if let Some(o) = e.as_object_mut() {
-        o.remove("id");
-    }
+/// relative DNS name starts that FQDN. Returns whether the endpoint can be served; one that
+/// cannot is left out, with a warning.
+fn convert_endpoint(
+    e: &mut EndpointDoc,
+    children: &[(String, String)],
+    warnings: &mut Vec<String>,
+) -> bool {
+    let name = e.name.clone().unwrap_or_default();
+    let kind = e.endpoint_type.as_deref().and_then(EndpointKind::parse);
+    e.id = None;
+    let target = e.properties.as_ref().and_then(|p| p.target.clone());
     if kind == Some(EndpointKind::Azure) {
-        if e["properties"]["target"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty())
-        {
-            e["type"] = json!("externalEndpoints");
-            if let Some(p) = e["properties"].as_object_mut() {
-                p.remove("targetResourceId");
+        if target.as_deref().is_some_and(|t| !t.is_empty()) {
+            e.endpoint_type = Some(EndpointKind::External.as_str().to_string());
+            if let Some(p) = e.properties.as_mut() {
+                p.target_resource_id = None;
             }
             warnings.push(format!("endpoint {name:?}: an Azure endpoint, served as an external endpoint at its target (no Azure resource lookup)"));
         } else {
             warnings.push(format!(
                 "endpoint {name:?}: an Azure endpoint without a target cannot be served; left out"
             ));
-            *e = Value::Null;
+            return false;
         }
     } else if kind == Some(EndpointKind::Nested) {
-        let has_id = e["properties"]["targetResourceId"]
-            .as_str()
+        let props = e.properties.get_or_insert_default();
+        let has_id = props
+            .target_resource_id
+            .as_deref()
             .is_some_and(|t| !t.is_empty());
         if !has_id {
-            let fqdn = e["properties"]["target"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+            let fqdn = target.as_deref().unwrap_or_default().to_ascii_lowercase();
             let child = children
                 .iter()
                 .filter(|(relative, _)| {
@@ -153,24 +151,22 @@ fn convert_endpoint(e: &mut Value, children: &[(String, String)], warnings: &mut
                 })
                 .max_by_key(|(relative, _)| relative.len());
             if let Some((_, name)) = child {
-                e["properties"]["targetResourceId"] = json!(name);
+                props.target_resource_id = Some(name.clone());
             } else {
                 warnings.push(format!(
                     "endpoint {name:?}: its child profile ({}) is not in this export; left out",
-                    e["properties"]["target"]
+                    Value::from(target)
                 ));
-                *e = Value::Null;
-                return;
+                return false;
             }
         }
-        if let Some(p) = e["properties"].as_object_mut() {
-            p.remove("target");
-        }
+        props.target = None;
     }
+    true
 }
 
 /// Profiles of an ARM template, with child endpoint resources folded in.
-fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Value>> {
+fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Imported>> {
     let resolve = |raw: &str| -> Option<String> {
         let raw = raw.trim();
         if !raw.starts_with('[') {
@@ -185,7 +181,7 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let mut profiles: Vec<Value> = Vec::new();
+    let mut profiles: Vec<Imported> = Vec::new();
     for r in &resources {
         if !r["type"]
             .as_str()
@@ -200,13 +196,17 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
         };
         let mut p = r.clone();
         p["name"] = json!(name);
-        if let Some(rel) = p["properties"]["dnsConfig"]["relativeName"]
-            .as_str()
-            .and_then(resolve)
+        let mut imported = typed_profile(p)?;
+        if let Some(dns) = imported
+            .doc
+            .properties
+            .as_mut()
+            .and_then(|p| p.dns_config.as_mut())
+            && let Some(rel) = dns.relative_name.as_deref().and_then(resolve)
         {
-            p["properties"]["dnsConfig"]["relativeName"] = json!(rel);
+            dns.relative_name = Some(rel);
         }
-        profiles.push(p);
+        profiles.push(imported);
     }
     for r in &resources {
         let Some(endpoint_kind) = r["type"]
@@ -224,11 +224,10 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
             warnings.push(format!("endpoint resource named {raw_name:?}: a template expression Signpost cannot evaluate; left out"));
             continue;
         };
-        if let Some(p) = profiles.iter_mut().find(|p| {
-            p["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&parent))
-        }) {
+        if let Some(p) = profiles
+            .iter_mut()
+            .find(|p| p.name.eq_ignore_ascii_case(&parent))
+        {
             let mut e = r.clone();
             e["name"] = json!(endpoint);
             e["type"] = json!(endpoint_kind.as_str());
@@ -236,13 +235,9 @@ fn arm_profiles(template: &Value, warnings: &mut Vec<String>) -> Result<Vec<Valu
                 o.remove("apiVersion");
                 o.remove("dependsOn");
             }
-            if !p["properties"]["endpoints"].is_array() {
-                p["properties"]["endpoints"] = json!([]);
-            }
-            p["properties"]["endpoints"]
-                .as_array_mut()
-                .expect("made an array")
-                .push(e);
+            let e: EndpointDoc =
+                serde_json::from_value(e).with_context(|| format!("profile {:?}", p.name))?;
+            p.doc.endpoints_mut().push(e);
         }
     }
     Ok(profiles)
@@ -355,12 +350,14 @@ mod tests {
             {"name": "europe-west", "properties": {"dnsConfig": {"relativeName": "shop-eu.west"}}}
         ]);
         let imported = read(&export.to_string()).unwrap().profiles;
-        let endpoints = imported[0].doc["properties"]["endpoints"]
-            .as_array()
-            .unwrap();
-        let children: Vec<&str> = endpoints
+        let children: Vec<&str> = imported[0]
+            .doc
+            .endpoints()
             .iter()
-            .map(|e| e["properties"]["targetResourceId"].as_str().unwrap())
+            .map(|e| {
+                let props = e.properties.as_ref().unwrap();
+                props.target_resource_id.as_deref().unwrap()
+            })
             .collect();
         assert_eq!(children, ["europe", "europe-west"]);
         assert!(

@@ -276,7 +276,7 @@ pub fn content_hash(text: &str) -> String {
 }
 
 /// The documents of a profiles file, warning about fields Signpost ignores.
-fn profile_docs(file: &ProfilesFile) -> Vec<serde_json::Value> {
+fn profile_docs(file: &ProfilesFile) -> Vec<signpost_model::azure::ProfileDoc> {
     for (i, p) in file.profiles.iter().enumerate() {
         for field in signpost_model::validate::unknown_fields(p) {
             tracing::warn!(field = %format!("profiles[{i}].{field}"), "field not known to Signpost: ignored");

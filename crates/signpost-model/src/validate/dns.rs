@@ -13,10 +13,8 @@ pub(super) fn dns_config(
     doc: Option<&DnsConfigDoc>,
     profile_name: &str,
 ) -> (String, u32) {
-    let relative_name = match doc.and_then(|d| d.relative_name.as_deref()) {
-        Some(r) => r.trim_end_matches('.').to_ascii_lowercase(),
-        None => profile_name.to_ascii_lowercase(),
-    };
+    let relative_name =
+        crate::azure::relative_name(doc.and_then(|d| d.relative_name.as_deref()), profile_name);
     // `is_dns_name` also accepts `_` (legal in targets); the relative name is letters, digits, hyphens.
     if !is_dns_name(&relative_name) || relative_name.contains('_') {
         errs.push(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use signpost_model::Limits;
+use signpost_model::azure::ProfileDoc;
 use signpost_store::{Backend, Change, Precondition, Store, StoreError};
 
 /// How a backend's tests make spaces and open them.
@@ -24,18 +25,27 @@ fn store<F: Fixture>(f: &F, space: &F::Space) -> Arc<Store> {
     Store::new(f.open(space), Limits::default()).unwrap()
 }
 
-pub fn profile(name: &str, target: &str) -> Value {
-    json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
-        "endpoints": [{"name": "a", "type": "externalEndpoints", "properties": {"target": target}}]}})
+/// A document from JSON.
+fn typed(v: Value) -> ProfileDoc {
+    ProfileDoc::from_value(v).unwrap()
 }
 
-fn nesting(name: &str, child: &str) -> Value {
-    json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
-        "endpoints": [{"name": "a", "type": "nestedEndpoints", "properties": {"targetResourceId": child}}]}})
+pub fn profile(name: &str, target: &str) -> ProfileDoc {
+    typed(
+        json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "a", "type": "externalEndpoints", "properties": {"target": target}}]}}),
+    )
+}
+
+fn nesting(name: &str, child: &str) -> ProfileDoc {
+    typed(
+        json!({"name": name, "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "a", "type": "nestedEndpoints", "properties": {"targetResourceId": child}}]}}),
+    )
 }
 
 fn put(s: &Store, name: &str, target: &str, pre: Precondition) -> Result<u64, StoreError> {
-    s.write(name, Change::Put(profile(name, target)), &pre)
+    s.write(name, Change::Put(Box::new(profile(name, target))), &pre)
         .map(|w| w.profile().unwrap().revision)
 }
 
@@ -49,7 +59,7 @@ pub fn writes_get_increasing_revisions_and_survive_reopening<F: Fixture>(f: &F) 
     let a2 = s
         .write(
             "A",
-            Change::Put(profile("A", "a2.example.com")),
+            Change::Put(Box::new(profile("A", "a2.example.com"))),
             &Precondition::Revision(a),
         )
         .unwrap()
@@ -59,7 +69,11 @@ pub fn writes_get_increasing_revisions_and_survive_reopening<F: Fixture>(f: &F) 
         a2.name, "a",
         "names are case-insensitive and keep their first spelling"
     );
-    assert_eq!(a2.doc["name"], "a", "in the stored document too");
+    assert_eq!(
+        a2.doc.name.as_deref(),
+        Some("a"),
+        "in the stored document too"
+    );
     drop(s);
     let s = store(f, &space);
     assert_eq!(s.list().unwrap().len(), 2);
@@ -104,22 +118,26 @@ pub fn preconditions_are_checked_at_commit<F: Fixture>(f: &F) {
 
 pub fn invalid_writes_change_nothing<F: Fixture>(f: &F) {
     let s = store(f, &f.space());
-    let bad = json!({"name": "a", "properties": {"trafficRoutingMethod": "Sideways"}});
-    match s.write("a", Change::Put(bad), &Precondition::None) {
+    let bad = typed(json!({"name": "a", "properties": {"trafficRoutingMethod": "Sideways"}}));
+    match s.write("a", Change::Put(Box::new(bad)), &Precondition::None) {
         Err(StoreError::Invalid(v)) => assert!(v.has("properties.trafficRoutingMethod"), "{v}"),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         s.write(
             "p",
-            Change::Put(nesting("p", "missing")),
+            Change::Put(Box::new(nesting("p", "missing"))),
             &Precondition::None
         ),
         Err(StoreError::Invalid(_))
     ));
     put(&s, "c", "c.example.com", Precondition::None).unwrap();
     let last = s
-        .write("p", Change::Put(nesting("p", "c")), &Precondition::None)
+        .write(
+            "p",
+            Change::Put(Box::new(nesting("p", "c"))),
+            &Precondition::None,
+        )
         .unwrap()
         .profile()
         .unwrap()
@@ -130,9 +148,11 @@ pub fn invalid_writes_change_nothing<F: Fixture>(f: &F) {
         }
         other => panic!("deleting a nested child must fail: {other:?}"),
     }
-    let clash = json!({"name": "d", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "c"}}});
+    let clash = typed(
+        json!({"name": "d", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "c"}}}),
+    );
     assert!(matches!(
-        s.write("d", Change::Put(clash), &Precondition::None),
+        s.write("d", Change::Put(Box::new(clash)), &Precondition::None),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -168,7 +188,7 @@ pub fn apply_is_idempotent_and_prunes_on_request<F: Fixture>(f: &F) {
         .apply(vec![profile("A", "a3.example.com")], false)
         .unwrap();
     assert_eq!(r.updated, ["a"], "the first spelling stays");
-    assert_eq!(s.get("a").unwrap().unwrap().doc["name"], "a");
+    assert_eq!(s.get("a").unwrap().unwrap().doc.name.as_deref(), Some("a"));
     // A child and its parent in one apply, in either order.
     let r = s
         .apply(
@@ -193,7 +213,7 @@ pub fn apply_file_records_the_hash_in_the_same_commit<F: Fixture>(f: &F) {
     );
     assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h2"));
     // A rejected file records nothing.
-    let bad = json!({"name": "b", "properties": {"trafficRoutingMethod": "Sideways"}});
+    let bad = typed(json!({"name": "b", "properties": {"trafficRoutingMethod": "Sideways"}}));
     assert!(s.apply_file(vec![bad], "h3").is_err());
     assert_eq!(s.applied_file_hash().unwrap().as_deref(), Some("h2"));
     // API writes leave it alone.
@@ -229,18 +249,22 @@ pub fn two_writers_on_one_space_are_serialised_and_see_each_other<F: Fixture>(f:
     ));
     // A stale cache does not let a cross-profile rule slip: two's "x" (relative name "shared")
     // clashes with one's "y", written after two last looked.
-    let clash = json!({"name": "x", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}});
-    let first = json!({"name": "y", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}});
+    let clash = typed(
+        json!({"name": "x", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}}),
+    );
+    let first = typed(
+        json!({"name": "y", "properties": {"trafficRoutingMethod": "Priority", "dnsConfig": {"relativeName": "shared"}}}),
+    );
     two.profile_set().unwrap();
-    one.write("y", Change::Put(first), &Precondition::None)
+    one.write("y", Change::Put(Box::new(first)), &Precondition::None)
         .unwrap();
     assert!(matches!(
-        two.write("x", Change::Put(clash), &Precondition::None),
+        two.write("x", Change::Put(Box::new(clash)), &Precondition::None),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(one.get("a").unwrap().unwrap().revision, b);
     // Many changes at once (a backend may read them in one range rather than one by one).
-    let many: Vec<Value> = (0..40)
+    let many: Vec<ProfileDoc> = (0..40)
         .map(|i| profile(&format!("m{i}"), &format!("m{i}.example.com")))
         .collect();
     one.apply(many, false).unwrap();
