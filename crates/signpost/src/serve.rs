@@ -186,6 +186,7 @@ async fn serve(settings: Settings) -> Result<()> {
         }
     });
 
+    let (loaded_tx, loaded_rx) = tokio::sync::mpsc::unbounded_channel();
     let control = Control {
         source: settings.profiles.clone(),
         store,
@@ -201,8 +202,11 @@ async fn serve(settings: Settings) -> Result<()> {
         status_writer: persist::Writer::start(settings.data_dir.clone())?,
         fleet,
         applied: node.applied,
+        loaded: loaded_tx,
+        loading: false,
+        load_again: false,
     };
-    let control = tokio::spawn(control.run(store_changes, shutdown.clone()));
+    let control = tokio::spawn(control.run(store_changes, loaded_rx, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down");
     shutdown.cancel();
@@ -352,13 +356,28 @@ struct Control {
     fleet: Option<FleetHealth>,
     /// The configuration revision served, for `/api/v1/nodes`.
     applied: Arc<std::sync::atomic::AtomicU64>,
+    /// Where reads of the store (on the blocking pool) deliver what they read.
+    loaded: tokio::sync::mpsc::UnboundedSender<Loaded>,
+    /// A read of the store is under way.
+    loading: bool,
+    /// The store changed again during that read.
+    load_again: bool,
 }
+
+/// What a read of the store gives.
+type Loaded = Result<(u64, ProfileSet), signpost_store::StoreError>;
 
 impl Control {
     /// Runs until `shutdown` is cancelled.
-    async fn run(mut self, mut store_changes: watch::Receiver<u64>, shutdown: CancellationToken) {
+    async fn run(
+        mut self,
+        mut store_changes: watch::Receiver<u64>,
+        loaded: tokio::sync::mpsc::UnboundedReceiver<Loaded>,
+        shutdown: CancellationToken,
+    ) {
         let mut changes = self.monitor.changes();
         let mut probes = self.monitor.probes();
+        let mut loaded = loaded;
         let mut watch_tick = tokio::time::interval(WATCH_INTERVAL);
         let mut status_tick = tokio::time::interval(STATUS_DEBOUNCE);
         let mut probed_since_write = false;
@@ -376,6 +395,9 @@ impl Control {
                 }
                 Ok(()) = store_changes.changed() => {
                     self.reload_store();
+                }
+                Some(loaded) = loaded.recv() => {
+                    self.apply_loaded(loaded);
                 }
                 _ = watch_tick.tick() => {
                     if self.reload_pending {
@@ -498,18 +520,35 @@ impl Control {
         }
     }
 
-    /// The store changed: reload, reconcile the probes, publish. Reading the store and
-    /// recompiling block, so they run with the runtime told (`block_in_place`), never stalling
-    /// the API's tasks on this worker thread.
+    /// The store changed: read it again on the blocking pool, and apply what was read when it
+    /// arrives ([`Control::apply_loaded`]). The read never runs on the control loop: a fleet
+    /// node whose etcd is gone may wait seconds for each attempt, and health changes must be
+    /// published meanwhile. Changes during a read are coalesced into one more read after it.
     fn reload_store(&mut self) {
-        match tokio::task::block_in_place(|| self.store.profile_set()) {
+        if self.loading {
+            self.load_again = true;
+            return;
+        }
+        self.loading = true;
+        let (store, loaded) = (Arc::clone(&self.store), self.loaded.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = loaded.send(store.profile_set());
+        });
+    }
+
+    /// Applies a configuration read from the store: reconcile the probes, publish. Recompiling
+    /// blocks, so it runs with the runtime told (`block_in_place`), never stalling the API's
+    /// tasks on this worker thread.
+    fn apply_loaded(&mut self, loaded: Loaded) {
+        self.loading = false;
+        match loaded {
             Ok((revision, set)) => {
                 // Read from a fleet node's local copy (etcd unreachable): what it holds is
                 // served, and the store is read again until it is current.
                 self.reload_pending = self.store.stale().is_some();
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
-                if let Some(serial) = self.publish() {
+                if let Some(serial) = tokio::task::block_in_place(|| self.publish()) {
                     self.applied
                         .store(revision, std::sync::atomic::Ordering::Relaxed);
                     if let Some(f) = &self.fleet {
@@ -529,6 +568,9 @@ impl Control {
                 }
                 self.reload_pending = true;
             }
+        }
+        if std::mem::take(&mut self.load_again) {
+            self.reload_store();
         }
     }
 

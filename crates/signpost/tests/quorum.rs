@@ -333,4 +333,28 @@ fn the_fleet_decides_health_by_majority() {
     });
     eprintln!("n3 left {:?} after SIGTERM", stopped.elapsed());
     assert_eq!(views(n1), pairs(&[("n1", "Degraded")]));
+    eventually(
+        "n1, alone, follows its own view",
+        Duration::from_secs(10),
+        || n1.ask("web.tm.test", Rtype::A) == [BACKUP],
+    );
+
+    // etcd is gone altogether: n1 still probes and still publishes what it finds (the store is
+    // read off the control loop, so waiting for etcd never holds up a health change).
+    let mut etcd = etcd;
+    for i in 0..3 {
+        etcd.kill_member(i);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    failing.lock().unwrap().clear();
+    let recovered = Instant::now();
+    eventually(
+        "n1 fails back with etcd gone",
+        Duration::from_secs(10),
+        || n1.ask("web.tm.test", Rtype::A) == [PRIMARY],
+    );
+    eprintln!(
+        "n1 failed back {:?} after the endpoint recovered, etcd down",
+        recovered.elapsed()
+    );
 }
