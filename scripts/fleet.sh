@@ -41,6 +41,14 @@ start() {
       >"$DIR/etcd-m$j.log" 2>&1 &
     echo $! >"$DIR/etcd-m$j.pid"
   done
+  # The cluster first (a node that starts while etcd cannot answer starts from its local copy,
+  # which is empty here, and would not seed the example).
+  for j in 0 1 2; do
+    for _ in $(seq 100); do
+      curl -sf "http://127.0.0.1:$((ETCD_PORT + 10 * j))/health" | grep -q '"health":"true"' && break
+      sleep 0.1
+    done
+  done
   for i in 1 2 3; do
     "$SIGNPOST" serve --etcd "$(etcd_urls)" --node-name "n$i" --data-dir "$DIR/n$i" \
       --zone tm.test --dns-listen "127.0.0.$i:$DNS_PORT" --api-listen "127.0.0.$i:$API_PORT" \

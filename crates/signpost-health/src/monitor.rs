@@ -366,9 +366,9 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
             let reason = result.to_string();
             let (profile, endpoint) = &target.key;
             if to == ProbeStatus::Degraded {
-                tracing::warn!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
+                tracing::warn!(%profile, %endpoint, %from, %to, %reason, "endpoint status changed");
             } else {
-                tracing::info!(%profile, %endpoint, ?from, ?to, %reason, "endpoint status changed");
+                tracing::info!(%profile, %endpoint, %from, %to, %reason, "endpoint status changed");
             }
             shared.events.lock().expect("event log lock").push(Event {
                 time_ms: now,

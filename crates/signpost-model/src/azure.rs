@@ -105,6 +105,11 @@ pub struct DnsConfigDoc {
     /// Answer TTL in seconds, 0..=2147483647.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
+    /// Beyond Azure: the TTL while any endpoint is Degraded or still being checked, or the
+    /// profile fails open (answers carry the smaller of the two), so recovery reaches clients
+    /// sooner; absent: `ttl` always.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded_ttl: Option<i64>,
     /// Fields Signpost does not know.
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(ignore))]

@@ -123,6 +123,9 @@ pub struct Profile {
     pub routing_method: RoutingMethod,
     /// Answer TTL in seconds.
     pub ttl: u32,
+    /// `dnsConfig.degradedTtl`: the TTL while the profile is not all healthy (see
+    /// `RoutingTable::compile`).
+    pub degraded_ttl: Option<u32>,
     /// Probe settings.
     pub monitor: MonitorConfig,
     /// Endpoints in document order.

@@ -77,7 +77,8 @@ pub struct CompiledProfile {
     pub name: String,
     /// Lower-case relative DNS name.
     pub relative_name: String,
-    /// Answer TTL.
+    /// Answer TTL: `dnsConfig.ttl`, or the smaller `degradedTtl` while any endpoint is Degraded
+    /// or still being checked, or the profile fails open.
     pub ttl: u32,
     /// Azure's profile monitor status.
     pub monitor_status: ProfileMonitorStatus,
@@ -254,10 +255,23 @@ fn compile_one(
         _ => method::subnet::ranges(p),
     };
     let table = MethodTable::build(p, &endpoints);
+    // Health-aware TTL (gdnsd's idea): while the profile is not all healthy, answers expire
+    // sooner, so clients see a recovery (or a further failover) sooner.
+    let unsettled = fail_open
+        || endpoints.iter().any(|e| {
+            matches!(
+                e.status,
+                MonitorStatus::Degraded | MonitorStatus::CheckingEndpoint
+            )
+        });
+    let ttl = match p.degraded_ttl {
+        Some(degraded) if unsettled => p.ttl.min(degraded),
+        _ => p.ttl,
+    };
     out[i] = Some(CompiledProfile {
         name: p.name.clone(),
         relative_name: p.relative_name.clone(),
-        ttl: p.ttl,
+        ttl,
         monitor_status,
         nxdomain: !p.enabled || !any_enabled,
         all_down,

@@ -15,6 +15,16 @@ pub struct Cli {
     /// Log filter (`info`, `debug`, `signpost_dns=debug`, ...); defaults to RUST_LOG or `info`.
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// Log lines as `text` (the default) or `json`: one JSON object per line with the event's
+    /// fields, for log shippers.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "SIGNPOST_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     /// The API of a running `signpost serve`.
     #[arg(
         long,
@@ -32,6 +42,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
 }
 
 /// Subcommands.

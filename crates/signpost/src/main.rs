@@ -9,7 +9,7 @@ use signpost::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    signpost::logging::init(cli.log_level.as_deref());
+    signpost::logging::init(cli.log_level.as_deref(), cli.log_format);
     let client = || signpost::client::Client::new(&cli.api_url, cli.token.clone());
     let out = cli.output;
     let result = match cli.command {

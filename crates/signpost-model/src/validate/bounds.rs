@@ -34,6 +34,12 @@ impl Bound {
 
 /// `dnsConfig.ttl`, seconds (the largest is RFC 2181's 2^31 - 1).
 pub const TTL: Bound = Bound::new(0, 2_147_483_647, 30);
+/// `dnsConfig.degradedTtl`, seconds: the TTL's range, and no default (absent: off).
+pub const DEGRADED_TTL: Bound = Bound {
+    min: TTL.min,
+    max: TTL.max,
+    default: None,
+};
 /// MultiValue `maxReturn`: addresses per answer.
 pub const MAX_RETURN: Bound = Bound::new(1, 10, 2);
 /// `monitorConfig.port`; the default is 443 for HTTPS, 80 otherwise.
@@ -143,6 +149,13 @@ pub const FIELDS: &[Field] = &[
         path: "properties.dnsConfig.ttl",
         bound: TTL,
         note: "",
+    },
+    Field {
+        schema: "DnsConfigDoc",
+        property: "degradedTtl",
+        path: "properties.dnsConfig.degradedTtl",
+        bound: DEGRADED_TTL,
+        note: "absent: answers always carry the TTL",
     },
     Field {
         schema: "ProfilePropertiesDoc",

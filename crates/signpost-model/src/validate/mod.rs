@@ -99,7 +99,7 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         }),
     };
 
-    let (relative_name, ttl) = dns::dns_config(
+    let (relative_name, ttl, degraded_ttl) = dns::dns_config(
         &mut errs,
         &format!("{p}.dnsConfig"),
         props.dns_config.as_ref(),
@@ -181,6 +181,7 @@ pub fn profile(doc: &ProfileDoc, limits: &Limits) -> Result<Profile, ValidationE
         enabled,
         routing_method,
         ttl,
+        degraded_ttl,
         monitor,
         endpoints,
         max_return,
