@@ -73,8 +73,32 @@ pub struct Sources<'a> {
 impl Sources<'_> {
     /// The health of one compiled profile.
     pub fn profile(&self, p: &CompiledProfile) -> ProfileHealth {
-        let probes: HashMap<&EndpointKey, &Target> =
-            self.targets.iter().map(|t| (&t.key, t)).collect();
+        self.profile_with(p, &self.probes())
+    }
+
+    /// The health of every profile of the table.
+    pub fn all(&self, table: &RoutingTable) -> Vec<ProfileHealth> {
+        let probes = self.probes();
+        table
+            .profiles()
+            .iter()
+            .map(|p| self.profile_with(p, &probes))
+            .collect()
+    }
+
+    /// What each probed endpoint's probe is, by endpoint.
+    fn probes(&self) -> HashMap<&EndpointKey, String> {
+        self.targets
+            .iter()
+            .map(|t| (&t.key, t.spec.identity()))
+            .collect()
+    }
+
+    fn profile_with(
+        &self,
+        p: &CompiledProfile,
+        probes: &HashMap<&EndpointKey, String>,
+    ) -> ProfileHealth {
         ProfileHealth {
             name: p.name.clone(),
             monitor_status: p.monitor_status,
@@ -108,17 +132,12 @@ impl Sources<'_> {
                         name: e.name.clone(),
                         monitor_status: e.status,
                         served_now: e.eligible,
-                        probe: probes.get(&key).map(|t| t.spec.identity()),
+                        probe: probes.get(&key).cloned(),
                         state,
                         nodes,
                     }
                 })
                 .collect(),
         }
-    }
-
-    /// The health of every profile of the table.
-    pub fn all(&self, table: &RoutingTable) -> Vec<ProfileHealth> {
-        table.profiles().iter().map(|p| self.profile(p)).collect()
     }
 }

@@ -123,6 +123,15 @@ impl std::fmt::Debug for EtcdTls {
 }
 
 impl EtcdConfig {
+    /// The prefix as keys are built from it: always ending in `/`.
+    pub(crate) fn key_prefix(&self) -> String {
+        if self.prefix.ends_with('/') {
+            self.prefix.clone()
+        } else {
+            format!("{}/", self.prefix)
+        }
+    }
+
     /// Client options for this cluster: the given keep-alive, a bounded connect and request
     /// time, the credentials and TLS.
     pub(crate) fn connect_options(
@@ -201,11 +210,7 @@ impl EtcdBackend {
                 return Err(e);
             }
         };
-        let prefix = if config.prefix.ends_with('/') {
-            config.prefix.clone()
-        } else {
-            format!("{}/", config.prefix)
-        };
+        let prefix = config.key_prefix();
         let (tx, seen) = watch::channel(0);
         runtime.spawn(follow(client.clone(), format!("{prefix}revision"), tx));
         let backend = Self {

@@ -273,12 +273,8 @@ struct Keys {
 }
 
 impl Keys {
-    fn new(prefix: &str) -> Self {
-        let prefix = if prefix.ends_with('/') {
-            prefix.to_string()
-        } else {
-            format!("{prefix}/")
-        };
+    fn new(config: &EtcdConfig) -> Self {
+        let prefix = config.key_prefix();
         Self {
             nodes: format!("{prefix}nodes/"),
             health: format!("{prefix}health/"),
@@ -383,7 +379,7 @@ async fn session(
     peers: &watch::Sender<Arc<Peers>>,
     carry: &mut Carry,
 ) -> Result<(), Error> {
-    let keys = Keys::new(&config.etcd.prefix);
+    let keys = Keys::new(&config.etcd);
     let mut client = timed(Client::connect(
         &config.etcd.endpoints,
         Some(connect_options(config)),
@@ -609,7 +605,12 @@ mod tests {
 
     #[test]
     fn keys_escape_names_and_find_their_node() {
-        let keys = Keys::new("/signpost");
+        let keys = Keys::new(&EtcdConfig {
+            endpoints: vec![],
+            prefix: "/signpost".into(),
+            user: None,
+            tls: None,
+        });
         let k = keys.observation("n1", &("Shop".into(), "eu/west%1".into()));
         assert_eq!(k, "/signpost/health/n1/shop/eu%2Fwest%251");
         assert_eq!(keys.observer(&k), Some("n1"));

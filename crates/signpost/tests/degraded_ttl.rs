@@ -4,37 +4,11 @@
 
 mod common;
 
-use std::net::{TcpListener, UdpSocket};
-use std::str::FromStr;
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{Server, http, temp_dir};
-use domain::base::iana::{Class, Rtype};
-use domain::base::{Message, MessageBuilder, Name, ParsedName};
-use domain::rdata::AllRecordData;
-
-/// The TTLs of the answer records for `name` A.
-fn ttls(server: &Server, name: &str) -> Vec<u32> {
-    let mut b = MessageBuilder::new_vec().question();
-    b.push((
-        Name::<Vec<u8>>::from_str(name).unwrap(),
-        Rtype::A,
-        Class::IN,
-    ))
-    .unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    sock.send_to(&b.finish(), server.addr).unwrap();
-    let mut buf = vec![0; 1232];
-    let n = sock.recv(&mut buf).unwrap();
-    buf.truncate(n);
-    let msg = Message::from_octets(buf).unwrap();
-    msg.answer()
-        .unwrap()
-        .limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
-        .map(|r| r.unwrap().ttl().as_secs())
-        .collect()
-}
+use domain::base::iana::Rtype;
 
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -81,7 +55,9 @@ fn answers_carry_the_degraded_ttl_while_an_endpoint_is_down() {
     );
 
     // Nothing listens: the probed endpoint goes Degraded, and every answer carries 5 s.
-    eventually("the degraded TTL", || ttls(&server, "web.tm.test") == [5]);
+    eventually("the degraded TTL", || {
+        server.ttls("web.tm.test", Rtype::A) == [5]
+    });
     let status = http(server.api, "GET", "/api/v1/profiles/web/status", &[], None);
     assert_eq!(
         status.body["endpoints"][0]["endpointMonitorStatus"],
@@ -91,7 +67,7 @@ fn answers_carry_the_degraded_ttl_while_an_endpoint_is_down() {
     // The endpoint comes up: Online, and answers carry the profile's TTL again.
     let _listener = TcpListener::bind(("127.0.0.1", port)).expect("the port is still free");
     eventually("the profile's TTL once healthy", || {
-        let t = ttls(&server, "web.tm.test");
+        let t = server.ttls("web.tm.test", Rtype::A);
         t.len() == 2 && t.iter().all(|&t| t == 300)
     });
 

@@ -92,6 +92,12 @@ fn primary(node: &Server) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The recent health events of `web` as `node` reports them.
+fn events_of(node: &Server) -> Vec<Value> {
+    let r = http(node.api, "GET", "/api/v1/profiles/web/status", &[], None);
+    r.body["events"].as_array().cloned().unwrap_or_default()
+}
+
 /// Each node's view of `primary` as `node`'s status view shows it, sorted by node name.
 fn views(node: &Server) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = primary(node)["nodes"]
@@ -238,25 +244,14 @@ fn the_fleet_decides_health_by_majority() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let status = http(
-        nodes[2].as_ref().unwrap().api,
-        "GET",
-        "/api/v1/profiles/web/status",
-        &[],
-        None,
-    );
+    let events = events_of(nodes[2].as_ref().unwrap());
     assert!(
-        status.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "dissent"
-                && e["node"] == "n1"
-                && e["endpoint"] == "primary"
-                && e["to"] == "Degraded"
-                && e["from"] == "Online"),
-        "an event says that n1 disagrees: {}",
-        status.body["events"]
+        events.iter().any(|e| e["kind"] == "dissent"
+            && e["node"] == "n1"
+            && e["endpoint"] == "primary"
+            && e["to"] == "Degraded"
+            && e["from"] == "Online"),
+        "an event says that n1 disagrees: {events:?}"
     );
     let table = stdout(&cli(nodes[2].as_ref().unwrap(), &["status", "web"]));
     assert!(
@@ -272,21 +267,12 @@ fn the_fleet_decides_health_by_majority() {
         });
         assert_eq!(primary(n)["endpointMonitorStatus"], "Degraded");
     }
-    let status = http(
-        nodes[2].as_ref().unwrap().api,
-        "GET",
-        "/api/v1/profiles/web/status",
-        &[],
-        None,
-    );
+    let events = events_of(nodes[2].as_ref().unwrap());
     assert!(
-        status.body["events"]
-            .as_array()
-            .unwrap()
+        events
             .iter()
             .any(|e| e["kind"] == "verdict" && e["to"] == "Degraded"),
-        "an event records the verdict: {}",
-        status.body["events"]
+        "an event records the verdict: {events:?}"
     );
 
     // n2 (one of the two that see it fail) is killed: its view expires with its lease, and of

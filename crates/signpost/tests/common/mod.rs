@@ -116,8 +116,8 @@ impl Server {
         }
     }
 
-    /// The answer section as "TYPE data" strings, or the RCODE when there is none.
-    pub fn ask(&self, name: &str, qtype: Rtype) -> Vec<String> {
+    /// The reply to `name` `qtype` over UDP.
+    pub fn query(&self, name: &str, qtype: Rtype) -> Message<Vec<u8>> {
         let mut b = MessageBuilder::new_vec().question();
         b.push((Name::<Vec<u8>>::from_str(name).unwrap(), qtype, Class::IN))
             .unwrap();
@@ -128,7 +128,12 @@ impl Server {
         let mut buf = vec![0; 4096];
         let n = sock.recv(&mut buf).unwrap();
         buf.truncate(n);
-        let msg = Message::from_octets(buf).unwrap();
+        Message::from_octets(buf).unwrap()
+    }
+
+    /// The answer section as "TYPE data" strings, or the RCODE when there is none.
+    pub fn ask(&self, name: &str, qtype: Rtype) -> Vec<String> {
+        let msg = self.query(name, qtype);
         let answers: Vec<String> = msg
             .answer()
             .unwrap()
@@ -143,6 +148,16 @@ impl Server {
         } else {
             answers
         }
+    }
+
+    /// The TTLs of the answer records.
+    pub fn ttls(&self, name: &str, qtype: Rtype) -> Vec<u32> {
+        let msg = self.query(name, qtype);
+        msg.answer()
+            .unwrap()
+            .limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
+            .map(|r| r.unwrap().ttl().as_secs())
+            .collect()
     }
 
     /// Asks until the answer is `want` (the file watcher polls), or panics after 10 s.
