@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Signpost's tests and end-to-end script use: dig/kdig (DNS clients),
-# curl, unbound (a real recursive resolver), etcd (the fleet tests' real cluster) and openssl
-# (certificates for the etcd TLS test). Idempotent; needs root (or sudo). The end-to-end
-# script also installs schemathesis from PyPI when it is missing.
+# curl, unbound (a real recursive resolver), etcd (the fleet tests' real cluster), openssl
+# (certificates for the etcd TLS test) and prometheus (promtool checks a live /metrics scrape).
+# Idempotent; needs root (or sudo). The end-to-end script also installs schemathesis from PyPI
+# when it is missing.
 set -euo pipefail
 need=()
 command -v dig >/dev/null || need+=(bind9-dnsutils)
@@ -12,6 +13,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v etcd >/dev/null || need+=(etcd-server)   # the fleet tests run a real 3-member cluster
 command -v named >/dev/null || need+=(bind9)         # a resolver that sends DNS Cookies (e2e)
 command -v openssl >/dev/null || need+=(openssl)     # certificates for the etcd TLS test
+command -v promtool >/dev/null || need+=(prometheus)  # promtool checks a live /metrics scrape
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -q
