@@ -57,7 +57,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authoritative DNS server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check a profiles file and exit (0 when valid, 1 with every error otherwise).
     Validate(ValidateArgs),
     /// Show every endpoint's health (from the API, or with --data-dir from the status file).
@@ -287,6 +287,13 @@ pub struct ServeArgs {
     /// Address of the REST API. Default: 127.0.0.1:8053. Without tokens it must be loopback.
     #[arg(long)]
     pub api_listen: Option<SocketAddr>,
+    /// Serve the API over HTTPS with this PEM certificate chain (with --api-tls-key); reloaded
+    /// when the file is replaced. Azure's SDKs send bearer tokens only over HTTPS.
+    #[arg(long, requires = "api_tls_key")]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --api-tls-cert.
+    #[arg(long, requires = "api_tls_cert")]
+    pub api_tls_key: Option<PathBuf>,
     /// MaxMind-format GeoIP database (GeoLite2 or DB-IP Lite, Country or City) for Geographic
     /// routing; reloaded when the file changes. Without it only WORLD mappings apply.
     #[arg(long)]

@@ -11,6 +11,7 @@
 //! - [`status`]: the status file (health that survives restarts) and `signpost status`;
 //! - [`validate`]: `signpost validate FILE`, the check-only command.
 
+pub mod api_tls;
 pub mod cli;
 pub mod client;
 pub mod commands;
@@ -22,6 +23,7 @@ pub mod serve;
 pub mod settings;
 pub mod status;
 pub mod validate;
+mod watched;
 
 /// The example profiles shipped with Signpost, used when no profiles file is given or found.
 pub const EXAMPLE_PROFILES: &str = include_str!("../../../examples/profiles.yaml");

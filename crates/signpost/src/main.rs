@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let client = || signpost::client::Client::new(&cli.api_url, cli.token.clone());
     let out = cli.output;
     let result = match cli.command {
-        Command::Serve(args) => signpost::serve::run(args),
+        Command::Serve(args) => signpost::serve::run(*args),
         Command::Validate(args) => signpost::validate::run(args),
         Command::Status(args) => match args.data_dir {
             Some(dir) => signpost::status::run(&dir, args.profile.as_deref()),

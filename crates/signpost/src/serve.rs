@@ -9,7 +9,7 @@
 //! change of the profiles file (apply it to the store, then the same), a health transition
 //! (publish at once), and the passing of time (refresh the status file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +24,12 @@ use signpost_store::Store;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::api_tls::TlsListener;
 use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
 use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
+use crate::watched::WatchedFile;
 
 /// Least time between two publishes caused by health changes (the first is immediate).
 const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
@@ -179,14 +181,20 @@ async fn serve(settings: Settings) -> Result<()> {
             ))
         }),
     };
+    // A certificate that does not load stops the start, naming the file.
+    let tls = match &settings.api_tls {
+        Some(files) => Some((files.clone(), files.load()?)),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(settings.api_listen)
         .await
         .with_context(|| format!("cannot listen for the API on {}", settings.api_listen))?;
     let api_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if settings.tokens.enabled() {
-        tracing::info!(api = %api_addr, "REST API listening (bearer tokens required)");
+        tracing::info!(api = %api_addr, scheme, "REST API listening (bearer tokens required)");
     } else {
-        tracing::warn!(api = %api_addr, "REST API listening WITHOUT authentication (no token configured): loopback only");
+        tracing::warn!(api = %api_addr, scheme, "REST API listening WITHOUT authentication (no token configured): loopback only");
     }
     // One token stops everything: the API finishes the requests it has, the control loop its
     // current step.
@@ -195,12 +203,27 @@ async fn serve(settings: Settings) -> Result<()> {
         tokio::spawn(collect_traffic(counters.clone(), shutdown.clone()));
     }
     let api = tokio::spawn({
-        let stop = shutdown.clone().cancelled_owned();
+        let stop = shutdown.clone();
         async move {
-            if let Err(e) = axum::serve(listener, signpost_api::router(api_state))
-                .with_graceful_shutdown(stop)
-                .await
-            {
+            let router = signpost_api::router(api_state);
+            let served = match tls {
+                Some((files, config)) => {
+                    match TlsListener::start(listener, files, config, stop.clone()) {
+                        Ok(tls) => {
+                            axum::serve(tls, router)
+                                .with_graceful_shutdown(stop.cancelled_owned())
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                None => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await
+                }
+            };
+            if let Err(e) = served {
                 tracing::error!(error = %e, "API server stopped");
             }
         }
@@ -631,37 +654,6 @@ impl Control {
                 .map(|(node, p)| (node.as_str(), &p.observations)),
         );
         self.status_writer.submit(doc);
-    }
-}
-
-/// A data file loaded at start and reloaded when it is replaced, noticed by its modification time
-/// and size.
-struct WatchedFile {
-    path: PathBuf,
-    stamp: Option<(std::time::SystemTime, u64)>,
-}
-
-impl WatchedFile {
-    /// Watches `path`, as loaded now.
-    fn new(path: PathBuf) -> Self {
-        let stamp = Self::stamp(&path);
-        Self { path, stamp }
-    }
-
-    /// The path, when the file changed since the last call (or since it was loaded); a missing
-    /// file is no change, so the data in use stays.
-    fn replaced(&mut self) -> Option<PathBuf> {
-        let stamp = Self::stamp(&self.path);
-        if stamp.is_none() || stamp == self.stamp {
-            return None;
-        }
-        self.stamp = stamp;
-        Some(self.path.clone())
-    }
-
-    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        Some((m.modified().ok()?, m.len()))
     }
 }
 
