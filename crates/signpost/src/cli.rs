@@ -36,6 +36,10 @@ pub struct Cli {
     /// Bearer token for the API.
     #[arg(long, global = true, env = "SIGNPOST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// PEM certificates to trust for an https:// --api-url (e.g. the server's self-signed
+    /// certificate). Default: the system's roots.
+    #[arg(long, global = true, env = "SIGNPOST_API_CA")]
+    pub api_ca: Option<PathBuf>,
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub output: Output,

@@ -10,7 +10,8 @@ use signpost::commands;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     signpost::logging::init(cli.log_level.as_deref(), cli.log_format);
-    let client = || signpost::client::Client::new(&cli.api_url, cli.token.clone());
+    let client =
+        || signpost::client::Client::new(&cli.api_url, cli.token.clone(), cli.api_ca.as_deref());
     let out = cli.output;
     let result = match cli.command {
         Command::Serve(args) => signpost::serve::run(*args),

@@ -70,6 +70,32 @@ fn the_api_serves_https_and_picks_up_a_new_certificate() {
     let (reply, _) = https_get(server.api, &first.2, "/api/v1/profiles").unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "the API itself: {reply}");
 
+    // The CLI over HTTPS: trusting the certificate, and refusing one it was not told to trust.
+    let url = format!("https://{}", server.api);
+    let cli = |extra: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(["--api-url", &url])
+            .args(extra)
+            .args(["profile", "list"])
+            .env_remove("SIGNPOST_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let ca = dir.join("api.crt");
+    let listed = cli(&["--api-ca", ca.to_str().unwrap()]);
+    assert!(listed.status.success(), "{}", common::stderr(&listed));
+    assert!(
+        common::stdout(&listed).contains("shop"),
+        "the example profiles"
+    );
+    let untrusted = cli(&[]);
+    assert!(!untrusted.status.success());
+    assert!(
+        common::stderr(&untrusted).contains("--api-ca"),
+        "{}",
+        common::stderr(&untrusted)
+    );
+
     // Plain HTTP on the port gets no HTTP answer.
     let mut plain = TcpStream::connect(server.api).unwrap();
     plain
