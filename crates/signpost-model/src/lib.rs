@@ -20,6 +20,7 @@ pub mod error;
 pub mod geo_codes;
 pub mod geo_data;
 pub mod health;
+pub mod overrides;
 pub mod profile;
 pub mod regions;
 pub mod set;
@@ -27,6 +28,7 @@ pub mod validate;
 
 pub use error::{FieldError, ValidationError};
 pub use geo_codes::Location;
+pub use overrides::{Override, OverrideState, UtcTime};
 pub use health::{MonitorStatus, Observation, ProbeStatus, ProfileMonitorStatus};
 pub use profile::{
     AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
