@@ -82,8 +82,12 @@ pub struct ProfileHealth {
     pub fail_open: bool,
     /// How the nodes' views make each endpoint's status: majority, any, all or local.
     pub health_quorum: String,
-    /// Each endpoint: name, endpointMonitorStatus (the verdict), servedNow, consecutiveFailures,
-    /// lastProbe (this node's), nodes (each live node's view: node, status, sinceMs, reason).
+    /// Each endpoint: name, endpointMonitorStatus (the effective status: the verdict, or what an
+    /// operator override forces), servedNow, consecutiveFailures, lastProbe (this node's probe,
+    /// whatever an override says), nodes (each live node's view: node, status, sinceMs, reason),
+    /// and `override` only while an operator override is in effect: state, reason, expiresAt
+    /// (absent: until cleared), createdAt, createdBy (an OverrideRecord without profile and
+    /// endpoint).
     pub endpoints: Vec<Value>,
     /// Recent transitions of this profile's endpoints.
     pub events: Vec<Value>,
@@ -120,7 +124,7 @@ pub struct Explanation {
     modifiers(&Bounds),
     info(
         title = "Signpost API",
-        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain; the geographic hierarchy and Performance regions."
+        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; operator overrides; status and explain; the geographic hierarchy and Performance regions."
     ),
     paths(
         crate::profiles::list,
@@ -139,6 +143,10 @@ pub struct Explanation {
         crate::reference::geographic_hierarchy,
         crate::reference::regions,
         crate::nodes::list,
+        crate::overrides::put_override,
+        crate::overrides::get_override,
+        crate::overrides::delete_override,
+        crate::overrides::list,
     ),
     components(schemas(
         ProfileDoc,
@@ -165,7 +173,10 @@ pub struct Explanation {
         signpost_model::geo_codes::HierarchyRegion,
         crate::reference::RegionList,
         crate::reference::RegionInfo,
-        crate::reference::RegionSource
+        crate::reference::RegionSource,
+        crate::overrides::OverrideRequest,
+        crate::overrides::OverrideRecord,
+        crate::overrides::OverrideList
     ))
 )]
 pub struct ApiDoc;
