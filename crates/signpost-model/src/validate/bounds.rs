@@ -277,7 +277,7 @@ pub struct List {
     pub note: &'static str,
 }
 
-/// Every bounded list and text of a profile document.
+/// Every bounded list and text of a profile document, and an operator override's reason.
 pub const LISTS: &[List] = &[
     List {
         schema: "ProfilePropertiesDoc",
@@ -317,9 +317,9 @@ pub const LISTS: &[List] = &[
     List {
         schema: "OverrideRequest",
         property: "reason",
-        path: "override reason (`PUT .../{endpoint}/override`)",
+        path: "override.reason",
         max: MAX_OVERRIDE_REASON_BYTES,
-        note: "bytes; required, not empty",
+        note: "bytes; an operator override's reason (not in the profile), required, not empty",
     },
 ];
 
