@@ -94,9 +94,7 @@ pub async fn get_override(
     State(s): State<ApiState>,
     Path((name, kind, endpoint)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let o = Ops::plain(&s)
-        .get_override(&name, &kind, &endpoint)
-        .await?;
+    let o = Ops::plain(&s).get_override(&name, &kind, &endpoint).await?;
     Ok(Json(record_json(&o)))
 }
 

@@ -28,8 +28,8 @@ pub mod validate;
 
 pub use error::{FieldError, ValidationError};
 pub use geo_codes::Location;
-pub use overrides::{Override, OverrideState, UtcTime};
 pub use health::{MonitorStatus, Observation, ProbeStatus, ProfileMonitorStatus};
+pub use overrides::{Override, OverrideState, UtcTime};
 pub use profile::{
     AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
     IpRange, MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,

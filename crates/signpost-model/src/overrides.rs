@@ -58,7 +58,10 @@ impl UtcTime {
 
     /// A system time, to the second (before the epoch: the epoch).
     pub fn from_system(t: SystemTime) -> Self {
-        Self(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+        Self(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        )
     }
 
     /// As a system time.
@@ -88,7 +91,9 @@ impl FromStr for UtcTime {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         s.parse::<jiff::Timestamp>()
             .map(|t| Self(t.as_second()))
-            .map_err(|_| format!("must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got {s:?}"))
+            .map_err(|_| {
+                format!("must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got {s:?}")
+            })
     }
 }
 
@@ -141,7 +146,10 @@ impl Override {
             })
         };
         let Some(obj) = body.as_object() else {
-            return Err(ValidationError::single("", "the body must be a JSON object"));
+            return Err(ValidationError::single(
+                "",
+                "the body must be a JSON object",
+            ));
         };
         let text = |key: &str| obj.get(key).filter(|v| !v.is_null());
         let state = match text("state") {
@@ -299,7 +307,9 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(600));
         assert_eq!(parse_duration("2h"), Ok(7200));
         assert_eq!(parse_duration("1d"), Ok(86_400));
-        for bad in ["", "s", "10", "1.5h", "-1s", "1w", "1h30m", "10 m", "0s", "366d"] {
+        for bad in [
+            "", "s", "10", "1.5h", "-1s", "1w", "1h30m", "10 m", "0s", "366d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
@@ -342,10 +352,16 @@ mod tests {
                 .collect()
         };
         assert_eq!(paths(json!({"state": "Up", "reason": "x"})), ["state"]);
-        assert_eq!(paths(json!({"state": "Online", "reason": "  "})), ["reason"]);
+        assert_eq!(
+            paths(json!({"state": "Online", "reason": "  "})),
+            ["reason"]
+        );
         assert_eq!(paths(json!({"state": "Online"})), ["reason"]);
         let long = "x".repeat(bounds::MAX_OVERRIDE_REASON_BYTES + 1);
-        assert_eq!(paths(json!({"state": "Online", "reason": long})), ["reason"]);
+        assert_eq!(
+            paths(json!({"state": "Online", "reason": long})),
+            ["reason"]
+        );
         assert_eq!(
             paths(json!({"state": "Online", "reason": "x", "for": "soon"})),
             ["for"]
@@ -355,7 +371,9 @@ mod tests {
             ["expiresAt"]
         );
         assert_eq!(
-            paths(json!({"state": "Online", "reason": "x", "for": "1m", "expiresAt": "2027-01-01T00:00:00Z"})),
+            paths(
+                json!({"state": "Online", "reason": "x", "for": "1m", "expiresAt": "2027-01-01T00:00:00Z"})
+            ),
             ["for"]
         );
         assert_eq!(

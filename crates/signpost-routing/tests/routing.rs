@@ -835,7 +835,10 @@ fn overrides_decide_over_the_probes_but_not_over_disabled() {
 
     let probes = health(&[("p", "second", ProbeStatus::Degraded)]);
     let mut overrides = HashMap::new();
-    overrides.insert(("p".to_string(), "first".to_string()), forced(Degraded, "maintenance"));
+    overrides.insert(
+        ("p".to_string(), "first".to_string()),
+        forced(Degraded, "maintenance"),
+    );
     let view = WithOverrides {
         health: &probes,
         overrides: &overrides,
@@ -858,7 +861,10 @@ fn overrides_decide_over_the_probes_but_not_over_disabled() {
 
     // Names match without case; forced up serves the Degraded endpoint.
     overrides.clear();
-    overrides.insert(("p".to_string(), "second".to_string()), forced(Online, "probe is wrong"));
+    overrides.insert(
+        ("p".to_string(), "second".to_string()),
+        forced(Online, "probe is wrong"),
+    );
     let probes = health(&[
         ("p", "first", ProbeStatus::Degraded),
         ("p", "second", ProbeStatus::Degraded),

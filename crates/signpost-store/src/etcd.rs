@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity, PutOptions,
-    TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity,
+    PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -516,7 +516,11 @@ impl Backend for EtcdBackend {
         all.iter()
             .map(|kv| {
                 let v: Value = serde_json::from_slice(kv.value()).map_err(error)?;
-                match (v["profile"].as_str(), v["endpoint"].as_str(), v["record"].as_str()) {
+                match (
+                    v["profile"].as_str(),
+                    v["endpoint"].as_str(),
+                    v["record"].as_str(),
+                ) {
                     (Some(profile), Some(endpoint), Some(record)) => Ok(OverrideEntry {
                         profile: profile.to_string(),
                         endpoint: endpoint.to_string(),
@@ -553,8 +557,7 @@ impl Backend for EtcdBackend {
                     record,
                 } => TxnOp::put(
                     self.override_key(profile, endpoint),
-                    json!({"profile": profile, "endpoint": endpoint, "record": record})
-                        .to_string(),
+                    json!({"profile": profile, "endpoint": endpoint, "record": record}).to_string(),
                     None::<PutOptions>,
                 ),
                 Op::DeleteOverride { profile, endpoint } => {

@@ -206,10 +206,7 @@ fn apply_ops(tx: &rusqlite::Transaction<'_>, revision: u64, ops: &[Op]) -> Resul
                 )?;
             }
             Op::DeleteOverrides { profile } => {
-                tx.execute(
-                    "DELETE FROM overrides WHERE profile = ?1",
-                    params![profile],
-                )?;
+                tx.execute("DELETE FROM overrides WHERE profile = ?1", params![profile])?;
             }
         }
     }

@@ -445,11 +445,15 @@ impl Store {
             name: profile.to_string(),
             error,
         })?;
+        let mut names = (String::new(), String::new());
         self.write_override(profile, endpoint, |p, e, existing| {
+            names = (p.to_string(), e.to_string());
             let mut ops: Vec<Op> = existing
                 .iter()
                 .filter(|o| !o.record.active_at(record.created_at))
-                .filter(|o| !(o.profile.eq_ignore_ascii_case(p) && o.endpoint.eq_ignore_ascii_case(e)))
+                .filter(|o| {
+                    !(o.profile.eq_ignore_ascii_case(p) && o.endpoint.eq_ignore_ascii_case(e))
+                })
                 .map(|o| Op::DeleteOverride {
                     profile: o.profile.clone(),
                     endpoint: o.endpoint.clone(),
@@ -462,9 +466,11 @@ impl Store {
             });
             Some(ops)
         })?;
-        Ok(self
-            .get_override(profile, endpoint)?
-            .ok_or_else(|| StoreError::Contended)?)
+        Ok(StoredOverride {
+            profile: names.0,
+            endpoint: names.1,
+            record,
+        })
     }
 
     /// Removes the override of one endpoint (names without case; both must exist); returns it,
@@ -511,7 +517,9 @@ impl Store {
                 .endpoints
                 .iter()
                 .find(|e| e.name.eq_ignore_ascii_case(endpoint))
-                .ok_or_else(|| StoreError::EndpointNotFound(p.name.clone(), endpoint.to_string()))?;
+                .ok_or_else(|| {
+                    StoreError::EndpointNotFound(p.name.clone(), endpoint.to_string())
+                })?;
             let (p_name, e_name) = (p.name.clone(), e.name.clone());
             let existing = self.overrides()?;
             let Some(ops) = make(&p_name, &e_name, &existing) else {

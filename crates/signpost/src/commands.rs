@@ -10,7 +10,9 @@ use signpost_model::azure::{
 };
 use signpost_model::set::ProfilesFile;
 
-use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, OverrideCommand, Output, ProfileCommand};
+use crate::cli::{
+    ApplyArgs, EndpointCommand, ExplainArgs, Output, OverrideCommand, ProfileCommand,
+};
 use crate::client::{Client, Reply, profile_path, segment};
 
 /// The resource asked for does not exist (exit code 3).
@@ -320,9 +322,15 @@ fn override_endpoint(client: &Client, output: Output, cmd: OverrideCommand) -> R
         }
         None => {
             ok(client.request("DELETE", &path, &[], None)?, &what)?;
-            print(output, &json!({"cleared": {"profile": profile, "endpoint": name}}), || {
-                format!("cleared any override of endpoint {name} of profile {profile}: its probes decide")
-            });
+            print(
+                output,
+                &json!({"cleared": {"profile": profile, "endpoint": name}}),
+                || {
+                    format!(
+                        "cleared any override of endpoint {name} of profile {profile}: its probes decide"
+                    )
+                },
+            );
         }
     }
     Ok(())

@@ -27,7 +27,10 @@ pub(crate) struct Overrides {
 }
 
 fn key(o: &StoredOverride) -> Key {
-    (o.profile.to_ascii_lowercase(), o.endpoint.to_ascii_lowercase())
+    (
+        o.profile.to_ascii_lowercase(),
+        o.endpoint.to_ascii_lowercase(),
+    )
 }
 
 impl Overrides {
@@ -96,7 +99,10 @@ impl Overrides {
     }
 
     /// `health` with the overrides in effect laid over it: what routing compiles against.
-    pub(crate) fn over<'a, H: HealthView + ?Sized>(&'a self, health: &'a H) -> WithOverrides<'a, H> {
+    pub(crate) fn over<'a, H: HealthView + ?Sized>(
+        &'a self,
+        health: &'a H,
+    ) -> WithOverrides<'a, H> {
         WithOverrides {
             health,
             overrides: &self.active,
@@ -149,7 +155,10 @@ mod tests {
         assert_eq!(o.active.len(), 3);
         assert!(o.active.contains_key(&("web".to_string(), "a".to_string())));
         let next = o.next_expiry().unwrap();
-        assert!(next <= Duration::from_secs(6) && next >= Duration::from_secs(3), "{next:?}");
+        assert!(
+            next <= Duration::from_secs(6) && next >= Duration::from_secs(3),
+            "{next:?}"
+        );
         let mut o = o;
         assert!(!o.refresh(), "nothing changed");
         o.replace(vec![stored("a", None)]);

@@ -370,7 +370,8 @@ struct Control {
 }
 
 /// What a read of the store gives: the configuration, with the operator overrides.
-type Loaded = Result<(u64, ProfileSet, Vec<signpost_store::StoredOverride>), signpost_store::StoreError>;
+type Loaded =
+    Result<(u64, ProfileSet, Vec<signpost_store::StoredOverride>), signpost_store::StoreError>;
 
 impl Control {
     /// Runs until `shutdown` is cancelled.

@@ -209,12 +209,18 @@ fn force_down_moves_the_answer_until_cleared() {
     assert!(endpoint_status(&s, "secondary").get("override").is_none());
     let steps = explain_steps(&s);
     assert!(
-        steps.iter().any(|l| l.contains("\"primary\" is forced down")
-            && l.contains("disk replacement")),
+        steps
+            .iter()
+            .any(|l| l.contains("\"primary\" is forced down") && l.contains("disk replacement")),
         "{steps:?}"
     );
     let list = http(s.api, "GET", "/api/v1/overrides", &[], None);
-    assert_eq!(list.body["value"].as_array().unwrap().len(), 1, "{:?}", list.body);
+    assert_eq!(
+        list.body["value"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        list.body
+    );
     assert_eq!(list.body["value"][0]["endpoint"], "primary");
     let got = http(s.api, "GET", OVERRIDE, &[], None);
     assert_eq!(got.status, 200);
@@ -239,9 +245,7 @@ fn force_down_moves_the_answer_until_cleared() {
     // The profiles file changes and is applied again: the override is not part of it.
     write(&dir.join("profiles.yaml"), &profiles(port, 2));
     s.wait_log("configuration reloaded");
-    common::wait_until("the new TTL", || {
-        s.ttls("app.tm.test", Rtype::A) == [2]
-    });
+    common::wait_until("the new TTL", || s.ttls("app.tm.test", Rtype::A) == [2]);
     assert_eq!(s.ask("app.tm.test", Rtype::A), [SECONDARY]);
 
     let out = cli(&s, &["endpoint", "clear-override", "app", "primary"]);
@@ -251,7 +255,11 @@ fn force_down_moves_the_answer_until_cleared() {
     assert_eq!(http(s.api, "GET", OVERRIDE, &[], None).status, 404);
     assert!(endpoint_status(&s, "primary").get("override").is_none());
     // Clearing again is not an error.
-    assert!(cli(&s, &["endpoint", "clear-override", "app", "primary"]).status.success());
+    assert!(
+        cli(&s, &["endpoint", "clear-override", "app", "primary"])
+            .status
+            .success()
+    );
 }
 
 /// force-up serves an endpoint whose probes fail; `endpointStatus: Disabled` still wins.
@@ -282,7 +290,10 @@ fn force_up_serves_an_endpoint_whose_probe_fails_but_not_a_disabled_one() {
     let e = endpoint_status(&s, "primary");
     assert_eq!(e["endpointMonitorStatus"], "Online", "{e}");
     assert_eq!(e["override"]["state"], "Online", "{e}");
-    assert_eq!(e["lastProbe"]["healthy"], false, "the probe's own view: {e}");
+    assert_eq!(
+        e["lastProbe"]["healthy"], false,
+        "the probe's own view: {e}"
+    );
 
     // Disabled wins over forced up.
     let out = cli(&s, &["endpoint", "disable", "app", "primary"]);
@@ -307,7 +318,14 @@ fn an_override_with_for_expires_by_itself() {
     let out = cli(
         &s,
         &[
-            "endpoint", "force-down", "app", "primary", "--reason", "short", "--for", "3s",
+            "endpoint",
+            "force-down",
+            "app",
+            "primary",
+            "--reason",
+            "short",
+            "--for",
+            "3s",
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -341,13 +359,24 @@ fn an_override_survives_a_restart() {
     let s = start(&dir, &args);
     let out = cli(
         &s,
-        &["endpoint", "force-down", "app", "primary", "--reason", "decommissioning"],
+        &[
+            "endpoint",
+            "force-down",
+            "app",
+            "primary",
+            "--reason",
+            "decommissioning",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     eventually(&s, SECONDARY, Duration::from_secs(5));
     drop(s); // SIGKILL
     let s = start(&dir, &args);
-    assert_eq!(s.ask("app.tm.test", Rtype::A), [SECONDARY], "the first answer");
+    assert_eq!(
+        s.ask("app.tm.test", Rtype::A),
+        [SECONDARY],
+        "the first answer"
+    );
     let e = endpoint_status(&s, "primary");
     assert_eq!(e["override"]["reason"], "decommissioning", "{e}");
     // Still in force a while later, with the primary's probes healthy.
@@ -377,16 +406,39 @@ fn bad_override_requests_are_refused() {
             .collect()
     };
     let r = put(OVERRIDE, json!({"state": "Degraded", "reason": ""}));
-    assert_eq!((r.status, targets(&r)), (400, vec!["reason".to_string()]), "{:?}", r.body);
+    assert_eq!(
+        (r.status, targets(&r)),
+        (400, vec!["reason".to_string()]),
+        "{:?}",
+        r.body
+    );
     let r = put(OVERRIDE, json!({"state": "Down", "reason": "x"}));
-    assert_eq!((r.status, targets(&r)), (400, vec!["state".to_string()]), "{:?}", r.body);
-    let r = put(OVERRIDE, json!({"state": "Online", "reason": "x", "for": "5 minutes"}));
-    assert_eq!((r.status, targets(&r)), (400, vec!["for".to_string()]), "{:?}", r.body);
+    assert_eq!(
+        (r.status, targets(&r)),
+        (400, vec!["state".to_string()]),
+        "{:?}",
+        r.body
+    );
+    let r = put(
+        OVERRIDE,
+        json!({"state": "Online", "reason": "x", "for": "5 minutes"}),
+    );
+    assert_eq!(
+        (r.status, targets(&r)),
+        (400, vec!["for".to_string()]),
+        "{:?}",
+        r.body
+    );
     let r = put(
         OVERRIDE,
         json!({"state": "Online", "reason": "x", "expiresAt": "2001-01-01T00:00:00Z"}),
     );
-    assert_eq!((r.status, targets(&r)), (400, vec!["expiresAt".to_string()]), "{:?}", r.body);
+    assert_eq!(
+        (r.status, targets(&r)),
+        (400, vec!["expiresAt".to_string()]),
+        "{:?}",
+        r.body
+    );
     let valid = json!({"state": "Degraded", "reason": "x"});
     for path in [
         "/api/v1/profiles/app/externalEndpoints/nope/override",
@@ -396,17 +448,37 @@ fn bad_override_requests_are_refused() {
     ] {
         assert_eq!(put(path, valid.clone()).status, 404, "{path}");
     }
-    assert_eq!(http(s.api, "GET", OVERRIDE, &[], None).status, 404, "none set");
+    assert_eq!(
+        http(s.api, "GET", OVERRIDE, &[], None).status,
+        404,
+        "none set"
+    );
     // Nothing was written: the answer never moved.
     assert_eq!(s.ask("app.tm.test", Rtype::A), [PRIMARY]);
 
     let out = cli(
         &s,
-        &["endpoint", "force-down", "app", "primary", "--reason", "x", "--for", "1w"],
+        &[
+            "endpoint",
+            "force-down",
+            "app",
+            "primary",
+            "--reason",
+            "x",
+            "--for",
+            "1w",
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("30s, 10m, 2h or 1d"), "{}", stderr(&out));
-    let out = cli(&s, &["endpoint", "force-up", "app", "nope", "--reason", "x"]);
+    assert!(
+        stderr(&out).contains("30s, 10m, 2h or 1d"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(
+        &s,
+        &["endpoint", "force-up", "app", "nope", "--reason", "x"],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let out = Command::new(BIN)
         .args(["endpoint", "force-down", "app", "primary"])
@@ -429,24 +501,57 @@ fn readers_cannot_set_overrides() {
     let s = Server::start_env(
         &dir,
         &args,
-        &[("SIGNPOST_ADMIN_TOKEN", admin), ("SIGNPOST_READER_TOKEN", reader)],
+        &[
+            ("SIGNPOST_ADMIN_TOKEN", admin),
+            ("SIGNPOST_READER_TOKEN", reader),
+        ],
     );
     let body = json!({"state": "Degraded", "reason": "x"});
     let bearer = |t: &str| format!("Bearer {t}");
     let as_reader = bearer(reader);
     let as_admin = bearer(admin);
-    let r = http(s.api, "PUT", OVERRIDE, &[("Authorization", &as_reader)], Some(&body));
+    let r = http(
+        s.api,
+        "PUT",
+        OVERRIDE,
+        &[("Authorization", &as_reader)],
+        Some(&body),
+    );
     assert_eq!(r.status, 403);
     assert_eq!(http(s.api, "PUT", OVERRIDE, &[], Some(&body)).status, 401);
-    let r = http(s.api, "PUT", OVERRIDE, &[("Authorization", &as_admin)], Some(&body));
+    let r = http(
+        s.api,
+        "PUT",
+        OVERRIDE,
+        &[("Authorization", &as_admin)],
+        Some(&body),
+    );
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["profile"], "app");
     assert_eq!(r.body["endpoint"], "primary");
-    let r = http(s.api, "GET", "/api/v1/overrides", &[("Authorization", &as_reader)], None);
+    let r = http(
+        s.api,
+        "GET",
+        "/api/v1/overrides",
+        &[("Authorization", &as_reader)],
+        None,
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
-    let r = http(s.api, "DELETE", OVERRIDE, &[("Authorization", &as_reader)], None);
+    let r = http(
+        s.api,
+        "DELETE",
+        OVERRIDE,
+        &[("Authorization", &as_reader)],
+        None,
+    );
     assert_eq!(r.status, 403);
-    let r = http(s.api, "DELETE", OVERRIDE, &[("Authorization", &as_admin)], None);
+    let r = http(
+        s.api,
+        "DELETE",
+        OVERRIDE,
+        &[("Authorization", &as_admin)],
+        None,
+    );
     assert_eq!(r.status, 204);
 }

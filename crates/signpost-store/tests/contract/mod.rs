@@ -316,7 +316,10 @@ pub fn overrides_are_announced_and_leave_with_their_endpoint<F: Fixture>(f: &F) 
     assert_eq!((set.profile.as_str(), set.endpoint.as_str()), ("web", "a"));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while *feed.borrow() == seen {
-        assert!(std::time::Instant::now() < deadline, "the other store never saw the override");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other store never saw the override"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let theirs = other.overrides().unwrap();
@@ -342,8 +345,10 @@ pub fn overrides_are_announced_and_leave_with_their_endpoint<F: Fixture>(f: &F) 
     );
 
     // The endpoint leaves the profile: its override goes in the same commit.
-    let renamed = typed(json!({"name": "web", "properties": {"trafficRoutingMethod": "Priority",
-        "endpoints": [{"name": "b", "type": "externalEndpoints", "properties": {"target": "a.example.com"}}]}}));
+    let renamed = typed(
+        json!({"name": "web", "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "b", "type": "externalEndpoints", "properties": {"target": "a.example.com"}}]}}),
+    );
     s.write("web", Change::Put(Box::new(renamed)), &Precondition::None)
         .unwrap();
     assert!(s.get_override("web", "a").unwrap().is_none());
@@ -357,7 +362,11 @@ pub fn overrides_are_announced_and_leave_with_their_endpoint<F: Fixture>(f: &F) 
     assert_eq!(removed.record.reason, "back");
     let revision = s.revision().unwrap();
     assert!(s.clear_override("api", "a").unwrap().is_none());
-    assert_eq!(s.revision().unwrap(), revision, "clearing nothing writes nothing");
+    assert_eq!(
+        s.revision().unwrap(),
+        revision,
+        "clearing nothing writes nothing"
+    );
 }
 
 /// Expands to one `#[test]` per contract check, over `$fixture`.
