@@ -4,6 +4,8 @@
 //! and bad requests name the field. The CLI verbs run end to end against a live server.
 
 mod common;
+#[path = "../../signpost-store/tests/etcd_cluster/mod.rs"]
+mod etcd_cluster;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -554,4 +556,68 @@ fn readers_cannot_set_overrides() {
         None,
     );
     assert_eq!(r.status, 204);
+}
+
+/// In a fleet an override set through one node's API changes every node's answers, and every
+/// node ends it by itself at its expiry (each judging `expiresAt` by its own clock).
+#[test]
+fn an_override_reaches_every_node_of_a_fleet_and_expires_on_each() {
+    if !etcd_cluster::available() {
+        return;
+    }
+    let etcd = etcd_cluster::EtcdCluster::start();
+    let urls = etcd.client_urls.join(",");
+    let nodes: Vec<Server> = (1..=2)
+        .map(|i| {
+            let dir = temp_dir(&format!("ovr-fleet-n{i}"));
+            Server::start(
+                &dir,
+                &[
+                    "--zone",
+                    "tm.test",
+                    "--etcd",
+                    &urls,
+                    "--node-name",
+                    &format!("n{i}"),
+                ],
+            )
+        })
+        .collect();
+    // Served whatever the probes say (alwaysServe), so only the override moves the answer.
+    let web = json!({"properties": {
+    "trafficRoutingMethod": "Priority",
+    "dnsConfig": {"relativeName": "web", "ttl": 30},
+    "monitorConfig": {"protocol": "TCP", "port": 9, "intervalInSeconds": 30},
+    "endpoints": [
+        {"name": "one", "type": "externalEndpoints", "properties": {"target": "one.example.com", "priority": 1, "alwaysServe": "Enabled"}},
+        {"name": "two", "type": "externalEndpoints", "properties": {"target": "two.example.com", "priority": 2, "alwaysServe": "Enabled"}}
+    ]}});
+    let r = http(nodes[0].api, "PUT", "/api/v1/profiles/web", &[], Some(&web));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let answer_on = |n: &Server, want: &str| {
+        common::wait_until(&format!("{want} on a node"), || {
+            n.ask("web.tm.test", Rtype::A) == [want]
+        })
+    };
+    for n in &nodes {
+        answer_on(n, "CNAME one.example.com.");
+    }
+    let body = json!({"state": "Degraded", "reason": "fleet test", "for": "3s"});
+    let r = http(
+        nodes[0].api,
+        "PUT",
+        "/api/v1/profiles/web/externalEndpoints/one/override",
+        &[],
+        Some(&body),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for n in &nodes {
+        answer_on(n, "CNAME two.example.com.");
+    }
+    let r = http(nodes[1].api, "GET", "/api/v1/overrides", &[], None);
+    assert_eq!(r.body["value"][0]["reason"], "fleet test", "{:?}", r.body);
+    for n in &nodes {
+        answer_on(n, "CNAME one.example.com.");
+        n.wait_log("override expired");
+    }
 }
