@@ -113,7 +113,8 @@ pub struct Explanation {
     /// Each step of the decision.
     pub steps: Vec<String>,
     /// The same steps as values, one per entry of `steps`: `kind` names the step (`profile`,
-    /// `prioritySkipped`, `weightedDraw`, `subnetRange`, `located`, `latencyLine`, `answer`, ...;
+    /// `prioritySkipped`, `weightedDraw`, `subnetRange`, `located`, `latencyLine`, `answer`, `forced`
+    /// (an operator override: endpoint, state, reason, expiresAt), ...;
     /// routing's `Step` variants in camelCase) and the other fields are its data in camelCase.
     pub trace: Vec<Value>,
 }
@@ -285,6 +286,20 @@ mod tests {
                 assert_eq!(p["maxItems"], l.max, "{}: {p}", l.path);
             }
         }
+    }
+
+    /// The override routes are documented, with their request and record schemas.
+    #[test]
+    fn overrides_are_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let one = &doc["paths"]["/api/v1/profiles/{name}/{endpointType}/{endpointName}/override"];
+        for method in ["get", "put", "delete"] {
+            assert!(one[method].is_object(), "{method}: {one}");
+        }
+        assert!(doc["paths"]["/api/v1/overrides"]["get"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["OverrideRequest"]["properties"]["for"].is_object());
+        assert!(schemas["OverrideRecord"]["properties"]["expiresAt"].is_object());
     }
 
     /// The numbers after `marker` in `text`, each as far as its digits go.

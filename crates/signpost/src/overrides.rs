@@ -73,12 +73,13 @@ impl Overrides {
         // In effect before, no longer stored: cleared (or its endpoint went).
         for (k, o) in &self.active {
             if !self.all.iter().any(|s| key(s) == *k) {
+                let expires_at = o.expires_at.map(|t| t.to_string());
                 tracing::info!(
                     profile = %k.0,
                     endpoint = %k.1,
                     state = %o.state,
                     reason = %o.reason,
-                    expires_at = %o.expires_at.map(|t| t.to_string()).unwrap_or_default(),
+                    expires_at = expires_at.as_deref(),
                     "override cleared"
                 );
             }
@@ -110,15 +111,16 @@ impl Overrides {
     }
 }
 
-/// One line per override event, with its fields.
+/// One line per override event, with its fields (`expires_at` and `created_by` only when set).
 fn log(what: &'static str, o: &StoredOverride) {
+    let expires_at = o.record.expires_at.map(|t| t.to_string());
     tracing::info!(
         profile = %o.profile,
         endpoint = %o.endpoint,
         state = %o.record.state,
         reason = %o.record.reason,
-        expires_at = %o.record.expires_at.map(|t| t.to_string()).unwrap_or_default(),
-        created_by = %o.record.created_by.as_deref().unwrap_or_default(),
+        expires_at = expires_at.as_deref(),
+        created_by = o.record.created_by.as_deref(),
         "{what}"
     );
 }
