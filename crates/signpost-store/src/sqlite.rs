@@ -128,7 +128,26 @@ impl SqliteBackend {
     }
 
     /// Makes this copy's operator overrides exactly `entries` (what the shared backend holds).
+    /// Writes (and syncs) only when they differ, so a reload that changed no override costs a
+    /// read.
     pub fn mirror_overrides(&self, entries: &[OverrideEntry]) -> Result<(), StoreError> {
+        let mut held = self.overrides()?;
+        let mut wanted = entries.to_vec();
+        let order = |a: &OverrideEntry, b: &OverrideEntry| {
+            (
+                a.profile.to_ascii_lowercase(),
+                a.endpoint.to_ascii_lowercase(),
+            )
+                .cmp(&(
+                    b.profile.to_ascii_lowercase(),
+                    b.endpoint.to_ascii_lowercase(),
+                ))
+        };
+        held.sort_by(order);
+        wanted.sort_by(order);
+        if held == wanted {
+            return Ok(());
+        }
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM overrides", [])?;

@@ -558,31 +558,33 @@ fn readers_cannot_set_overrides() {
     assert_eq!(r.status, 204);
 }
 
-/// In a fleet an override set through one node's API changes every node's answers, and every
-/// node ends it by itself at its expiry (each judging `expiresAt` by its own clock).
+/// In a fleet an override set through one node's API changes every node's answers, every node
+/// ends it by itself at its expiry (each judging `expiresAt` by its own clock), and a node
+/// started while etcd is gone forces what its local copy says.
 #[test]
 fn an_override_reaches_every_node_of_a_fleet_and_expires_on_each() {
     if !etcd_cluster::available() {
         return;
     }
-    let etcd = etcd_cluster::EtcdCluster::start();
+    let mut etcd = etcd_cluster::EtcdCluster::start();
     let urls = etcd.client_urls.join(",");
-    let nodes: Vec<Server> = (1..=2)
-        .map(|i| {
-            let dir = temp_dir(&format!("ovr-fleet-n{i}"));
-            Server::start(
-                &dir,
-                &[
-                    "--zone",
-                    "tm.test",
-                    "--etcd",
-                    &urls,
-                    "--node-name",
-                    &format!("n{i}"),
-                ],
-            )
-        })
+    let dirs: Vec<std::path::PathBuf> = (1..=2)
+        .map(|i| temp_dir(&format!("ovr-fleet-n{i}")))
         .collect();
+    let node = |i: usize| {
+        Server::start(
+            &dirs[i],
+            &[
+                "--zone",
+                "tm.test",
+                "--etcd",
+                &urls,
+                "--node-name",
+                &format!("n{}", i + 1),
+            ],
+        )
+    };
+    let mut nodes: Vec<Server> = (0..2).map(node).collect();
     // Served whatever the probes say (alwaysServe), so only the override moves the answer.
     let web = json!({"properties": {
     "trafficRoutingMethod": "Priority",
@@ -620,4 +622,32 @@ fn an_override_reaches_every_node_of_a_fleet_and_expires_on_each() {
         answer_on(n, "CNAME one.example.com.");
         n.wait_log("override expired");
     }
+
+    // Static stability: with etcd gone, a node started from its copy still forces.
+    let body = json!({"state": "Degraded", "reason": "until cleared"});
+    let r = http(
+        nodes[1].api,
+        "PUT",
+        "/api/v1/profiles/web/externalEndpoints/one/override",
+        &[],
+        Some(&body),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for n in &nodes {
+        answer_on(n, "CNAME two.example.com.");
+    }
+    for i in 0..3 {
+        etcd.kill_member(i);
+    }
+    drop(nodes.remove(1));
+    let restarted = node(1);
+    assert_eq!(
+        restarted.ask("web.tm.test", Rtype::A),
+        ["CNAME two.example.com."],
+        "a node started without etcd forces what its copy holds"
+    );
+    assert_eq!(
+        nodes[0].ask("web.tm.test", Rtype::A),
+        ["CNAME two.example.com."]
+    );
 }
