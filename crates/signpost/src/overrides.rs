@@ -34,11 +34,27 @@ fn key(o: &StoredOverride) -> Key {
 }
 
 impl Overrides {
-    /// The overrides stored, with those in effect now.
+    /// The overrides stored, with those in effect now (each logged as in effect: a restart
+    /// says what it keeps forcing).
     pub(crate) fn new(all: Vec<StoredOverride>) -> Self {
-        let mut o = Self::default();
-        o.replace(all);
+        let now = UtcTime::now();
+        for o in all.iter().filter(|o| o.record.active_at(now)) {
+            log("override in effect", o);
+        }
+        let mut o = Self {
+            all,
+            active: HashMap::new(),
+        };
+        o.active = o.in_effect(now);
         o
+    }
+
+    fn in_effect(&self, now: UtcTime) -> HashMap<Key, Override> {
+        self.all
+            .iter()
+            .filter(|o| o.record.active_at(now))
+            .map(|o| (key(o), o.record.clone()))
+            .collect()
     }
 
     /// Takes a new list from the store and refreshes what is in effect.
@@ -50,13 +66,7 @@ impl Overrides {
     /// Recomputes which overrides are in effect now, logging each that starts or stops having
     /// effect; returns whether anything changed.
     pub(crate) fn refresh(&mut self) -> bool {
-        let now = UtcTime::now();
-        let active: HashMap<Key, Override> = self
-            .all
-            .iter()
-            .filter(|o| o.record.active_at(now))
-            .map(|o| (key(o), o.record.clone()))
-            .collect();
+        let active = self.in_effect(UtcTime::now());
         if active == self.active {
             return false;
         }

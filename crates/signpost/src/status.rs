@@ -51,9 +51,11 @@ pub fn nodes_label<'a>(views: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     }
 }
 
-/// An endpoint's status for the table: ` (forced)` after it while an operator override decides.
+/// An endpoint's status for the table: ` (forced)` after it while an operator override decides
+/// (not when Disabled or Inactive, which an override never overrules; the overrides section
+/// still lists it).
 pub fn forced_label(status: &str, forced: bool) -> String {
-    if forced {
+    if forced && !matches!(status, "Disabled" | "Inactive") {
         format!("{status} (forced)")
     } else {
         status.to_string()
@@ -184,4 +186,21 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_endpoints_are_marked_unless_switched_off() {
+        assert_eq!(forced_label("Degraded", true), "Degraded (forced)");
+        assert_eq!(forced_label("Online", false), "Online");
+        assert_eq!(forced_label("Disabled", true), "Disabled");
+        assert_eq!(
+            override_line("web", "a", "Degraded", "why", None),
+            "  web/a: forced Degraded until cleared: why"
+        );
+        assert_eq!(overrides_section(&[]), "");
+    }
 }
