@@ -69,7 +69,8 @@ pub enum Command {
     /// Profiles: list, show, create, delete.
     #[command(subcommand)]
     Profile(ProfileCommand),
-    /// Endpoints of a profile: add, set, enable, disable, remove.
+    /// Endpoints of a profile: add, set, enable, disable, remove; force-down, force-up,
+    /// clear-override.
     #[command(subcommand)]
     Endpoint(EndpointCommand),
     /// Which endpoint a client gets, and why.
@@ -217,6 +218,47 @@ pub enum EndpointCommand {
         /// Endpoint name.
         name: String,
     },
+    /// Operator overrides: force-down, force-up, clear-override.
+    #[command(flatten)]
+    Override(OverrideCommand),
+}
+
+/// `signpost endpoint force-down|force-up|clear-override`: operator overrides, stored with the
+/// configuration (every node of a fleet, across restarts), without touching `endpointStatus` or
+/// the probes (which keep running and are still shown).
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Force an endpoint Degraded (not served) whatever its probes say.
+    ForceDown(ForceArgs),
+    /// Force an endpoint Online (served, unless Disabled) whatever its probes say.
+    ForceUp(ForceArgs),
+    /// Remove an endpoint's override: its probes decide again.
+    ClearOverride {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+    },
+}
+
+/// `signpost endpoint force-down|force-up`.
+#[derive(Debug, Clone, Args)]
+pub struct ForceArgs {
+    /// Profile name.
+    pub profile: String,
+    /// Endpoint name.
+    pub name: String,
+    /// Why (shown in status, explain and the logs).
+    #[arg(long)]
+    pub reason: String,
+    /// How long: a whole number and one unit, 30s, 10m, 2h or 1d (default: until cleared).
+    #[arg(long = "for", value_name = "DURATION", value_parser = duration)]
+    pub duration: Option<String>,
+}
+
+/// Checks `--for` on the command line (exit code 2 with the rule), keeping the text for the API.
+fn duration(text: &str) -> Result<String, String> {
+    signpost_model::overrides::parse_duration(text).map(|_| text.trim().to_string())
 }
 
 /// `signpost explain`.

@@ -6,6 +6,7 @@
 //! - [`settings`]: server settings from a TOML file, overridden by flags, with defaults that let
 //!   `signpost serve` alone start on the shipped example;
 //! - [`fleet`]: health decided by a fleet (this node's view shared, the quorum's verdicts);
+//! - `overrides`: which operator overrides are in effect now, and when the next one expires;
 //! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
 //!   file changes;
 //! - [`status`]: the status file (health that survives restarts) and `signpost status`;
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod fleet;
 pub mod import;
 pub mod logging;
+mod overrides;
 mod publish;
 pub mod serve;
 pub mod settings;

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api_tls::TlsListener;
 use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
+use crate::overrides::Overrides;
 use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
 use crate::watched::WatchedFile;
@@ -89,6 +90,7 @@ async fn serve(settings: Settings) -> Result<()> {
         }
     };
     let (revision, set) = store.profile_set()?;
+    let overrides = Overrides::new(store.overrides()?);
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
     let saved = persist::read(&settings.data_dir).unwrap_or_else(|e| {
@@ -128,7 +130,7 @@ async fn serve(settings: Settings) -> Result<()> {
         counters.clone(),
         instruments.clone(),
         &set,
-        &monitor.health(),
+        &overrides.over(&monitor.health()),
     )?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
@@ -246,6 +248,7 @@ async fn serve(settings: Settings) -> Result<()> {
         fleet,
         applied: node.applied,
         loaded: loaded_tx,
+        overrides,
         loading: false,
         load_again: false,
     };
@@ -401,14 +404,17 @@ struct Control {
     applied: Arc<std::sync::atomic::AtomicU64>,
     /// Where reads of the store (on the blocking pool) deliver what they read.
     loaded: tokio::sync::mpsc::UnboundedSender<Loaded>,
+    /// The operator overrides stored, and those in effect.
+    overrides: Overrides,
     /// A read of the store is under way.
     loading: bool,
     /// The store changed again during that read.
     load_again: bool,
 }
 
-/// What a read of the store gives.
-type Loaded = Result<(u64, ProfileSet), signpost_store::StoreError>;
+/// What a read of the store gives: the configuration, with the operator overrides.
+type Loaded =
+    Result<(u64, ProfileSet, Vec<signpost_store::StoredOverride>), signpost_store::StoreError>;
 
 impl Control {
     /// Runs until `shutdown` is cancelled.
@@ -429,6 +435,8 @@ impl Control {
         let mut last_health_publish = tokio::time::Instant::now() - HEALTH_MIN_GAP;
         self.write_status();
         loop {
+            // The earliest override's end is a deadline of its own: publish when it passes.
+            let expiry = self.overrides.next_expiry();
             tokio::select! {
                 () = shutdown.cancelled() => {
                     if let Some(fleet) = self.fleet.take() {
@@ -489,6 +497,11 @@ impl Control {
                     self.publish_health();
                     last_health_publish = tokio::time::Instant::now();
                     health_pending = false;
+                }
+                () = tokio::time::sleep(expiry.unwrap_or_default()), if expiry.is_some() => {
+                    if self.overrides.refresh() {
+                        self.publish_health();
+                    }
                 }
                 Ok(()) = probes.changed() => {
                     probed_since_write = true;
@@ -575,7 +588,10 @@ impl Control {
         self.loading = true;
         let (store, loaded) = (Arc::clone(&self.store), self.loaded.clone());
         tokio::task::spawn_blocking(move || {
-            let _ = loaded.send(store.profile_set());
+            let read = store
+                .profile_set()
+                .and_then(|(revision, set)| Ok((revision, set, store.overrides()?)));
+            let _ = loaded.send(read);
         });
     }
 
@@ -585,12 +601,13 @@ impl Control {
     fn apply_loaded(&mut self, loaded: Loaded) {
         self.loading = false;
         match loaded {
-            Ok((revision, set)) => {
+            Ok((revision, set, overrides)) => {
                 // Read from a fleet node's local copy (etcd unreachable): what it holds is
                 // served, and the store is read again until it is current.
                 self.reload_pending = self.store.stale().is_some();
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
+                self.overrides.replace(overrides);
                 if let Some(serial) = tokio::task::block_in_place(|| self.publish()) {
                     self.applied
                         .store(revision, std::sync::atomic::Ordering::Relaxed);
@@ -628,7 +645,12 @@ impl Control {
 
     fn publish(&mut self) -> Option<u32> {
         let health = self.health();
-        match self.publisher.publish(&self.set, &health) {
+        // Operator overrides over the probes' (or the fleet's) view, in effect as of now.
+        self.overrides.refresh();
+        match self
+            .publisher
+            .publish(&self.set, &self.overrides.over(&health))
+        {
             Ok(snapshot) => {
                 self.status_dirty = true;
                 Some(snapshot.serial)
