@@ -35,6 +35,11 @@ fn query(name: &str, qtype: u16) -> Option<Vec<u8>> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // `HostedZone::parse` catches panics of `domain`'s zone-file reader and turns them into an
+    // error (they are the reader's defects); libfuzzer-sys's hook would abort on them even so.
+    // Any panic that escapes still aborts (libfuzzer-sys checks the body's result).
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
