@@ -1,0 +1,437 @@
+// Signpost dashboard: reads the REST API of the server that serves this page and shows it.
+//
+// - No framework, no build step: this file is served as written (embedded in the binary).
+// - Every piece of data goes into the page through textContent or attributes, never innerHTML,
+//   so a profile or endpoint name can never become markup.
+// - Live by polling: the status of the profiles on screen every 2 s (IntersectionObserver says
+//   which), every profile's document and status every 15 s and after each write.
+// - Tokens: when the API answers 401 the page asks for one, keeps it in sessionStorage (this tab
+//   only, gone when it closes) and sends it as `Authorization: Bearer` on every API call.
+'use strict';
+
+(() => {
+  const POLL_MS = 2000;
+  const FULL_REFRESH_MS = 15000;
+  const MAX_EVENTS = 25;
+  const TOKEN_KEY = 'signpost.token';
+
+  const state = {
+    profiles: [],            // the profile documents, as GET /api/v1/profiles gives them
+    status: new Map(),       // profile name -> GET .../status body
+    visible: new Set(),      // names of profiles whose section is on screen
+    lastFull: 0,             // when every profile was last read (ms)
+    canWrite: true,          // false once a write was refused with 403 (a reader token)
+    timer: null,
+    observer: null,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const enc = encodeURIComponent;
+
+  // ---- API access ---------------------------------------------------------------------------
+
+  /** An API answer that is not 2xx: the HTTP status and the error's message. */
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** One API call: JSON in and out, with the session's token when there is one. */
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const message = (data && data.error && data.error.message) || response.statusText;
+      throw new ApiError(response.status, message);
+    }
+    return data;
+  }
+
+  // ---- DOM helpers --------------------------------------------------------------------------
+
+  /**
+   * A new element. `props` sets properties (className, textContent, type, ...) or, for keys
+   * holding a dash (aria-*, data-*), attributes; children are nodes or text.
+   */
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null) continue;
+      if (key.includes('-')) node.setAttribute(key, String(value));
+      else node[key] = value;
+    }
+    for (const child of children) {
+      if (child === undefined || child === null) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** A status word as a coloured badge (the class is derived from the word, the text is it). */
+  function badge(status) {
+    const text = status || 'unknown';
+    const kind = text.toLowerCase().replace(/[^a-z-]/g, '');
+    return el('span', { className: `badge badge-${kind}`, textContent: text });
+  }
+
+  /** Replaces `node`'s children only when `key` differs from the last render's (no flicker). */
+  function renderIfChanged(node, key, build) {
+    if (node.dataset.key === key) return;
+    node.dataset.key = key;
+    node.replaceChildren(...build());
+  }
+
+  /** "12 s ago", "3 min ago", or the time of day for older moments. */
+  function ago(ms) {
+    if (!ms) return '';
+    const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (seconds < 90) return `${seconds} s ago`;
+    if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+    return new Date(ms).toLocaleString();
+  }
+
+  /** The last path segment of an endpoint's type (Azure's full type strings are accepted too). */
+  function endpointType(endpoint) {
+    return String(endpoint.type || 'externalEndpoints').split('/').pop();
+  }
+
+  /** What an endpoint answers with: its target, or the child profile of a nested endpoint. */
+  function endpointTarget(props) {
+    if (props.target) return props.target;
+    if (props.targetResourceId) return `→ ${String(props.targetResourceId).split('/').pop()}`;
+    return '';
+  }
+
+  // ---- messages and the token ---------------------------------------------------------------
+
+  function setLive(text, failing) {
+    const live = $('live');
+    live.textContent = text;
+    live.classList.toggle('failing', Boolean(failing));
+  }
+
+  function showMessage(text) {
+    $('message').textContent = text || '';
+  }
+
+  /** Shows the token form (polling stops until a token is given). */
+  function askForToken(reason) {
+    clearTimeout(state.timer);
+    $('main').hidden = true;
+    $('login').hidden = false;
+    $('login-error').textContent = reason || '';
+    $('sign-out').hidden = true;
+    setLive('Signed out');
+    $('token').focus();
+  }
+
+  function onSignIn(event) {
+    event.preventDefault();
+    const token = $('token').value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $('token').value = '';
+    state.canWrite = true;
+    start();
+  }
+
+  function onSignOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.profiles = [];
+    state.status.clear();
+    askForToken('');
+  }
+
+  /** What an API failure means for the page: 401 asks for a token, anything else is shown. */
+  function handleFailure(error) {
+    if (error instanceof ApiError && error.status === 401) {
+      const hadToken = Boolean(sessionStorage.getItem(TOKEN_KEY));
+      sessionStorage.removeItem(TOKEN_KEY);
+      askForToken(hadToken ? `The token was not accepted: ${error.message}` : '');
+      return false;
+    }
+    const what = error instanceof ApiError ? `HTTP ${error.status}: ${error.message}` : error.message;
+    setLive(`Connection problem (${what}); retrying`, true);
+    return true;
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  async function readProfiles() {
+    const list = await api('GET', '/api/v1/profiles');
+    state.profiles = (list && list.value) || [];
+    const names = new Set(state.profiles.map((p) => p.name));
+    for (const name of state.status.keys()) if (!names.has(name)) state.status.delete(name);
+  }
+
+  /** The status of each named profile; a profile gone meanwhile (404) is simply skipped. */
+  async function readStatus(names) {
+    await Promise.all(names.map(async (name) => {
+      try {
+        state.status.set(name, await api('GET', `/api/v1/profiles/${enc(name)}/status`));
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+        state.status.delete(name);
+      }
+    }));
+  }
+
+  /** One round of polling: what is due, then a render, then the next round. */
+  async function tick() {
+    clearTimeout(state.timer);
+    let again = true;
+    try {
+      const full = Date.now() - state.lastFull >= FULL_REFRESH_MS;
+      if (full) await readProfiles();
+      const names = full
+        ? state.profiles.map((p) => p.name)
+        : state.profiles.map((p) => p.name).filter((n) => state.visible.has(n));
+      await readStatus(names);
+      if (full) state.lastFull = Date.now();
+      $('login').hidden = true;
+      $('main').hidden = false;
+      $('sign-out').hidden = !sessionStorage.getItem(TOKEN_KEY);
+      render();
+      setLive(`Live · updated ${new Date().toLocaleTimeString()}`);
+    } catch (error) {
+      again = handleFailure(error);
+    }
+    if (again) state.timer = setTimeout(tick, POLL_MS);
+  }
+
+  /** Reads everything now (at start, after sign-in, after a write). */
+  function start() {
+    state.lastFull = 0;
+    tick();
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+
+  function render() {
+    renderSummary();
+    renderDetails();
+    renderEvents();
+    renderExplainChoices();
+  }
+
+  /** The profiles table: one row per profile. */
+  function renderSummary() {
+    const rows = state.profiles.map((doc) => {
+      const props = doc.properties || {};
+      const health = state.status.get(doc.name);
+      const monitor = health ? health.profileMonitorStatus
+        : (props.monitorConfig || {}).profileMonitorStatus;
+      const endpoints = health ? health.endpoints : [];
+      const online = endpoints.filter((e) => e.endpointMonitorStatus === 'Online').length;
+      const dns = props.dnsConfig || {};
+      const link = el('a', { href: `#profile-${doc.name}`, textContent: doc.name });
+      return el('tr', { 'data-profile': doc.name },
+        el('th', { scope: 'row' }, link),
+        el('td', {}, badge(props.profileStatus || 'Enabled')),
+        el('td', {}, badge(monitor), health && health.failOpen ? badge('FAIL-OPEN') : null),
+        el('td', { textContent: props.trafficRoutingMethod || '' }),
+        el('td', { textContent: dns.fqdn || dns.relativeName || '' }),
+        el('td', { textContent: dns.ttl === undefined ? '' : `${dns.ttl} s` }),
+        el('td', { textContent: health ? `${online} / ${endpoints.length}` : '' }));
+    });
+    const body = $('profiles-table').tBodies[0];
+    body.replaceChildren(...rows);
+  }
+
+  /** One section per profile, kept across renders (the observer watches them). */
+  function renderDetails() {
+    const container = $('profile-details');
+    const wanted = new Set(state.profiles.map((p) => p.name));
+    for (const section of [...container.children]) {
+      if (!wanted.has(section.dataset.profile)) {
+        state.observer.unobserve(section);
+        section.remove();
+      }
+    }
+    for (const doc of state.profiles) {
+      let section = [...container.children].find((s) => s.dataset.profile === doc.name);
+      if (!section) {
+        section = profileSection(doc.name);
+        container.append(section);
+        state.observer.observe(section);
+      }
+      container.append(section); // keeps the API's order
+      const health = state.status.get(doc.name) || null;
+      const key = JSON.stringify([doc, health && { ...health, events: undefined }, state.canWrite]);
+      renderIfChanged(section.querySelector('.content'), key, () => profileContent(doc, health));
+    }
+  }
+
+  function profileSection(name) {
+    const title = el('h2', { id: `title-${name}`, textContent: `Profile ${name}` });
+    const section = el('section', {
+      className: 'panel profile', id: `profile-${name}`, 'data-profile': name,
+      'aria-label': `Profile ${name}`,
+    }, title, el('div', { className: 'content' }));
+    return section;
+  }
+
+  /** A profile's facts line and its endpoints table. */
+  function profileContent(doc, health) {
+    const props = doc.properties || {};
+    const monitor = props.monitorConfig || {};
+    const facts = el('p', { className: 'facts' },
+      badge(health ? health.profileMonitorStatus : monitor.profileMonitorStatus),
+      health && health.failOpen ? badge('FAIL-OPEN') : null,
+      ` ${props.trafficRoutingMethod || ''} · ${(props.dnsConfig || {}).fqdn || ''}`,
+      monitor.protocol ? ` · probes ${monitor.protocol} port ${monitor.port || ''}${monitor.path || ''}` : '');
+    const probes = new Map(((health && health.endpoints) || []).map((e) => [e.name, e]));
+    const head = el('tr', {}, ...['Endpoint', 'Type', 'Target', 'Priority', 'Weight', 'Status',
+      'Monitor status', 'Last probe', 'Latency', 'Served now', 'Action']
+      .map((h) => el('th', { scope: 'col', textContent: h })));
+    const rows = (props.endpoints || []).map((e) => endpointRow(doc.name, e, probes.get(e.name)));
+    const table = el('table', { className: 'endpoints', 'aria-label': `Endpoints of ${doc.name}` },
+      el('thead', {}, head), el('tbody', {}, ...rows));
+    return [facts, table];
+  }
+
+  function endpointRow(profile, endpoint, health) {
+    const props = endpoint.properties || {};
+    const enabled = (props.endpointStatus || 'Enabled') !== 'Disabled';
+    const probe = health && health.lastProbe;
+    const probeCell = el('td', {});
+    if (probe) {
+      probeCell.append(el('span', { className: probe.healthy ? 'ok' : 'bad', textContent: probe.result }),
+        el('small', { textContent: ` ${ago(probe.timeMs)}` }));
+    } else {
+      probeCell.textContent = health ? 'not probed' : '';
+    }
+    return el('tr', { 'data-endpoint': endpoint.name },
+      el('th', { scope: 'row', textContent: endpoint.name }),
+      el('td', { textContent: endpointType(endpoint) }),
+      el('td', { className: 'target', textContent: endpointTarget(props) }),
+      el('td', { textContent: props.priority ?? '' }),
+      el('td', { textContent: props.weight ?? '' }),
+      el('td', {}, badge(enabled ? 'Enabled' : 'Disabled')),
+      el('td', { className: 'monitor' },
+        badge(health ? health.endpointMonitorStatus : props.endpointMonitorStatus)),
+      probeCell,
+      el('td', { textContent: probe && probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '' }),
+      el('td', { textContent: health ? (health.servedNow ? 'yes' : 'no') : '' }),
+      el('td', {}, state.canWrite ? toggleButton(profile, endpoint, enabled) : null));
+  }
+
+  /** Enable or Disable, labelled with the endpoint and profile for screen readers (and tests). */
+  function toggleButton(profile, endpoint, enabled) {
+    const verb = enabled ? 'Disable' : 'Enable';
+    const button = el('button', {
+      type: 'button', textContent: verb, className: enabled ? 'danger' : '',
+      'aria-label': `${verb} ${profile}/${endpoint.name}`,
+    });
+    button.addEventListener('click', () => setEndpointStatus(profile, endpoint, !enabled, button));
+    return button;
+  }
+
+  /** Every profile's recent events, newest first. */
+  function renderEvents() {
+    const events = [...state.status.values()].flatMap((s) => s.events || [])
+      .sort((a, b) => b.timeMs - a.timeMs).slice(0, MAX_EVENTS);
+    const key = JSON.stringify(events);
+    renderIfChanged($('events'), key, () => (events.length ? events.map(eventItem)
+      : [el('li', { className: 'muted', textContent: 'No health events yet.' })]));
+  }
+
+  function eventItem(e) {
+    const time = el('time', { dateTime: new Date(e.timeMs).toISOString(), textContent: new Date(e.timeMs).toLocaleTimeString() });
+    const who = e.node ? ` (node ${e.node})` : '';
+    const kind = e.kind && e.kind !== 'probe' ? `${e.kind}: ` : '';
+    return el('li', {}, time, ` ${kind}${e.profile}/${e.endpoint}${who} `,
+      badge(e.from), ' → ', badge(e.to), ` ${e.reason || ''}`);
+  }
+
+  function renderExplainChoices() {
+    const select = $('explain-profile');
+    const names = state.profiles.map((p) => p.name);
+    const key = JSON.stringify(names);
+    if (select.dataset.key === key) return;
+    const chosen = select.value;
+    renderIfChanged(select, key, () => names.map((n) => el('option', { value: n, textContent: n })));
+    if (names.includes(chosen)) select.value = chosen;
+  }
+
+  // ---- actions ------------------------------------------------------------------------------
+
+  /** PATCHes an endpoint's endpointStatus, then reads everything again. */
+  async function setEndpointStatus(profile, endpoint, enable, button) {
+    button.disabled = true;
+    showMessage('');
+    const path = `/api/v1/profiles/${enc(profile)}/${enc(endpointType(endpoint))}/${enc(endpoint.name)}`;
+    try {
+      await api('PATCH', path, { properties: { endpointStatus: enable ? 'Enabled' : 'Disabled' } });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) {
+        state.canWrite = false; // a reader token: hide the controls from now on
+        showMessage(`Not allowed: ${error.message}`);
+      } else if (!(error instanceof ApiError && error.status === 401)) {
+        showMessage(`${profile}/${endpoint.name}: ${error.message}`);
+      } else {
+        handleFailure(error);
+        return;
+      }
+    }
+    button.disabled = false;
+    start();
+  }
+
+  async function onExplain(event) {
+    event.preventDefault();
+    const profile = $('explain-profile').value;
+    const client = $('explain-client').value.trim();
+    const type = $('explain-type').value;
+    const out = $('explain-result');
+    try {
+      const path = `/api/v1/profiles/${enc(profile)}/explain?clientIp=${enc(client)}&type=${enc(type)}`;
+      out.replaceChildren(...explanation(await api('GET', path)));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) handleFailure(error);
+      else out.replaceChildren(el('p', { className: 'error', role: 'alert', textContent: error.message }));
+    }
+  }
+
+  /** The decision, its records and each step, as the API words them. */
+  function explanation(x) {
+    const records = (x.answer || []).map((a) => el('li', { textContent: `${a.record} (${a.profile}/${a.endpoint})` }));
+    return [
+      el('p', { className: 'decision' }, `${x.profile} ${x.type} for ${x.clientIp}: `, badge(x.outcome),
+        ` ECS scope /${x.ecsScopePrefix}`),
+      el('ul', { className: 'records', 'aria-label': 'Answer records' }, ...records),
+      el('ol', { className: 'steps', 'aria-label': 'Decision steps' },
+        ...(x.steps || []).map((s) => el('li', { textContent: s }))),
+    ];
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  function init() {
+    state.observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const name = entry.target.dataset.profile;
+        if (entry.isIntersecting) state.visible.add(name);
+        else state.visible.delete(name);
+      }
+    });
+    $('login-form').addEventListener('submit', onSignIn);
+    $('sign-out').addEventListener('click', onSignOut);
+    $('explain-form').addEventListener('submit', onExplain);
+    start();
+  }
+
+  document.addEventListener('DOMContentLoaded', init);
+})();
