@@ -62,14 +62,14 @@
   // ---- DOM helpers --------------------------------------------------------------------------
 
   /**
-   * A new element. `props` sets properties (className, textContent, type, ...) or, for keys
-   * holding a dash (aria-*, data-*), attributes; children are nodes or text.
+   * A new element. `props` sets properties (className, textContent, type, ...) or, for `role`
+   * and keys holding a dash (aria-*, data-*), attributes; children are nodes or text.
    */
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props)) {
       if (value === undefined || value === null) continue;
-      if (key.includes('-')) node.setAttribute(key, String(value));
+      if (key === 'role' || key.includes('-')) node.setAttribute(key, String(value));
       else node[key] = value;
     }
     for (const child of children) {
