@@ -236,7 +236,7 @@
       const endpoints = health ? health.endpoints : [];
       const online = endpoints.filter((e) => e.endpointMonitorStatus === 'Online').length;
       const dns = props.dnsConfig || {};
-      const link = el('a', { href: `#profile-${doc.name}`, textContent: doc.name });
+      const link = el('a', { href: `#${enc(`profile-${doc.name}`)}`, textContent: doc.name });
       return el('tr', { 'data-profile': doc.name },
         el('th', { scope: 'row' }, link),
         el('td', {}, badge(props.profileStatus || 'Enabled')),

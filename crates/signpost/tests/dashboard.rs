@@ -75,7 +75,10 @@ fn assets_are_served_without_a_token_with_their_types_and_csp() {
         assert_eq!(header(&headers, "content-type"), kind, "{path}");
         assert!(header(&headers, "content-security-policy").starts_with("default-src 'self';"));
         assert!(body.len() > 1000, "{path}: {} bytes", body.len());
-        assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}"
+        );
     }
     // The script never writes data as markup.
     let (_, _, script) = get(s.api, "/dashboard.js");
