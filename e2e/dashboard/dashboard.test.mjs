@@ -244,6 +244,9 @@ test('lists the example profiles with their endpoints and health', async () => {
   assert.match(await endpointRow(page, 'contoso', 'eu-west').innerText(), /HTTP 200/);
   await page.getByRole('heading', { name: 'Recent health events' }).scrollIntoViewIfNeeded();
   await page.getByRole('list').filter({ hasText: 'contoso/us-east' }).first().waitFor();
+  // This node, alone (no fleet), in the nodes panel.
+  await page.getByRole('table', { name: 'Nodes' }).getByText('(this node)').waitFor();
+  await page.getByText('store sqlite').waitFor();
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'overview');
   await page.context().close();

@@ -18,6 +18,7 @@
   const state = {
     profiles: [],            // the profile documents, as GET /api/v1/profiles gives them
     status: new Map(),       // profile name -> GET .../status body
+    nodes: null,             // GET /api/v1/nodes body
     visible: new Set(),      // names of profiles whose section is on screen
     lastFull: 0,             // when every profile was last read (ms)
     canWrite: true,          // false once a write was refused with 403 (a reader token)
@@ -176,6 +177,10 @@
     for (const name of state.status.keys()) if (!names.has(name)) state.status.delete(name);
   }
 
+  async function readNodes() {
+    state.nodes = await api('GET', '/api/v1/nodes');
+  }
+
   /** The status of each named profile; a profile gone meanwhile (404) is simply skipped. */
   async function readStatus(names) {
     await Promise.all(names.map(async (name) => {
@@ -194,7 +199,7 @@
     let again = true;
     try {
       const full = Date.now() - state.lastFull >= FULL_REFRESH_MS;
-      if (full) await readProfiles();
+      if (full) await Promise.all([readProfiles(), readNodes()]);
       const names = full
         ? state.profiles.map((p) => p.name)
         : state.profiles.map((p) => p.name).filter((n) => state.visible.has(n));
@@ -223,6 +228,7 @@
     renderSummary();
     renderDetails();
     renderEvents();
+    renderNodes();
     renderExplainChoices();
   }
 
@@ -293,16 +299,19 @@
       ` ${props.trafficRoutingMethod || ''} · ${(props.dnsConfig || {}).fqdn || ''}`,
       monitor.protocol ? ` · probes ${monitor.protocol} port ${monitor.port || ''}${monitor.path || ''}` : '');
     const probes = new Map(((health && health.endpoints) || []).map((e) => [e.name, e]));
+    // In a fleet, a column with each node's view beside the verdict.
+    const fleet = [...probes.values()].some((e) => (e.nodes || []).length > 0);
     const head = el('tr', {}, ...['Endpoint', 'Type', 'Target', 'Priority', 'Weight', 'Status',
-      'Monitor status', 'Last probe', 'Latency', 'Served now', 'Action']
-      .map((h) => el('th', { scope: 'col', textContent: h })));
-    const rows = (props.endpoints || []).map((e) => endpointRow(doc.name, e, probes.get(e.name)));
+      'Monitor status', fleet ? 'Node views' : null, 'Last probe', 'Latency', 'Served now', 'Action']
+      .filter(Boolean).map((h) => el('th', { scope: 'col', textContent: h })));
+    const rows = (props.endpoints || [])
+      .map((e) => endpointRow(doc.name, e, probes.get(e.name), fleet));
     const table = el('table', { className: 'endpoints', 'aria-label': `Endpoints of ${doc.name}` },
       el('thead', {}, head), el('tbody', {}, ...rows));
     return [facts, table];
   }
 
-  function endpointRow(profile, endpoint, health) {
+  function endpointRow(profile, endpoint, health, fleet) {
     const props = endpoint.properties || {};
     const enabled = (props.endpointStatus || 'Enabled') !== 'Disabled';
     const probe = health && health.lastProbe;
@@ -322,10 +331,19 @@
       el('td', {}, badge(enabled ? 'Enabled' : 'Disabled')),
       el('td', { className: 'monitor' },
         badge(health ? health.endpointMonitorStatus : props.endpointMonitorStatus)),
+      fleet ? nodeViews(health) : null,
       probeCell,
       el('td', { textContent: probe && probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '' }),
       el('td', { textContent: health ? (health.servedNow ? 'yes' : 'no') : '' }),
       el('td', {}, state.canWrite ? toggleButton(profile, endpoint, enabled) : null));
+  }
+
+  /** Each live node's view of the endpoint ("n1 Online", "n2 Degraded"), the reason as a tooltip. */
+  function nodeViews(health) {
+    const views = (health && health.nodes) || [];
+    return el('td', { className: 'nodes' }, ...views.map((v) => el('span', {
+      className: 'view', title: v.reason || '', textContent: `${v.node} ${v.status}`,
+    })));
   }
 
   /** Enable or Disable, labelled with the endpoint and profile for screen readers (and tests). */
@@ -354,6 +372,23 @@
     const kind = e.kind && e.kind !== 'probe' ? `${e.kind}: ` : '';
     return el('li', {}, time, ` ${kind}${e.profile}/${e.endpoint}${who} `,
       badge(e.from), ' → ', badge(e.to), ` ${e.reason || ''}`);
+  }
+
+  /** This node and the fleet: one row per live node, this one first. */
+  function renderNodes() {
+    const n = state.nodes;
+    if (!n) return;
+    $('nodes-summary').textContent =
+      `This node: ${n.node} · store ${n.store} · health quorum ${n.healthQuorum}`;
+    const rows = (n.nodes || []).map((node) => el('tr', {},
+      el('th', { scope: 'row', textContent: node.self ? `${node.name} (this node)` : node.name }),
+      el('td', { textContent: node.lastHeartbeatMs ? ago(node.lastHeartbeatMs) : '' }),
+      el('td', { textContent: node.appliedRevision ?? '' }),
+      el('td', { textContent: node.etcdConnected === null || node.etcdConnected === undefined ? ''
+        : (node.etcdConnected ? 'connected' : 'not connected') }),
+      el('td', { textContent: node.probeSource || '' }),
+      el('td', { textContent: node.version || '' })));
+    $('nodes-table').tBodies[0].replaceChildren(...rows);
   }
 
   function renderExplainChoices() {
