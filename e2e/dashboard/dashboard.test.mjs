@@ -82,14 +82,20 @@ function stopEndpoint(address) {
   return new Promise((resolve) => s.close(resolve));
 }
 
-/** Starts `signpost serve` on free ports and reads the addresses it bound from its log. */
-function startSignpost() {
+/**
+ * Starts `signpost serve` on free ports with its data in `dataDir` and `tokens` (environment
+ * variables), and reads the addresses it bound from its log.
+ */
+function startSignpost(dataDir, tokens) {
+  const env = { ...process.env };
+  delete env.SIGNPOST_ADMIN_TOKEN;
+  delete env.SIGNPOST_READER_TOKEN;
   return new Promise((resolve, reject) => {
-    const child = spawn(SIGNPOST, ['serve', '--data-dir', join(dir, 'data'),
+    const child = spawn(SIGNPOST, ['serve', '--data-dir', dataDir,
       '--dns-listen', '127.0.0.1:0', '--api-listen', '127.0.0.1:0', '--dns-workers', '1',
       '--probe-resolver', '127.0.0.1:9'], {
       cwd: dir,
-      env: { ...process.env, SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_READER_TOKEN: READER },
+      env: { ...env, ...tokens },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
@@ -107,18 +113,20 @@ function startSignpost() {
       }
     });
     child.once('exit', (code) => reject(new Error(`signpost exited (${code}):\n${log}`)));
+    // Never leave a server behind, even when this process ends on an error.
+    process.once('exit', () => child.kill());
     setTimeout(() => reject(new Error(`signpost did not start:\n${log}`)), 20000);
   });
 }
 
-/** A fresh browser tab (its own sessionStorage) on the dashboard. */
-async function openDashboard() {
+/** A fresh browser tab (its own sessionStorage) on the dashboard of `at` (default: the server). */
+async function openDashboard(at = api) {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'UTC',
   });
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`http://${api}/`);
+  await page.goto(`http://${at}/`);
   return page;
 }
 
@@ -159,7 +167,8 @@ before(async () => {
       if (tries > 20) throw e;
     }
   }
-  ({ child: server, api, dns } = await startSignpost());
+  ({ child: server, api, dns } = await startSignpost(join(dir, 'data'),
+    { SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_READER_TOKEN: READER }));
   // The example's probes go to port 8053 (the default API port); point them at this server's
   // API, so the example shows the mix its comments describe (contoso/us-east and partners/a2
   // Degraded, the rest Online).
@@ -313,4 +322,18 @@ test('the explain form shows the decision and its steps', async () => {
   await page.getByRole('button', { name: 'Explain' }).click();
   await page.getByRole('alert').filter({ hasText: 'clientIp' }).waitFor();
   await page.context().close();
+});
+
+test('without tokens configured the page asks for none', async () => {
+  const open = await startSignpost(join(dir, 'open-data'), {});
+  try {
+    const page = await openDashboard(open.api);
+    await page.getByRole('table', { name: 'Profiles' }).getByRole('rowheader', { name: 'contoso' }).waitFor();
+    assert.equal(await page.getByLabel('API token', { exact: true }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Forget token' }).isVisible(), false);
+    await page.getByRole('button', { name: 'Disable contoso/us-east' }).waitFor();
+    await page.context().close();
+  } finally {
+    open.child.kill();
+  }
 });

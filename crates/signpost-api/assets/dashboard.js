@@ -324,7 +324,7 @@
     }
     return el('tr', { 'data-endpoint': endpoint.name },
       el('th', { scope: 'row', textContent: endpoint.name }),
-      el('td', { textContent: endpointType(endpoint) }),
+      el('td', { textContent: endpointType(endpoint).replace(/Endpoints$/, '') }),
       el('td', { className: 'target', textContent: endpointTarget(props) }),
       el('td', { textContent: props.priority ?? '' }),
       el('td', { textContent: props.weight ?? '' }),
