@@ -10,6 +10,8 @@
 //!   ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
+//! - [`metrics`]: Prometheus metrics (`GET /metrics`): instruments the control plane updates,
+//!   and collectors that read the DNS workers' counters and the snapshot at scrape time;
 //! - `reference`: the geographic hierarchy and the Performance regions (read-only data);
 //! - `auth`: bearer tokens with `admin` and `reader` roles;
 //! - `error`: errors as Azure-style JSON with the field path and the rule;
@@ -22,6 +24,7 @@
 mod auth;
 mod dashboard;
 mod error;
+pub mod metrics;
 pub mod nodes;
 pub mod observe;
 pub mod openapi;
@@ -31,5 +34,6 @@ mod reference;
 mod routes;
 
 pub use auth::{Role, Tokens};
+pub use metrics::{Instruments, Metrics};
 pub use nodes::NodeIdentity;
 pub use routes::{ApiState, router};

@@ -480,6 +480,7 @@ mod tests {
             monitor: None,
             tokens: Tokens::default(),
             node: crate::NodeIdentity::alone("test".into(), None),
+            metrics: None,
         }
     }
 

@@ -11,6 +11,7 @@ use signpost_model::Limits;
 use signpost_store::Store;
 
 use crate::auth::Tokens;
+use crate::metrics::{self, Metrics};
 use crate::nodes::NodeIdentity;
 use crate::{auth, nodes, observe, profiles, reference};
 
@@ -31,6 +32,8 @@ pub struct ApiState {
     pub tokens: Tokens,
     /// This node, and the fleet it is part of.
     pub node: NodeIdentity,
+    /// What `/metrics` encodes; `None`: no metrics.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// The API's routes under `/api/v1`, plus `/healthz`, `/openapi.json` and the dashboard's page
@@ -62,11 +65,17 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/regions", get(reference::regions))
         .route("/api/v1/nodes", get(nodes::list))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/v1/apply", post(profiles::apply))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",
             post(profiles::name_availability),
         )
+        // After routing, so the route's pattern is known.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,

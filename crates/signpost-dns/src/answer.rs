@@ -13,6 +13,7 @@ use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
 use crate::cookies::{self, CookieSecret};
+use crate::metrics::{DnsCounters, WorkerCounters};
 use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
@@ -38,6 +39,19 @@ pub struct Answerer {
     max_udp_payload: u16,
     /// Server cookies are made with this secret; `None` turns DNS Cookies off.
     cookie_secret: Option<CookieSecret>,
+    /// Where responses are counted, if anywhere.
+    counting: Counting,
+}
+
+/// Where an answerer counts its responses ([`crate::metrics`]).
+#[derive(Debug, Clone)]
+enum Counting {
+    /// Nowhere.
+    Off,
+    /// In a set of its own (a UDP worker's answerer).
+    Own(Arc<WorkerCounters>),
+    /// In the set of the thread it runs on (TCP, which runs on the runtime's threads).
+    PerThread(Arc<DnsCounters>),
 }
 
 /// What was answered, for response rate limiting.
@@ -84,7 +98,22 @@ impl Answerer {
             snapshot,
             max_udp_payload: max_udp_payload.max(512),
             cookie_secret: Some(CookieSecret::random()),
+            counting: Counting::Off,
         }
+    }
+
+    /// The same answerer counting in a set of its own of `counters`: for one thread that answers
+    /// with it alone (a UDP worker).
+    pub fn counting_alone(mut self, counters: &DnsCounters) -> Self {
+        self.counting = Counting::Own(counters.worker());
+        self
+    }
+
+    /// The same answerer counting in `counters`' set of whichever thread it runs on (tasks that
+    /// move between the runtime's threads, like TCP connections).
+    pub fn counting_per_thread(mut self, counters: Arc<DnsCounters>) -> Self {
+        self.counting = Counting::PerThread(counters);
+        self
     }
 
     /// The same answerer making server cookies with `secret` (shared by a fleet so that any node
@@ -109,7 +138,15 @@ impl Answerer {
             Parsed::Drop => return None,
             Parsed::Query(q) => {
                 let ctx = self.ctx(&q, peer, transport);
-                return Some(self.resolve(&q, peer, &ctx, rng, out));
+                let (answered, slot) = self.resolve(&q, peer, &ctx, rng, out);
+                let truncated = out[2] & 0x02 != 0;
+                self.count(|c| {
+                    c.response(slot, answered.qtype, answered.rcode);
+                    if truncated {
+                        c.truncated();
+                    }
+                });
+                return Some(answered);
             }
             Parsed::Reject(q, rcode) => (q, rcode.to_int().into()),
             Parsed::BadKey(q) => (q, Rcode::NOTAUTH.to_int().into()),
@@ -117,6 +154,7 @@ impl Answerer {
         let ctx = self.ctx(&q, peer, transport);
         let tsig = q.tsig_at.and_then(|at| tsig_badkey(message, at));
         Writer::begin(&q, out, false, 0, ctx).finish(&q, rcode, None, tsig.as_deref());
+        self.count(|c| c.response(0, q.qtype.to_int(), rcode));
         Some(Answered {
             rcode,
             qtype: q.qtype.to_int(),
@@ -124,6 +162,16 @@ impl Answerer {
             trusted: ctx.trusted,
             question_end: q.question_end as u16,
         })
+    }
+
+    /// Counts in this answerer's counter set, if it counts.
+    #[inline]
+    fn count(&self, count: impl FnOnce(&WorkerCounters)) {
+        match &self.counting {
+            Counting::Off => {}
+            Counting::Own(set) => count(set),
+            Counting::PerThread(counters) => counters.on_this_thread(count),
+        }
     }
 
     /// The response limits and cookie for `q`, and whether it presented a valid server cookie.
@@ -154,7 +202,7 @@ impl Answerer {
         ctx: &Ctx,
         rng: &mut fastrand::Rng,
         out: &mut Vec<u8>,
-    ) -> Answered {
+    ) -> (Answered, u32) {
         let ctx = *ctx;
         let question_end = q.question_end as u16;
         let name_end = question_end - 4;
@@ -165,17 +213,19 @@ impl Answerer {
             trusted: ctx.trusted,
             question_end,
         };
+        // The counter slot of the profile asked for (0: the name is no profile).
+        let mut slot = 0;
         let snap = self.snapshot.load();
         let mut buf = [0u8; 255];
         let name = wire::lower_name(q.qname, &mut buf);
         if q.edns.is_some_and(|e| e.version != 0) {
             Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
-            return answered(BADVERS, name_end as usize);
+            return (answered(BADVERS, name_end as usize), slot);
         }
         let Some((zone, apex_at)) = snap.find_zone(name) else {
             let refused = Rcode::REFUSED.to_int().into();
             Writer::begin(q, out, false, 0, ctx).finish(q, refused, None, None);
-            return answered(refused, name_end as usize);
+            return (answered(refused, name_end as usize), slot);
         };
         let apex_ptr = pointer(HEADER_LEN + apex_at);
         let mut w = Writer::begin(q, out, true, HEADER_LEN + apex_at, ctx);
@@ -196,7 +246,7 @@ impl Answerer {
                 _ => w.negative(zone, &apex_ptr),
             }
             w.finish(q, 0, None, None);
-            return answered(0, HEADER_LEN);
+            return (answered(0, HEADER_LEN), slot);
         }
         let (rcode, scope) = match zone.names.get(relative) {
             None => {
@@ -221,6 +271,8 @@ impl Answerer {
                 (0, None)
             }
             Some(NameEntry::Profile(id)) => {
+                let slots = snap.metric_slots(*id);
+                slot = slots.map_or(0, |s| s.profile);
                 let ecs = q
                     .edns
                     .and_then(|e| e.client_subnet)
@@ -247,11 +299,17 @@ impl Answerer {
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
                     Outcome::Answer { profile, picks } => {
                         let tails = &zone.records[profile as usize];
+                        // Answers count for the endpoint that holds the record: with nesting, an
+                        // endpoint of the child profile the decision ended in.
+                        let endpoint_slots = snap.metric_slots(profile).map(|s| &s.endpoints);
                         for &i in picks.as_slice() {
                             if let Some(t) = &tails[i as usize]
                                 && (is_cname(&t.bytes) || tail_matches(&t.bytes, family))
                             {
                                 w.answer(&pointer(HEADER_LEN), t, Some(ttl));
+                                if let Some(&e) = endpoint_slots.and_then(|s| s.get(i as usize)) {
+                                    self.count(|c| c.answer(e));
+                                }
                             }
                         }
                         if w.answers == 0 {
@@ -272,7 +330,7 @@ impl Answerer {
         } else {
             HEADER_LEN
         };
-        answered(rcode, class_start)
+        (answered(rcode, class_start), slot)
     }
 }
 

@@ -17,6 +17,7 @@
 
 pub mod answer;
 pub mod cookies;
+pub mod metrics;
 pub mod rrl;
 pub mod server;
 pub mod snapshot;
@@ -26,6 +27,7 @@ pub mod wire;
 
 pub use answer::{Answered, Answerer, Transport};
 pub use cookies::CookieSecret;
+pub use metrics::{DnsCounters, MetricSlots};
 pub use rrl::RrlConfig;
 pub use server::{DnsServer, ServerConfig};
 pub use snapshot::{NameServer, Snapshot, SnapshotError, SoaTimers, ZoneConfig};

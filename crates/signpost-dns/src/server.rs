@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::answer::Answerer;
 use crate::cookies::CookieSecret;
+use crate::metrics::DnsCounters;
 use crate::rrl::{RateLimiter, RrlConfig};
 use crate::snapshot::Snapshot;
 use crate::udp::WorkerStats;
@@ -77,6 +78,16 @@ impl DnsServer {
     /// Binds every address and starts answering from `snapshot`. Must run inside a tokio runtime
     /// (TCP is served on it).
     pub fn start(config: &ServerConfig, snapshot: Arc<ArcSwap<Snapshot>>) -> io::Result<Self> {
+        Self::start_counting(config, snapshot, None)
+    }
+
+    /// [`DnsServer::start`], counting every response in `counters` when given (each UDP worker
+    /// in a set of its own, TCP in one set per runtime thread; see [`crate::metrics`]).
+    pub fn start_counting(
+        config: &ServerConfig,
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        counters: Option<Arc<DnsCounters>>,
+    ) -> io::Result<Self> {
         let secret = config
             .cookies
             .then(|| config.cookie_secret.unwrap_or_else(CookieSecret::random));
@@ -100,7 +111,10 @@ impl DnsServer {
                 }
                 let worker = Worker {
                     socket,
-                    answerer: answerer.clone(),
+                    answerer: match &counters {
+                        Some(c) => answerer.clone().counting_alone(c),
+                        None => answerer.clone(),
+                    },
                     stop: stop.clone(),
                     stats: Arc::new(WorkerStats::default()),
                     pktinfo,
@@ -108,6 +122,9 @@ impl DnsServer {
                     workers: config.workers.max(1),
                 };
                 stats.push(worker.stats.clone());
+                if let Some(c) = &counters {
+                    c.add_udp_worker(worker.stats.clone());
+                }
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("dns-udp-{i}"))
@@ -116,7 +133,10 @@ impl DnsServer {
             }
             tokio::spawn(crate::tcp::serve(
                 tcp,
-                answerer.clone(),
+                match &counters {
+                    Some(c) => answerer.clone().counting_per_thread(c.clone()),
+                    None => answerer.clone(),
+                },
                 crate::tcp::TcpLimits {
                     idle_timeout: config.tcp_idle_timeout,
                     lifetime: config.tcp_lifetime,

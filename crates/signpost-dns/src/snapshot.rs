@@ -16,6 +16,7 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
+use crate::metrics::{MetricSlots, ProfileSlots};
 use signpost_routing::{
     EndpointAnswer, LatencySource, Locate, ProfileId, Query, QueryFamily, RoutingTable,
 };
@@ -199,6 +200,8 @@ pub struct Snapshot {
     /// The operator's latency table, when configured.
     pub latency: Option<Arc<dyn LatencySource + Send + Sync>>,
     pub(crate) zones: Vec<Zone>,
+    /// Counter slots of each profile (by [`ProfileId`]); empty when nothing counts.
+    pub(crate) slots: Vec<ProfileSlots>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -223,6 +226,23 @@ impl Snapshot {
     pub fn with_latency(mut self, latency: Option<Arc<dyn LatencySource + Send + Sync>>) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// The same snapshot counting its profiles' queries in the slots `slots` assigns, which stay
+    /// the same across snapshots (see [`crate::metrics`]).
+    pub fn with_metric_slots(mut self, slots: &MetricSlots) -> Self {
+        self.slots = self
+            .routing
+            .profiles()
+            .iter()
+            .map(|p| slots.profile(&p.name, p.endpoints.iter().map(|e| e.name.as_str())))
+            .collect();
+        self
+    }
+
+    /// The counter slots of profile `id` (slot 0, no profile, when not counted).
+    pub fn metric_slots(&self, id: ProfileId) -> Option<&ProfileSlots> {
+        self.slots.get(id as usize)
     }
 
     /// What routing needs for a query from `client` (the ECS address, else the resolver's):
@@ -253,6 +273,7 @@ impl Snapshot {
             geo: None,
             latency: None,
             zones,
+            slots: Vec::new(),
         })
     }
 

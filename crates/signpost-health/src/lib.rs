@@ -30,7 +30,8 @@ pub mod tls;
 pub mod view;
 
 pub use monitor::{
-    EndpointKey, HealthSnapshot, Monitor, MonitorSettings, MonitorView, Target, now_ms,
+    EndpointKey, HealthSnapshot, Monitor, MonitorSettings, MonitorView, ProbeObserver, Target,
+    now_ms,
 };
 pub use permits::Skipped;
 pub use probe::{Failure, ProbeResult, ProbeSpec, Success};

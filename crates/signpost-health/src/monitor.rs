@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::permits::{Lane, Permits, Skipped};
-use crate::probe::{self, ProbeSpec};
+use crate::probe::{self, ProbeResult, ProbeSpec};
 use crate::resolve::Resolver;
 use crate::state::{EndpointState, Event, EventKind, EventLog};
 
@@ -60,6 +60,15 @@ pub struct MonitorSettings {
     /// Source address of every probe's connection (`--probe-source`): firewalls can allow-list
     /// it, and nodes on one machine each get their own vantage point. `None`: the system picks.
     pub probe_source: Option<std::net::IpAddr>,
+    /// Sees every probe result as it comes (metrics); `None`: nobody.
+    pub observer: Option<Arc<dyn ProbeObserver>>,
+}
+
+/// Something that sees every probe result as it comes, e.g. a latency histogram. Called on the
+/// probe's task, so it must be quick.
+pub trait ProbeObserver: Send + Sync + std::fmt::Debug {
+    /// Endpoint `key` was probed with `result`.
+    fn probed(&self, key: &EndpointKey, result: &ProbeResult);
 }
 
 impl Default for MonitorSettings {
@@ -69,6 +78,7 @@ impl Default for MonitorSettings {
             resolver: Resolver::System,
             event_capacity: 1000,
             probe_source: None,
+            observer: None,
         }
     }
 }
@@ -80,6 +90,7 @@ struct Shared {
     probes: watch::Sender<u64>,
     resolver: Resolver,
     probe_source: Option<std::net::IpAddr>,
+    observer: Option<Arc<dyn ProbeObserver>>,
     permits: Permits,
     max_in_flight: usize,
     skip_log: Mutex<SkipLog>,
@@ -218,6 +229,7 @@ impl Monitor {
                 probes,
                 resolver: settings.resolver,
                 probe_source: settings.probe_source,
+                observer: settings.observer,
                 permits: Permits::new(settings.max_in_flight),
                 max_in_flight: settings.max_in_flight.max(1),
                 skip_log: Mutex::default(),
@@ -349,6 +361,9 @@ async fn probe_loop(shared: Arc<Shared>, target: Target) {
         };
         let result = probe::run_from(&target.spec, &shared.resolver, shared.probe_source).await;
         drop(permit);
+        if let Some(observer) = &shared.observer {
+            observer.probed(&target.key, &result);
+        }
         let now = now_ms();
         let change = {
             let mut states = shared.states.lock().expect("health state lock");

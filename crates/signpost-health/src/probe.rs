@@ -161,6 +161,23 @@ impl ProbeResult {
         self.outcome.is_ok()
     }
 
+    /// The kind of outcome, one of a few fixed words (a metrics label): `success`, `status`,
+    /// `timeout`, `refused`, `reset`, `tls`, `resolve`, `body`, `malformed`, `error`.
+    pub fn class(&self) -> &'static str {
+        match &self.outcome {
+            Ok(_) => "success",
+            Err(Failure::Status { .. }) => "status",
+            Err(Failure::Timeout) => "timeout",
+            Err(Failure::Refused) => "refused",
+            Err(Failure::Reset) => "reset",
+            Err(Failure::Tls { .. }) => "tls",
+            Err(Failure::NameResolution { .. }) => "resolve",
+            Err(Failure::BodyMismatch) => "body",
+            Err(Failure::Malformed { .. }) => "malformed",
+            Err(Failure::Other { .. }) => "error",
+        }
+    }
+
     /// The outcome alone: `connected`, `HTTP 200`, `timeout`, ... (the status view's `result`).
     pub fn summary(&self) -> String {
         match &self.outcome {

@@ -7,11 +7,12 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
-use signpost_dns::{Snapshot, ZoneConfig};
+use signpost_api::Instruments;
+use signpost_dns::{DnsCounters, Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
 use signpost_routing::{HealthView, LatencySource, Locate, RoutingTable};
 
@@ -23,6 +24,10 @@ pub(crate) struct Publisher {
     current: Arc<ArcSwap<Snapshot>>,
     serial: u32,
     all_down: BTreeSet<String>,
+    /// Where the DNS server counts (snapshots carry their profiles' counter slots).
+    counters: Option<Arc<DnsCounters>>,
+    /// Compile and publish times, the configuration revision.
+    instruments: Instruments,
 }
 
 impl Publisher {
@@ -31,24 +36,32 @@ impl Publisher {
         zones: Vec<ZoneConfig>,
         geo: Option<Arc<dyn Locate + Send + Sync>>,
         latency: Option<Arc<dyn LatencySource + Send + Sync>>,
+        counters: Option<Arc<DnsCounters>>,
+        instruments: Instruments,
         set: &ProfileSet,
         health: &dyn HealthView,
     ) -> Result<Self> {
-        let serial = next_serial(0);
-        let routing = RoutingTable::compile(set, health);
-        let first = Snapshot::build(&zones, routing, serial)?
-            .with_geo(geo.clone())
-            .with_latency(latency.clone());
         let mut publisher = Self {
             zones,
             geo,
             latency,
-            current: Arc::new(ArcSwap::from_pointee(first)),
-            serial,
+            current: Arc::new(ArcSwap::from_pointee(Snapshot::build(
+                &[],
+                RoutingTable::default(),
+                0,
+            )?)),
+            serial: 0,
             all_down: BTreeSet::new(),
+            counters,
+            instruments,
         };
-        publisher.report(&publisher.current.load_full());
+        publisher.publish(set, health)?;
         Ok(publisher)
+    }
+
+    /// The metrics this publisher updates.
+    pub(crate) fn instruments(&self) -> &Instruments {
+        &self.instruments
     }
 
     /// The handle the DNS server reads.
@@ -68,12 +81,18 @@ impl Publisher {
         health: &dyn HealthView,
     ) -> Result<Arc<Snapshot>> {
         let serial = next_serial(self.serial);
-        let snapshot = Arc::new(
-            Snapshot::build(&self.zones, RoutingTable::compile(set, health), serial)?
-                .with_geo(self.geo.clone())
-                .with_latency(self.latency.clone()),
-        );
+        let started = Instant::now();
+        let routing = RoutingTable::compile(set, health);
+        let compiled = started.elapsed();
+        let mut snapshot = Snapshot::build(&self.zones, routing, serial)?
+            .with_geo(self.geo.clone())
+            .with_latency(self.latency.clone());
+        if let Some(counters) = &self.counters {
+            snapshot = snapshot.with_metric_slots(counters.slots());
+        }
+        let snapshot = Arc::new(snapshot);
         self.current.store(snapshot.clone());
+        self.instruments.published(compiled, started.elapsed());
         self.serial = serial;
         self.report(&snapshot);
         Ok(snapshot)

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use signpost_api::{ApiState, NodeIdentity};
-use signpost_dns::DnsServer;
+use signpost_api::{ApiState, Instruments, Metrics, NodeIdentity};
+use signpost_dns::{DnsCounters, DnsServer};
 use signpost_health::{Monitor, persist, targets::targets};
 use signpost_model::ProfileSet;
 use signpost_model::set::ProfilesFile;
@@ -97,7 +97,15 @@ async fn serve(settings: Settings) -> Result<()> {
     if !known.is_empty() {
         tracing::info!(endpoints = known.len(), "restored last known health");
     }
-    let mut monitor = Monitor::new(settings.monitor.clone(), known);
+    // Counting on the DNS path and the control plane's instruments, when metrics are on.
+    let counters = settings.metrics.then(|| Arc::new(DnsCounters::default()));
+    let instruments = Instruments::default();
+    instruments.config_revision(revision);
+    let mut monitor_settings = settings.monitor.clone();
+    if settings.metrics {
+        monitor_settings.observer = Some(instruments.probe_observer());
+    }
+    let mut monitor = Monitor::new(monitor_settings, known);
     monitor.reconcile(probe_targets);
     // Stamped before loading: a file replaced while it loads is loaded again.
     let geoip_file = settings.geoip.clone().map(WatchedFile::new);
@@ -115,12 +123,14 @@ async fn serve(settings: Settings) -> Result<()> {
         settings.zones.clone(),
         geo,
         latency,
+        counters.clone(),
+        instruments.clone(),
         &set,
         &monitor.health(),
     )?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
-    let dns = DnsServer::start(&settings.server, publisher.snapshot())
+    let dns = DnsServer::start_counting(&settings.server, publisher.snapshot(), counters.clone())
         .context("cannot start the DNS listeners")?;
     // With etcd, this node shares its probes' view and takes the fleet's verdicts.
     let fleet = match &settings.store {
@@ -161,6 +171,13 @@ async fn serve(settings: Settings) -> Result<()> {
         monitor: Some(monitor.view()),
         tokens: settings.tokens.clone(),
         node: node.clone(),
+        metrics: settings.metrics.then(|| {
+            Arc::new(Metrics::new(
+                &instruments,
+                counters.clone(),
+                publisher.snapshot(),
+            ))
+        }),
     };
     let listener = tokio::net::TcpListener::bind(settings.api_listen)
         .await
@@ -551,6 +568,7 @@ impl Control {
                 if let Some(serial) = tokio::task::block_in_place(|| self.publish()) {
                     self.applied
                         .store(revision, std::sync::atomic::Ordering::Relaxed);
+                    self.publisher.instruments().config_revision(revision);
                     if let Some(f) = &self.fleet {
                         f.applied(revision);
                     }

@@ -17,6 +17,7 @@
 //! probe_source = "127.0.0.1"          # source address of every probe
 //! health_quorum = "majority"          # with etcd: majority (default), any, all or local
 //! api_listen = "127.0.0.1:8053"
+//! metrics = true                      # GET /metrics, and counting on the DNS path (default true)
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
 //!
@@ -118,6 +119,8 @@ pub struct SettingsFile {
     pub health_quorum: Option<String>,
     /// REST API address.
     pub api_listen: Option<SocketAddr>,
+    /// Prometheus metrics (default true).
+    pub metrics: Option<bool>,
     /// GeoIP database, relative to the settings file.
     pub geoip: Option<PathBuf>,
     /// Latency table, relative to the settings file.
@@ -408,6 +411,8 @@ pub struct Settings {
     pub node_name: String,
     /// How a fleet's views of an endpoint make its status (`local` without etcd).
     pub health_quorum: QuorumRule,
+    /// Prometheus metrics at `/metrics`, and counting on the DNS path.
+    pub metrics: bool,
 }
 
 impl Settings {
@@ -625,6 +630,7 @@ impl Settings {
             store,
             node_name,
             health_quorum,
+            metrics: file.metrics.unwrap_or(true),
         })
     }
 }

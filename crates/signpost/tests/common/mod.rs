@@ -275,12 +275,14 @@ pub fn write(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-/// A response: status, headers (lower-case names), body as JSON (Null when empty or not JSON).
+/// A response: status, headers (lower-case names), body as JSON (Null when empty or not JSON)
+/// and as text.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    pub text: String,
 }
 
 impl Reply {
@@ -346,6 +348,7 @@ pub fn http(
         status,
         headers,
         body: serde_json::from_str(&body_text).unwrap_or(serde_json::Value::Null),
+        text: body_text,
     }
 }
 
