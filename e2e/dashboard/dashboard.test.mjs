@@ -324,6 +324,43 @@ test('the explain form shows the decision and its steps', async () => {
   await page.context().close();
 });
 
+test('query rates come from the server\'s counters', async () => {
+  const page = await openDashboard();
+  await signIn(page, ADMIN);
+  const rates = page.getByRole('table', { name: 'Query rates by profile' });
+  await rates.waitFor({ timeout: 15000 });
+  const row = (name) => rates.getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+  const count = async (name) => Number(await row(name).locator('td.count').innerText());
+  const before = await count('web');
+  // Queries while the page watches: the rate shows them, the count since start adds them up.
+  let sent = 0;
+  let stop = false;
+  const load = (async () => {
+    while (!stop) {
+      dig('web');
+      sent += 1;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await eventually('web\'s responses/s', async () => Number(await row('web').locator('td.rate').innerText()),
+      (r) => r > 0);
+    await eventually('the primary\'s answers/s', async () => Number(await endpointRow(page, 'web', 'primary')
+      .locator('td.rate').innerText()), (r) => r > 0);
+  } finally {
+    stop = true;
+    await load;
+  }
+  await eventually('web\'s count since start', () => count('web'), (n) => n >= before + sent, 15000);
+  // A name that is no profile is counted apart.
+  execFileSync('dig', ['+short', '+norec', `@${dns.host}`, '-p', String(dns.port), `nothere.${ZONE}`, 'A']);
+  await row('(no such profile)').getByText('NXDOMAIN').waitFor({ timeout: 15000 });
+  await page.getByRole('heading', { name: 'Query rates' }).scrollIntoViewIfNeeded();
+  await screenshot(page, 'rates');
+  await page.context().close();
+});
+
 test('without tokens configured the page asks for none', async () => {
   const open = await startSignpost(join(dir, 'open-data'), {});
   try {

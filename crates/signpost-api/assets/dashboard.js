@@ -5,6 +5,8 @@
 //   so a profile or endpoint name can never become markup.
 // - Live by polling: the status of the profiles on screen every 2 s (IntersectionObserver says
 //   which), every profile's document and status every 15 s and after each write.
+// - Query rates: the server's Prometheus counters (GET /metrics) every 5 s, as rates between two
+//   reads; the panel stays hidden when the server has no /metrics.
 // - Tokens: when the API answers 401 the page asks for one, keeps it in sessionStorage (this tab
 //   only, gone when it closes) and sends it as `Authorization: Bearer` on every API call.
 'use strict';
@@ -13,12 +15,18 @@
   const POLL_MS = 2000;
   const FULL_REFRESH_MS = 15000;
   const MAX_EVENTS = 25;
+  const METRICS_MS = 5000;
+  const CHART_POINTS = 60;   // 5 min of 5 s samples
   const TOKEN_KEY = 'signpost.token';
 
   const state = {
     profiles: [],            // the profile documents, as GET /api/v1/profiles gives them
     status: new Map(),       // profile name -> GET .../status body
     nodes: null,             // GET /api/v1/nodes body
+    metrics: null,           // the last two reads of the DNS counters: { previous, current }
+    metricsOff: false,       // the server has no /metrics (or this token may not read it)
+    lastMetrics: 0,
+    history: [],             // total responses per second, one point per metrics read
     visible: new Set(),      // names of profiles whose section is on screen
     lastFull: 0,             // when every profile was last read (ms)
     canWrite: true,          // false once a write was refused with 403 (a reader token)
@@ -181,6 +189,93 @@
     state.nodes = await api('GET', '/api/v1/nodes');
   }
 
+  // ---- query rates (Prometheus text exposition, only the two DNS counters) ------------------
+
+  /** `name{a="x",b="y"} value` lines of the wanted metrics, as { name, labels, value }. */
+  function parseMetrics(text, wanted) {
+    const samples = [];
+    for (const line of text.split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+      if (!m || !wanted.has(m[1])) continue;
+      const labels = {};
+      for (const l of (m[2] || '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+        labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+      }
+      samples.push({ name: m[1], labels, value: Number(m[3]) });
+    }
+    return samples;
+  }
+
+  /** Per-profile and per-endpoint counter totals from one scrape. */
+  function countersFrom(samples) {
+    const profiles = new Map();   // profile -> { total, byRcode: Map }
+    const answers = new Map();    // "profile/endpoint" -> total
+    for (const s of samples) {
+      if (s.name === 'signpost_dns_responses_total') {
+        const p = profiles.get(s.labels.profile) || { total: 0, byRcode: new Map() };
+        p.total += s.value;
+        p.byRcode.set(s.labels.rcode, (p.byRcode.get(s.labels.rcode) || 0) + s.value);
+        profiles.set(s.labels.profile, p);
+      } else {
+        const key = `${s.labels.profile}/${s.labels.endpoint}`;
+        answers.set(key, (answers.get(key) || 0) + s.value);
+      }
+    }
+    return { time: Date.now(), profiles, answers };
+  }
+
+  async function readMetrics() {
+    const headers = {};
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch('/metrics', { headers, cache: 'no-store' });
+    if (response.status === 401) throw new ApiError(401, 'a valid bearer token is required');
+    if (!response.ok) {
+      state.metricsOff = true;
+      return;
+    }
+    const wanted = new Set(['signpost_dns_responses_total', 'signpost_dns_answers_total']);
+    const current = countersFrom(parseMetrics(await response.text(), wanted));
+    const previous = state.metrics && state.metrics.current;
+    state.metrics = { previous, current };
+    if (previous) {
+      state.history.push(rate(current, previous, (c) => sum(c.profiles)));
+      if (state.history.length > CHART_POINTS) state.history.shift();
+    }
+  }
+
+  function sum(profiles) {
+    let total = 0;
+    for (const p of profiles.values()) total += p.total;
+    return total;
+  }
+
+  /** Per second between two reads of what `pick` takes from each (a reset counts from 0). */
+  function rate(current, previous, pick) {
+    if (!previous) return null;
+    const seconds = (current.time - previous.time) / 1000;
+    const now = pick(current) || 0;
+    const before = pick(previous) || 0;
+    if (seconds <= 0) return null;
+    return (now >= before ? now - before : now) / seconds;
+  }
+
+  function formatRate(r) {
+    if (r === null || r === undefined) return '…';
+    return r >= 10 ? r.toFixed(0) : r.toFixed(1);
+  }
+
+  /** The rate of one profile's responses, or of one endpoint's answers ("profile/endpoint"). */
+  function profileRate(name) {
+    const m = state.metrics;
+    return m ? rate(m.current, m.previous, (c) => (c.profiles.get(name) || {}).total) : null;
+  }
+
+  function answerRate(key) {
+    const m = state.metrics;
+    return m ? rate(m.current, m.previous, (c) => c.answers.get(key)) : null;
+  }
+
   /** The status of each named profile; a profile gone meanwhile (404) is simply skipped. */
   async function readStatus(names) {
     await Promise.all(names.map(async (name) => {
@@ -203,8 +298,10 @@
       const names = full
         ? state.profiles.map((p) => p.name)
         : state.profiles.map((p) => p.name).filter((n) => state.visible.has(n));
-      await readStatus(names);
+      const metricsDue = !state.metricsOff && Date.now() - state.lastMetrics >= METRICS_MS;
+      await Promise.all([readStatus(names), metricsDue ? readMetrics() : null]);
       if (full) state.lastFull = Date.now();
+      if (metricsDue) state.lastMetrics = Date.now();
       $('login').hidden = true;
       $('main').hidden = false;
       $('sign-out').hidden = !sessionStorage.getItem(TOKEN_KEY);
@@ -227,6 +324,7 @@
   function render() {
     renderSummary();
     renderDetails();
+    renderRates();
     renderEvents();
     renderNodes();
     renderExplainChoices();
@@ -250,7 +348,8 @@
         el('td', { textContent: props.trafficRoutingMethod || '' }),
         el('td', { textContent: dns.fqdn || dns.relativeName || '' }),
         el('td', { textContent: dns.ttl === undefined ? '' : `${dns.ttl} s` }),
-        el('td', { textContent: health ? `${online} / ${endpoints.length}` : '' }));
+        el('td', { textContent: health ? `${online} / ${endpoints.length}` : '' }),
+        el('td', { className: 'rate', textContent: state.metricsOff ? '' : formatRate(profileRate(doc.name)) }));
     });
     const body = $('profiles-table').tBodies[0];
     body.replaceChildren(...rows);
@@ -275,7 +374,9 @@
       }
       container.append(section); // keeps the API's order
       const health = state.status.get(doc.name) || null;
-      const key = JSON.stringify([doc, health && { ...health, events: undefined }, state.canWrite]);
+      const rates = (doc.properties && doc.properties.endpoints || [])
+        .map((e) => formatRate(answerRate(`${doc.name}/${e.name}`)));
+      const key = JSON.stringify([doc, health && { ...health, events: undefined }, state.canWrite, rates]);
       renderIfChanged(section.querySelector('.content'), key, () => profileContent(doc, health));
     }
   }
@@ -302,7 +403,7 @@
     // In a fleet, a column with each node's view beside the verdict.
     const fleet = [...probes.values()].some((e) => (e.nodes || []).length > 0);
     const head = el('tr', {}, ...['Endpoint', 'Type', 'Target', 'Priority', 'Weight', 'Status',
-      'Monitor status', fleet ? 'Node views' : null, 'Last probe', 'Latency', 'Served now', 'Action']
+      'Monitor status', fleet ? 'Node views' : null, 'Last probe', 'Latency', 'Served now', state.metricsOff ? null : 'Answers/s', 'Action']
       .filter(Boolean).map((h) => el('th', { scope: 'col', textContent: h })));
     const rows = (props.endpoints || [])
       .map((e) => endpointRow(doc.name, e, probes.get(e.name), fleet));
@@ -335,6 +436,7 @@
       probeCell,
       el('td', { textContent: probe && probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '' }),
       el('td', { textContent: health ? (health.servedNow ? 'yes' : 'no') : '' }),
+      state.metricsOff ? null : el('td', { className: 'rate', textContent: formatRate(answerRate(`${profile}/${endpoint.name}`)) }),
       el('td', {}, state.canWrite ? toggleButton(profile, endpoint, enabled) : null));
   }
 
@@ -372,6 +474,60 @@
     const kind = e.kind && e.kind !== 'probe' ? `${e.kind}: ` : '';
     return el('li', {}, time, ` ${kind}${e.profile}/${e.endpoint}${who} `,
       badge(e.from), ' → ', badge(e.to), ` ${e.reason || ''}`);
+  }
+
+  /** The query rates panel: the total, a chart of the last minutes, one row per profile. */
+  function renderRates() {
+    const m = state.metrics;
+    $('rates').hidden = state.metricsOff || !m;
+    if (!m) return;
+    const total = rate(m.current, m.previous, (c) => sum(c.profiles));
+    const peak = state.history.length ? Math.max(...state.history) : null;
+    $('rates-total').textContent = `${formatRate(total)} DNS responses/s now · `
+      + `peak ${formatRate(peak)}/s in the last ${Math.round((CHART_POINTS * METRICS_MS) / 60000)} min · `
+      + `${sum(m.current.profiles)} since start`;
+    renderChart($('rates-chart'), state.history);
+    const names = [...state.profiles.map((p) => p.name), ''];
+    const rows = names.filter((n) => m.current.profiles.has(n) || n !== '').map((name) => {
+      const counts = m.current.profiles.get(name) || { total: 0, byRcode: new Map() };
+      const rcodes = [...counts.byRcode].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+      return el('tr', { 'data-profile': name },
+        el('th', { scope: 'row', textContent: name || '(no such profile)' }),
+        el('td', { className: 'rate', textContent: formatRate(profileRate(name)) }),
+        el('td', { className: 'count', textContent: counts.total }),
+        el('td', { textContent: rcodes.join(', ') }));
+    });
+    $('rates-table').tBodies[0].replaceChildren(...rows);
+  }
+
+  /**
+   * A line chart of `points` (one per metrics read, the newest on the right, scaled to the
+   * largest) as SVG, drawn with attributes and classes only (the CSP allows no inline style).
+   */
+  function renderChart(container, points) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const width = 600;
+    const height = 80;
+    const max = Math.max(1, ...points);
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${width} ${height + 4}`);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    const step = width / Math.max(1, CHART_POINTS - 1);
+    const offset = (CHART_POINTS - points.length) * step;
+    const coords = points.map((p, i) =>
+      `${(offset + i * step).toFixed(1)},${(height - (p / max) * height + 2).toFixed(1)}`);
+    const axis = document.createElementNS(NS, 'line');
+    for (const [k, v] of Object.entries({ x1: 0, y1: height + 2, x2: width, y2: height + 2, class: 'axis' })) {
+      axis.setAttribute(k, v);
+    }
+    svg.append(axis);
+    if (coords.length > 1) {
+      const line = document.createElementNS(NS, 'polyline');
+      line.setAttribute('points', coords.join(' '));
+      line.setAttribute('class', 'series');
+      svg.append(line);
+    }
+    container.replaceChildren(svg);
   }
 
   /** This node and the fleet: one row per live node, this one first. */
