@@ -361,6 +361,35 @@ test('query rates come from the server\'s counters', async () => {
   await page.context().close();
 });
 
+test('names are shown as text, never as markup, and reach the API encoded', async () => {
+  const name = '<img src=x onerror=alert(1)> & "/x"';
+  await call('PUT', '/api/v1/profiles/markup', {
+    properties: {
+      trafficRoutingMethod: 'Weighted',
+      dnsConfig: { relativeName: 'markup', ttl: 5 },
+      monitorConfig: { protocol: 'TCP', port: endpointPort },
+      endpoints: [{ name, type: 'externalEndpoints', properties: { target: PRIMARY } }],
+    },
+  });
+  try {
+    const page = await openDashboard();
+    let dialogs = 0;
+    page.on('dialog', (d) => { dialogs += 1; d.dismiss(); });
+    await signIn(page, ADMIN);
+    const section = page.getByRole('region', { name: 'Profile markup' });
+    await section.getByRole('rowheader', { name, exact: true }).waitFor();
+    assert.equal(await page.locator('main img').count(), 0, 'no element made from a name');
+    // The name goes into the URL encoded: the PATCH finds the endpoint.
+    await section.getByRole('button', { name: `Disable markup/${name}` }).click();
+    await section.getByRole('button', { name: `Enable markup/${name}` }).waitFor();
+    await eventually('the profile has no enabled endpoint left', () => dig('markup'), (a) => a === '');
+    assert.equal(dialogs, 0);
+    await page.context().close();
+  } finally {
+    await call('DELETE', '/api/v1/profiles/markup');
+  }
+});
+
 test('without tokens configured the page asks for none', async () => {
   const open = await startSignpost(join(dir, 'open-data'), {});
   try {

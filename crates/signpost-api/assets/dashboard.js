@@ -102,6 +102,18 @@
     node.replaceChildren(...build());
   }
 
+  /**
+   * Puts freshly built rows into a table body, unless they are the same as the ones shown (the
+   * comparison serialises the new nodes; nothing is ever parsed as markup), so focus and
+   * selection survive a poll that changed nothing.
+   */
+  function replaceRows(body, rows) {
+    const key = rows.map((r) => r.outerHTML).join('');
+    if (body.dataset.key === key) return;
+    body.dataset.key = key;
+    body.replaceChildren(...rows);
+  }
+
   /** "12 s ago", "3 min ago", or the time of day for older moments. */
   function ago(ms) {
     if (!ms) return '';
@@ -340,7 +352,7 @@
       const endpoints = health ? health.endpoints : [];
       const online = endpoints.filter((e) => e.endpointMonitorStatus === 'Online').length;
       const dns = props.dnsConfig || {};
-      const link = el('a', { href: `#${enc(`profile-${doc.name}`)}`, textContent: doc.name });
+      const link = el('a', { href: `#profile-${enc(doc.name)}`, textContent: doc.name });
       return el('tr', { 'data-profile': doc.name },
         el('th', { scope: 'row' }, link),
         el('td', {}, badge(props.profileStatus || 'Enabled')),
@@ -351,8 +363,7 @@
         el('td', { textContent: health ? `${online} / ${endpoints.length}` : '' }),
         el('td', { className: 'rate', textContent: state.metricsOff ? '' : formatRate(profileRate(doc.name)) }));
     });
-    const body = $('profiles-table').tBodies[0];
-    body.replaceChildren(...rows);
+    replaceRows($('profiles-table').tBodies[0], rows);
   }
 
   /** One section per profile, kept across renders (the observer watches them). */
@@ -382,9 +393,9 @@
   }
 
   function profileSection(name) {
-    const title = el('h2', { id: `title-${name}`, textContent: `Profile ${name}` });
+    const title = el('h2', { textContent: `Profile ${name}` });
     const section = el('section', {
-      className: 'panel profile', id: `profile-${name}`, 'data-profile': name,
+      className: 'panel profile', id: `profile-${enc(name)}`, 'data-profile': name,
       'aria-label': `Profile ${name}`,
     }, title, el('div', { className: 'content' }));
     return section;
@@ -497,7 +508,7 @@
         el('td', { className: 'count', textContent: counts.total }),
         el('td', { textContent: rcodes.join(', ') }));
     });
-    $('rates-table').tBodies[0].replaceChildren(...rows);
+    replaceRows($('rates-table').tBodies[0], rows);
   }
 
   /**
@@ -544,7 +555,7 @@
         : (node.etcdConnected ? 'connected' : 'not connected') }),
       el('td', { textContent: node.probeSource || '' }),
       el('td', { textContent: node.version || '' })));
-    $('nodes-table').tBodies[0].replaceChildren(...rows);
+    replaceRows($('nodes-table').tBodies[0], rows);
   }
 
   function renderExplainChoices() {
