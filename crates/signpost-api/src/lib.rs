@@ -9,6 +9,7 @@
 //!   patch, DELETE), apply and name availability: request in, one operation, response out, with
 //!   ETags and `If-Match` / `If-None-Match`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
+//! - [`traffic`]: Traffic View (`/trafficView`): queries by minute, client location and endpoint;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`): instruments the control plane updates,
 //!   and collectors that read the DNS workers' counters and the snapshot at scrape time;
@@ -32,6 +33,7 @@ pub mod ops;
 pub mod profiles;
 mod reference;
 mod routes;
+pub mod traffic;
 
 pub use auth::{Role, Tokens};
 pub use metrics::{Instruments, Metrics};

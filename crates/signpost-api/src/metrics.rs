@@ -135,6 +135,7 @@ impl ProbeObserver for ProbeDurations {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    counters: Option<Arc<DnsCounters>>,
 }
 
 impl Metrics {
@@ -174,13 +175,22 @@ impl Metrics {
         registry.register_collector(Box::new(SnapshotCollector {
             snapshot: snapshot.clone(),
         }));
-        if let Some(counters) = counters {
-            registry.register_collector(Box::new(DnsCollector { counters, snapshot }));
+        if let Some(counters) = &counters {
+            registry.register_collector(Box::new(DnsCollector {
+                counters: counters.clone(),
+                snapshot,
+            }));
         }
         Self {
             registry,
             requests: instruments.requests.clone(),
+            counters,
         }
+    }
+
+    /// The DNS server's counters (Traffic View reads them), when it counts.
+    pub fn counters(&self) -> Option<&Arc<DnsCounters>> {
+        self.counters.as_ref()
     }
 
     /// The text exposition of every metric.

@@ -139,6 +139,7 @@ pub struct Explanation {
         crate::reference::geographic_hierarchy,
         crate::reference::regions,
         crate::nodes::list,
+        crate::traffic::traffic_view,
     ),
     components(schemas(
         ProfileDoc,
@@ -160,6 +161,9 @@ pub struct Explanation {
         ApplyReport,
         ProfileHealth,
         Explanation,
+        crate::traffic::TrafficView,
+        crate::traffic::TrafficBucket,
+        crate::traffic::TrafficRow,
         crate::reference::GeographicHierarchy,
         crate::reference::GeographicHierarchyProperties,
         signpost_model::geo_codes::HierarchyRegion,

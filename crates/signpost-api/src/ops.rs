@@ -283,6 +283,17 @@ impl<'a> Ops<'a> {
         crate::observe::explain_decision(self.state, name, client, qtype)
     }
 
+    /// A profile's Traffic View from `since` to `until` (default: the last 24 hours; see
+    /// [`crate::traffic`]).
+    pub fn traffic_view(
+        &self,
+        name: &str,
+        since: Option<jiff::Timestamp>,
+        until: Option<jiff::Timestamp>,
+    ) -> Result<crate::traffic::TrafficView, OpError> {
+        crate::traffic::view(self.state, name, since, until)
+    }
+
     /// Applies `make` to the endpoint (its current document, if any; `None` from `make`
     /// removes it) and writes the profile. Returns the endpoint as stored now, unless removed.
     async fn change_endpoint(

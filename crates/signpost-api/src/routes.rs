@@ -13,7 +13,7 @@ use signpost_store::Store;
 use crate::auth::Tokens;
 use crate::metrics::{self, Metrics};
 use crate::nodes::NodeIdentity;
-use crate::{auth, nodes, observe, profiles, reference};
+use crate::{auth, nodes, observe, profiles, reference, traffic};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -52,6 +52,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/profiles/{name}/status", get(observe::status))
         .route("/api/v1/profiles/{name}/explain", get(observe::explain))
+        .route(
+            "/api/v1/profiles/{name}/trafficView",
+            get(traffic::traffic_view),
+        )
         .route(
             "/api/v1/profiles/{name}/{endpoint_type}/{endpoint}",
             get(profiles::get_endpoint)

@@ -15,6 +15,7 @@ use signpost_routing::{Outcome, QueryFamily, route};
 use crate::cookies::{self, CookieSecret};
 use crate::metrics::{DnsCounters, WorkerCounters};
 use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
+use crate::traffic::Place;
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
 /// The transport a query came over, which bounds the response size.
@@ -286,7 +287,11 @@ impl Answerer {
                     rng,
                     &mut (),
                 );
-                let ttl = snap.routing.profile(*id).ttl;
+                let compiled = snap.routing.profile(*id);
+                let ttl = compiled.ttl;
+                // Traffic View: where the client is, once, for every endpoint answered.
+                let place = (compiled.traffic_view && !matches!(self.counting, Counting::Off))
+                    .then(|| Place::of(client, snap.geo.as_deref()));
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
                         w.negative(zone, &apex_ptr);
@@ -308,7 +313,12 @@ impl Answerer {
                             {
                                 w.answer(&pointer(HEADER_LEN), t, Some(ttl));
                                 if let Some(&e) = endpoint_slots.and_then(|s| s.get(i as usize)) {
-                                    self.count(|c| c.answer(e));
+                                    self.count(|c| {
+                                        c.answer(e);
+                                        if let Some(place) = place {
+                                            c.traffic(slot, place, e);
+                                        }
+                                    });
                                 }
                             }
                         }

@@ -22,6 +22,7 @@ pub mod rrl;
 pub mod server;
 pub mod snapshot;
 mod tcp;
+pub mod traffic;
 mod udp;
 pub mod wire;
 

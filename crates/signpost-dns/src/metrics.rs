@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use crate::traffic::{Bucket, Pending, Place, TrafficHistory};
 use crate::udp::WorkerStats;
 
 /// Query types counted by name; every other type is counted as `other` (the last label).
@@ -144,6 +145,8 @@ pub struct WorkerCounters {
     answers: Cells,
     /// Responses cut to the question with TC set because they did not fit.
     truncated: AtomicU64,
+    /// Traffic View counts since the last collection.
+    traffic: Pending,
 }
 
 impl Default for WorkerCounters {
@@ -152,6 +155,7 @@ impl Default for WorkerCounters {
             responses: Cells::new(RESPONSE_CELLS, MAX_PROFILE_SLOTS),
             answers: Cells::new(1, MAX_ENDPOINT_SLOTS),
             truncated: AtomicU64::new(0),
+            traffic: Pending::default(),
         }
     }
 }
@@ -167,6 +171,12 @@ impl WorkerCounters {
     pub(crate) fn truncated(&self) {
         let c = &self.truncated;
         c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Counts one query of the Traffic View profile in `profile` from `place`, answered by the
+    /// endpoint in `endpoint`.
+    pub(crate) fn traffic(&self, profile: u32, place: Place, endpoint: u32) {
+        self.traffic.add(profile, place, endpoint);
     }
 
     /// Counts one answer record for the endpoint in `slot`.
@@ -186,6 +196,8 @@ pub struct MetricSlots {
 struct SlotMap {
     profiles: HashMap<String, u32>,
     endpoints: HashMap<(u32, String), u32>,
+    /// The (profile slot, name) of endpoint slot `i + 1`.
+    endpoint_names: Vec<(u32, String)>,
 }
 
 impl MetricSlots {
@@ -206,17 +218,28 @@ impl MetricSlots {
         );
         let endpoints = endpoints
             .map(|e| {
-                let next = map.endpoints.len() as u32 + 1;
-                *map.endpoints
-                    .entry((profile, e.to_ascii_lowercase()))
-                    .or_insert(if (next as usize) < MAX_ENDPOINT_SLOTS {
-                        next
-                    } else {
-                        0
-                    })
+                let key = (profile, e.to_ascii_lowercase());
+                if let Some(&slot) = map.endpoints.get(&key) {
+                    return slot;
+                }
+                let next = map.endpoint_names.len() + 1;
+                if next >= MAX_ENDPOINT_SLOTS {
+                    return 0;
+                }
+                map.endpoint_names.push((profile, e.to_string()));
+                map.endpoints.insert(key, next as u32);
+                next as u32
             })
             .collect();
         ProfileSlots { profile, endpoints }
+    }
+
+    /// The profile slot and the name (as first seen) of the endpoint in `slot`.
+    pub fn endpoint_name(&self, slot: u32) -> Option<(u32, String)> {
+        let map = self.inner.lock().expect("metric slots lock");
+        map.endpoint_names
+            .get((slot as usize).checked_sub(1)?)
+            .cloned()
     }
 }
 
@@ -239,6 +262,8 @@ pub struct DnsCounters {
     retired: Mutex<WorkerCounters>,
     /// The UDP workers' own counters (rate limiting, restarts).
     udp: Mutex<Vec<Arc<WorkerStats>>>,
+    /// Traffic View's 24 hours.
+    traffic: TrafficHistory,
 }
 
 impl DnsCounters {
@@ -293,11 +318,39 @@ impl DnsCounters {
         let retired = self.retired.lock().expect("retired counters lock");
         retired.responses.absorb(&set.responses);
         retired.answers.absorb(&set.answers);
+        retired.traffic.merge(set.traffic.take());
         retired.truncated.store(
             retired.truncated.load(Ordering::Relaxed) + set.truncated.load(Ordering::Relaxed),
             Ordering::Relaxed,
         );
         live.retain(|s| !Arc::ptr_eq(s, set));
+    }
+
+    /// Moves every worker's Traffic View counts into the history, as minute `minute` (minutes
+    /// since the Unix epoch; see [`crate::traffic`]).
+    pub fn collect_traffic(&self, minute: u64) {
+        let mut counts = self
+            .retired
+            .lock()
+            .expect("retired counters lock")
+            .traffic
+            .take();
+        let live = self.live.lock().expect("counters lock");
+        for set in live.iter() {
+            for (key, n) in set.traffic.take() {
+                let c = counts.entry(key).or_insert(0);
+                *c = c.saturating_add(n);
+            }
+        }
+        drop(live);
+        self.traffic.absorb(counts, minute);
+    }
+
+    /// Traffic View of the profile in `slot` from minute `since` to `until`, after a collection
+    /// at minute `now`.
+    pub fn traffic(&self, slot: u32, since: u64, until: u64, now: u64) -> Vec<Bucket> {
+        self.collect_traffic(now);
+        self.traffic.read(slot, since, until)
     }
 
     /// Responses for the profile in `slot`, summed over every worker: `[qtype][rcode]` in the

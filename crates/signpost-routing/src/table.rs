@@ -90,6 +90,8 @@ pub struct CompiledProfile {
     pub fail_open: bool,
     /// What the profile answers when all are down.
     pub all_down_policy: AllDownPolicy,
+    /// `trafficViewEnrollmentStatus: Enabled`: its queries are counted by client location.
+    pub traffic_view: bool,
     /// Endpoints in document order.
     pub endpoints: Vec<CompiledEndpoint>,
     /// The routing method with its selection table.
@@ -277,6 +279,7 @@ fn compile_one(
         all_down,
         fail_open,
         all_down_policy: p.all_down_policy,
+        traffic_view: p.traffic_view,
         endpoints,
         table,
         overrides,

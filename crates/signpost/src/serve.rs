@@ -191,6 +191,9 @@ async fn serve(settings: Settings) -> Result<()> {
     // One token stops everything: the API finishes the requests it has, the control loop its
     // current step.
     let shutdown = CancellationToken::new();
+    if let Some(counters) = &counters {
+        tokio::spawn(collect_traffic(counters.clone(), shutdown.clone()));
+    }
     let api = tokio::spawn({
         let stop = shutdown.clone().cancelled_owned();
         async move {
@@ -659,6 +662,26 @@ impl WatchedFile {
     fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
         let m = std::fs::metadata(path).ok()?;
         Some((m.modified().ok()?, m.len()))
+    }
+}
+
+/// Moves the DNS workers' Traffic View counts into the history at every minute boundary, so
+/// each minute's queries land in their own bucket (reads collect too, in between).
+async fn collect_traffic(counters: Arc<DnsCounters>, stop: CancellationToken) {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let minute = now.as_secs() / 60;
+        // Just past the next boundary.
+        let wait = Duration::from_secs((minute + 1) * 60) + Duration::from_millis(5) - now;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        // The queries since the last collection belong to the minute that just ended.
+        let counters = counters.clone();
+        let _ = tokio::task::spawn_blocking(move || counters.collect_traffic(minute)).await;
     }
 }
 
