@@ -179,6 +179,7 @@ before(async () => {
   await call('PUT', '/api/v1/profiles/web', {
     properties: {
       trafficRoutingMethod: 'Priority',
+      trafficViewEnrollmentStatus: 'Enabled',
       dnsConfig: { relativeName: 'web', ttl: 5 },
       monitorConfig: { protocol: 'HTTP', port: endpointPort, path: '/', intervalInSeconds: 1,
         timeoutInSeconds: 1, toleratedNumberOfFailures: 0 },
@@ -309,18 +310,40 @@ test('the explain form shows the decision and its steps', async () => {
   const page = await openDashboard();
   await signIn(page, ADMIN);
   await page.getByRole('table', { name: 'Profiles' }).getByRole('rowheader', { name: 'web' }).waitFor();
-  await page.getByLabel('Profile', { exact: true }).selectOption('web');
-  await page.getByLabel('Client address').fill('198.51.100.7');
-  await page.getByLabel('Type').selectOption('A');
-  await page.getByRole('button', { name: 'Explain' }).click();
+  const form = page.getByRole('region', { name: 'Explain a decision' });
+  await form.getByLabel('Profile', { exact: true }).selectOption('web');
+  await form.getByLabel('Client address').fill('198.51.100.7');
+  await form.getByLabel('Type').selectOption('A');
+  await form.getByRole('button', { name: 'Explain' }).click();
   const records = page.getByRole('list', { name: 'Answer records' });
   await records.getByText(`A ${PRIMARY} (web/primary)`).waitFor();
   const steps = page.getByRole('list', { name: 'Decision steps' }).getByRole('listitem');
   assert.ok(await steps.count() >= 1, 'at least one step');
   // A bad address is the API's 400, shown in the page.
-  await page.getByLabel('Client address').fill('not-an-address');
-  await page.getByRole('button', { name: 'Explain' }).click();
+  await form.getByLabel('Client address').fill('not-an-address');
+  await form.getByRole('button', { name: 'Explain' }).click();
   await page.getByRole('alert').filter({ hasText: 'clientIp' }).waitFor();
+  await page.context().close();
+});
+
+test('Traffic View shows an enrolled profile\'s queries by client location and endpoint', async () => {
+  const page = await openDashboard();
+  await signIn(page, ADMIN);
+  const panel = page.getByRole('region', { name: 'Traffic View' });
+  await panel.getByLabel('Profile', { exact: true }).selectOption('web');
+  const table = panel.getByRole('table', { name: 'Traffic View by location and endpoint' });
+  const row = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: '127.0.0.0/24' }) })
+    .filter({ hasText: 'primary' });
+  const queries = async () => Number(await row.locator('td.count').innerText({ timeout: 1000 }));
+  const before = await queries().catch(() => 0);
+  for (let i = 0; i < 12; i++) dig('web');
+  // Without a GeoIP database the location is the client's /24 (dig asks from 127.0.0.1).
+  await eventually('the queries are counted', queries, (n) => n >= before + 12, 25000);
+  assert.match(await panel.innerText(), /web: \d+ queries/);
+  await panel.getByLabel('Window', { exact: true }).selectOption('60');
+  await eventually('the last hour holds them too', queries, (n) => n >= before + 12, 5000);
+  await page.getByRole('heading', { name: 'Traffic View' }).scrollIntoViewIfNeeded();
+  await screenshot(page, 'traffic');
   await page.context().close();
 });
 

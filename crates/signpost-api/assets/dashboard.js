@@ -7,6 +7,8 @@
 //   which), every profile's document and status every 15 s and after each write.
 // - Query rates: the server's Prometheus counters (GET /metrics) every 5 s, as rates between two
 //   reads; the panel stays hidden when the server has no /metrics.
+// - Traffic View: the chosen enrolled profile's counts by client location and endpoint, read
+//   every 15 s and when the choice changes.
 // - Tokens: when the API answers 401 the page asks for one, keeps it in sessionStorage (this tab
 //   only, gone when it closes) and sends it as `Authorization: Bearer` on every API call.
 'use strict';
@@ -27,6 +29,7 @@
     metricsOff: false,       // the server has no /metrics (or this token may not read it)
     lastMetrics: 0,
     history: [],             // total responses per second, one point per metrics read
+    traffic: null,           // GET .../trafficView body of the chosen profile
     visible: new Set(),      // names of profiles whose section is on screen
     lastFull: 0,             // when every profile was last read (ms)
     canWrite: true,          // false once a write was refused with 403 (a reader token)
@@ -288,6 +291,34 @@
     return m ? rate(m.current, m.previous, (c) => c.answers.get(key)) : null;
   }
 
+  // ---- Traffic View ---------------------------------------------------------------------------
+
+  /** The profiles counted by Traffic View (trafficViewEnrollmentStatus: Enabled). */
+  function enrolled() {
+    return state.profiles.filter((p) => (p.properties || {}).trafficViewEnrollmentStatus === 'Enabled')
+      .map((p) => p.name);
+  }
+
+  /** Reads the chosen profile's Traffic View over the chosen window. */
+  async function readTraffic() {
+    const names = enrolled();
+    const select = $('traffic-profile');
+    const name = names.includes(select.value) ? select.value : names[0];
+    if (!name) {
+      state.traffic = null;
+      return;
+    }
+    const minutes = Number($('traffic-window').value) || 1440;
+    const since = new Date(Date.now() - minutes * 60000).toISOString();
+    try {
+      state.traffic = await api('GET', `/api/v1/profiles/${enc(name)}/trafficView?since=${enc(since)}`);
+      state.traffic.minutes = minutes;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      state.traffic = null;
+    }
+  }
+
   /** The status of each named profile; a profile gone meanwhile (404) is simply skipped. */
   async function readStatus(names) {
     await Promise.all(names.map(async (name) => {
@@ -306,7 +337,10 @@
     let again = true;
     try {
       const full = Date.now() - state.lastFull >= FULL_REFRESH_MS;
-      if (full) await Promise.all([readProfiles(), readNodes()]);
+      if (full) {
+        await Promise.all([readProfiles(), readNodes()]);
+        await readTraffic();
+      }
       const names = full
         ? state.profiles.map((p) => p.name)
         : state.profiles.map((p) => p.name).filter((n) => state.visible.has(n));
@@ -337,6 +371,7 @@
     renderSummary();
     renderDetails();
     renderRates();
+    renderTraffic();
     renderEvents();
     renderNodes();
     renderExplainChoices();
@@ -409,7 +444,8 @@
       badge(health ? health.profileMonitorStatus : monitor.profileMonitorStatus),
       health && health.failOpen ? badge('FAIL-OPEN') : null,
       ` ${props.trafficRoutingMethod || ''} · ${(props.dnsConfig || {}).fqdn || ''}`,
-      monitor.protocol ? ` · probes ${monitor.protocol} port ${monitor.port || ''}${monitor.path || ''}` : '');
+      monitor.protocol ? ` · probes ${monitor.protocol} port ${monitor.port || ''}${monitor.path || ''}` : '',
+      props.trafficViewEnrollmentStatus === 'Enabled' ? ' · Traffic View on' : '');
     const probes = new Map(((health && health.endpoints) || []).map((e) => [e.name, e]));
     // In a fleet, a column with each node's view beside the verdict.
     const fleet = [...probes.values()].some((e) => (e.nodes || []).length > 0);
@@ -511,11 +547,55 @@
     replaceRows($('rates-table').tBodies[0], rows);
   }
 
+  /** The Traffic View panel: the profile choice, a chart of queries per minute, the totals. */
+  function renderTraffic() {
+    const names = enrolled();
+    const select = $('traffic-profile');
+    renderIfChanged(select, JSON.stringify(names),
+      () => names.map((n) => el('option', { value: n, textContent: n })));
+    const view = state.traffic;
+    const shown = Boolean(view && names.length);
+    $('traffic-chart').hidden = !shown;
+    $('traffic-table').hidden = !shown;
+    if (!names.length) {
+      $('traffic-summary').textContent = 'No profile is enrolled. Set trafficViewEnrollmentStatus: '
+        + 'Enabled on a profile to count its queries by client location and endpoint.';
+      return;
+    }
+    if (!view) return;
+    if (select.value !== view.name) select.value = view.name;
+    const total = view.totals.reduce((n, r) => n + r.queries, 0);
+    $('traffic-summary').textContent = `${view.name}: ${total} queries from ${new Date(view.since).toLocaleString()} `
+      + `to ${new Date(view.until).toLocaleTimeString()} (buckets of ${view.bucketSeconds} s)`;
+    renderChart($('traffic-chart'), perMinute(view), view.minutes);
+    const rows = view.totals.map((r) => el('tr', {},
+      el('th', { scope: 'row', textContent: r.location }),
+      el('td', { textContent: r.endpoint }),
+      el('td', { className: 'count', textContent: r.queries }),
+      el('td', {}, el('meter', { min: 0, max: total || 1, value: r.queries,
+        'aria-label': `${r.location} ${r.endpoint} share` }),
+      ` ${total ? Math.round((100 * r.queries) / total) : 0} %`)));
+    replaceRows($('traffic-table').tBodies[0], rows.length ? rows
+      : [el('tr', {}, el('td', { colSpan: 4, className: 'muted', textContent: 'No queries in this window.' }))]);
+  }
+
+  /** Queries per minute over the view's window, oldest first, zero where no bucket is. */
+  function perMinute(view) {
+    const minutes = view.minutes;
+    const end = Math.floor(new Date(view.until).getTime() / 60000);
+    const counts = new Array(minutes).fill(0);
+    for (const bucket of view.buckets) {
+      const i = minutes - 1 - (end - Math.floor(new Date(bucket.start).getTime() / 60000));
+      if (i >= 0 && i < minutes) counts[i] += bucket.rows.reduce((n, r) => n + r.queries, 0);
+    }
+    return counts;
+  }
+
   /**
    * A line chart of `points` (one per metrics read, the newest on the right, scaled to the
    * largest) as SVG, drawn with attributes and classes only (the CSP allows no inline style).
    */
-  function renderChart(container, points) {
+  function renderChart(container, points, slots = CHART_POINTS) {
     const NS = 'http://www.w3.org/2000/svg';
     const width = 600;
     const height = 80;
@@ -523,8 +603,8 @@
     const svg = document.createElementNS(NS, 'svg');
     svg.setAttribute('viewBox', `0 0 ${width} ${height + 4}`);
     svg.setAttribute('preserveAspectRatio', 'none');
-    const step = width / Math.max(1, CHART_POINTS - 1);
-    const offset = (CHART_POINTS - points.length) * step;
+    const step = width / Math.max(1, slots - 1);
+    const offset = (slots - points.length) * step;
     const coords = points.map((p, i) =>
       `${(offset + i * step).toFixed(1)},${(height - (p / max) * height + 2).toFixed(1)}`);
     const axis = document.createElementNS(NS, 'line');
@@ -632,6 +712,10 @@
     $('login-form').addEventListener('submit', onSignIn);
     $('sign-out').addEventListener('click', onSignOut);
     $('explain-form').addEventListener('submit', onExplain);
+    const reread = () => readTraffic().then(renderTraffic).catch(handleFailure);
+    $('traffic-profile').addEventListener('change', reread);
+    $('traffic-window').addEventListener('change', reread);
+    $('traffic-form').addEventListener('submit', (event) => event.preventDefault());
     start();
   }
 
