@@ -175,38 +175,17 @@ fn counters_move_by_exactly_the_queries_sent() {
     );
 
     // What Prometheus' own checker says about a live scrape.
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; scripts/install-deps.sh installs it)");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(later.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    promtool(&["check", "metrics"], &later);
 }
 
-#[test]
-fn probe_durations_are_observed_by_result() {
-    let dir = temp_dir("metrics-probes");
-    // Nothing listens on the probed port: every probe is refused.
+/// PUTs profile `down`, whose only endpoint is probed every second on a port where nothing
+/// listens: every probe is refused.
+fn put_refused_profile(server: &Server) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let server = Server::start(&dir, &["--zone", "tm.test"]);
     let profile = serde_json::json!({
         "properties": {
             "trafficRoutingMethod": "Priority",
@@ -225,6 +204,13 @@ fn probe_durations_are_observed_by_result() {
         Some(&profile),
     );
     assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+#[test]
+fn probe_durations_are_observed_by_result() {
+    let dir = temp_dir("metrics-probes");
+    let server = Server::start(&dir, &["--zone", "tm.test"]);
+    put_refused_profile(&server);
     common::wait_until(
         "a refused probe is observed and the endpoint is Degraded",
         || {
@@ -275,4 +261,93 @@ fn with_tokens_a_scrape_needs_a_reader_token() {
         "{}",
         r.text
     );
+}
+
+/// Runs `promtool ARGS` with `input` on standard input; panics with its output unless it passes.
+fn promtool(args: &[&str], input: &str) {
+    let mut child = Command::new("promtool")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; scripts/install-deps.sh installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_grafana_dashboard_queries_parse_and_name_metrics_that_exist() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contrib/grafana-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+
+    // Every expression is valid PromQL once Grafana's variables are filled in: as recording
+    // rules, `promtool check rules` parses them.
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        let filled = e
+            .replace("$__rate_interval", "1m")
+            .replace("$instance", ".*")
+            .replace("$profile", ".*");
+        rules.push_str(&format!(
+            "      - record: dashboard:expr{i}\n        expr: {}\n",
+            serde_json::to_string(&filled).unwrap()
+        ));
+    }
+    let dir = temp_dir("metrics-dashboard");
+    let file = dir.join("rules.yaml");
+    std::fs::write(&file, rules).unwrap();
+    promtool(&["check", "rules", file.to_str().unwrap()], "");
+
+    // Every metric they name is exposed by a live server (families without a sample yet are
+    // not listed: one API request and one probe make sure every family has one).
+    let server = Server::start(&dir, &["--zone", "tm.test"]);
+    put_refused_profile(&server);
+    common::wait_until("a probe is observed", || {
+        scrape(&server).contains("# TYPE signpost_probe_duration_seconds histogram")
+    });
+    let text = scrape(&server);
+    let exposed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for e in &exprs {
+        for name in e
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("signpost_"))
+        {
+            let base = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            assert!(
+                exposed.contains(&base),
+                "the dashboard queries {name}, which /metrics does not expose ({exposed:?})"
+            );
+        }
+    }
 }
