@@ -347,6 +347,56 @@ test('Traffic View shows an enrolled profile\'s queries by client location and e
   await page.context().close();
 });
 
+test('an override forced in the page moves the answer, and clearing it moves it back', async () => {
+  const page = await openDashboard();
+  await signIn(page, ADMIN);
+  await waitForMonitorStatus(page, 'web', 'primary', 'Online');
+  assert.equal(dig('web'), PRIMARY);
+  // Force down, with a reason and a duration.
+  await page.getByRole('button', { name: 'Override web/primary' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Override web/primary' });
+  await dialog.getByLabel('Force', { exact: true }).selectOption('Degraded');
+  await dialog.getByLabel('Reason', { exact: true }).fill('maintenance window');
+  await dialog.getByLabel('For', { exact: true }).selectOption('10m');
+  await dialog.getByRole('button', { name: 'Apply override' }).click();
+  await eventually('forced down: the answer moves to the secondary', () => dig('web'), (a) => a === SECONDARY, 5000);
+  const row = endpointRow(page, 'web', 'primary');
+  await row.getByText('Forced Degraded').waitFor();
+  await row.getByText('maintenance window', { exact: false }).waitFor();
+  await waitForMonitorStatus(page, 'web', 'primary', 'Degraded');
+  await page.getByRole('region', { name: 'Profile web' }).scrollIntoViewIfNeeded();
+  await screenshot(page, 'override');
+  await row.getByRole('button', { name: 'Clear override web/primary' }).click();
+  await eventually('cleared: the answer is back on the primary', () => dig('web'), (a) => a === PRIMARY, 5000);
+  await row.getByRole('button', { name: 'Override web/primary' }).waitFor();
+  // Force up an endpoint whose server is down: it is served anyway, until cleared.
+  await stopEndpoint(PRIMARY);
+  try {
+    await waitForMonitorStatus(page, 'web', 'primary', 'Degraded');
+    await eventually('down: the secondary answers', () => dig('web'), (a) => a === SECONDARY);
+    await page.getByRole('button', { name: 'Override web/primary' }).click();
+    await dialog.getByLabel('Force', { exact: true }).selectOption('Online');
+    await dialog.getByLabel('Reason', { exact: true }).fill('probe path broken, service fine');
+    await dialog.getByLabel('For', { exact: true }).selectOption('');
+    await dialog.getByRole('button', { name: 'Apply override' }).click();
+    await eventually('forced up: the primary answers again', () => dig('web'), (a) => a === PRIMARY, 5000);
+    await row.getByText('until cleared', { exact: false }).waitFor();
+    await row.getByRole('button', { name: 'Clear override web/primary' }).click();
+    await eventually('cleared: the secondary again', () => dig('web'), (a) => a === SECONDARY, 5000);
+  } finally {
+    await startEndpoint(PRIMARY, endpointPort);
+  }
+  await waitForMonitorStatus(page, 'web', 'primary', 'Online');
+  // An override without a reason is refused by the API, and the dialog says why.
+  await page.getByRole('button', { name: 'Override web/primary' }).click();
+  await dialog.getByLabel('Reason', { exact: true }).fill('   ');
+  await dialog.getByRole('button', { name: 'Apply override' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'reason' }).waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(dig('web'), PRIMARY);
+  await page.context().close();
+});
+
 test('query rates come from the server\'s counters', async () => {
   const page = await openDashboard();
   await signIn(page, ADMIN);

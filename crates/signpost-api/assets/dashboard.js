@@ -11,6 +11,8 @@
 //   every 15 s and when the choice changes.
 // - Tokens: when the API answers 401 the page asks for one, keeps it in sessionStorage (this tab
 //   only, gone when it closes) and sends it as `Authorization: Bearer` on every API call.
+// - Writes: enable/disable (PATCH of endpointStatus) and operator overrides (PUT/DELETE of an
+//   endpoint's /override); a 403 hides the controls (a reader token).
 'use strict';
 
 (() => {
@@ -29,6 +31,7 @@
     metricsOff: false,       // the server has no /metrics (or this token may not read it)
     lastMetrics: 0,
     history: [],             // total responses per second, one point per metrics read
+    overrideTarget: null,    // { profile, endpoint } the override dialog is for
     traffic: null,           // GET .../trafficView body of the chosen profile
     visible: new Set(),      // names of profiles whose section is on screen
     lastFull: 0,             // when every profile was last read (ms)
@@ -65,7 +68,10 @@
     if (response.status === 204) return null;
     const data = await response.json().catch(() => null);
     if (!response.ok) {
-      const message = (data && data.error && data.error.message) || response.statusText;
+      const error = (data && data.error) || {};
+      // The message, and each field the API names with its rule (400s say which field).
+      const details = (error.details || []).map((d) => `${d.target}: ${d.message}`);
+      const message = [error.message || response.statusText, ...details].join('; ');
       throw new ApiError(response.status, message);
     }
     return data;
@@ -450,7 +456,7 @@
     // In a fleet, a column with each node's view beside the verdict.
     const fleet = [...probes.values()].some((e) => (e.nodes || []).length > 0);
     const head = el('tr', {}, ...['Endpoint', 'Type', 'Target', 'Priority', 'Weight', 'Status',
-      'Monitor status', fleet ? 'Node views' : null, 'Last probe', 'Latency', 'Served now', state.metricsOff ? null : 'Answers/s', 'Action']
+      'Monitor status', fleet ? 'Node views' : null, 'Last probe', 'Latency', 'Served now', state.metricsOff ? null : 'Answers/s', 'Override', 'Action']
       .filter(Boolean).map((h) => el('th', { scope: 'col', textContent: h })));
     const rows = (props.endpoints || [])
       .map((e) => endpointRow(doc.name, e, probes.get(e.name), fleet));
@@ -484,7 +490,32 @@
       el('td', { textContent: probe && probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '' }),
       el('td', { textContent: health ? (health.servedNow ? 'yes' : 'no') : '' }),
       state.metricsOff ? null : el('td', { className: 'rate', textContent: formatRate(answerRate(`${profile}/${endpoint.name}`)) }),
+      overrideCell(profile, endpoint, health),
       el('td', {}, state.canWrite ? toggleButton(profile, endpoint, enabled) : null));
+  }
+
+  /**
+   * An operator override in effect (status's `override`): what it forces, why, until when, and
+   * a Clear button; else an Override… button that opens the dialog.
+   */
+  function overrideCell(profile, endpoint, health) {
+    const forced = health && health.override;
+    const cell = el('td', { className: 'override' });
+    if (forced) {
+      const until = forced.expiresAt ? `until ${new Date(forced.expiresAt).toLocaleTimeString()}` : 'until cleared';
+      cell.append(badge(`Forced ${forced.state}`),
+        el('small', { className: 'reason', textContent: ` ${forced.reason} (${until})` }));
+    }
+    if (!state.canWrite) return cell;
+    const verb = forced ? 'Clear override' : 'Override';
+    const button = el('button', {
+      type: 'button', textContent: forced ? 'Clear' : 'Override…',
+      'aria-label': `${verb} ${profile}/${endpoint.name}`,
+    });
+    button.addEventListener('click', () => (forced
+      ? clearOverride(profile, endpoint, button) : openOverride(profile, endpoint)));
+    cell.append(' ', button);
+    return cell;
   }
 
   /** Each live node's view of the endpoint ("n1 Online", "n2 Degraded"), the reason as a tooltip. */
@@ -672,6 +703,63 @@
     start();
   }
 
+  /** The override dialog for one endpoint. */
+  function openOverride(profile, endpoint) {
+    state.overrideTarget = { profile, endpoint };
+    $('override-title').textContent = `Override ${profile}/${endpoint.name}`;
+    $('override-error').textContent = '';
+    $('override-reason').value = '';
+    $('override-dialog').showModal();
+    $('override-reason').focus();
+  }
+
+  /** The override API path of an endpoint. */
+  function overridePath(profile, endpoint) {
+    return `/api/v1/profiles/${enc(profile)}/${enc(endpointType(endpoint))}/${enc(endpoint.name)}/override`;
+  }
+
+  /** PUTs the override the dialog describes; the dialog stays open with the API's error. */
+  async function onOverride(event) {
+    event.preventDefault();
+    const { profile, endpoint } = state.overrideTarget || {};
+    if (!profile) return;
+    const body = { state: $('override-state').value, reason: $('override-reason').value.trim() };
+    if ($('override-for').value) body.for = $('override-for').value;
+    try {
+      await api('PUT', overridePath(profile, endpoint), body);
+      $('override-dialog').close();
+      start();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) {
+        state.canWrite = false;
+        $('override-dialog').close();
+        showMessage(`Not allowed: ${error.message}`);
+        start();
+      } else if (error instanceof ApiError && error.status === 401) {
+        $('override-dialog').close();
+        handleFailure(error);
+      } else {
+        $('override-error').textContent = error.message;
+      }
+    }
+  }
+
+  async function clearOverride(profile, endpoint, button) {
+    button.disabled = true;
+    showMessage('');
+    try {
+      await api('DELETE', overridePath(profile, endpoint));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        handleFailure(error);
+        return;
+      }
+      if (error instanceof ApiError && error.status === 403) state.canWrite = false;
+      showMessage(`${profile}/${endpoint.name}: ${error.message}`);
+    }
+    start();
+  }
+
   async function onExplain(event) {
     event.preventDefault();
     const profile = $('explain-profile').value;
@@ -712,6 +800,8 @@
     $('login-form').addEventListener('submit', onSignIn);
     $('sign-out').addEventListener('click', onSignOut);
     $('explain-form').addEventListener('submit', onExplain);
+    $('override-form').addEventListener('submit', onOverride);
+    $('override-cancel').addEventListener('click', () => $('override-dialog').close());
     const reread = () => readTraffic().then(renderTraffic).catch(handleFailure);
     $('traffic-profile').addEventListener('change', reread);
     $('traffic-window').addEventListener('change', reread);
