@@ -302,6 +302,7 @@ test('a reader token sees everything but cannot disable', async () => {
   await page.getByText('Not allowed: this token may only read').waitFor();
   // The controls are gone, and nothing changed.
   await page.getByRole('button', { name: 'Disable web/primary' }).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Override web/primary' }).waitFor({ state: 'detached' });
   assert.equal(dig('web'), PRIMARY);
   await page.context().close();
 });
