@@ -144,7 +144,9 @@ function endpointRow(page, profile, endpoint) {
 /** Waits until the row's monitor status reads `status`. */
 async function waitForMonitorStatus(page, profile, endpoint, status, timeout = 20000) {
   const row = endpointRow(page, profile, endpoint);
-  await row.scrollIntoViewIfNeeded();
+  // The section stays while its rows are rebuilt on changes: scroll it, not the row, into view
+  // (the profiles on screen are the ones polled every 2 s).
+  await page.getByRole('region', { name: `Profile ${profile}` }).scrollIntoViewIfNeeded();
   await row.locator('td.monitor', { hasText: new RegExp(`^${status}$`) }).waitFor({ timeout });
 }
 
@@ -257,6 +259,8 @@ test('lists the example profiles with their endpoints and health', async () => {
   // This node, alone (no fleet), in the nodes panel.
   await page.getByRole('table', { name: 'Nodes' }).getByText('(this node)').waitFor();
   await page.getByText('store sqlite').waitFor();
+  // Once two metrics reads have given rates.
+  await eventually('a rate is known', () => contoso.locator('td.rate').innerText(), (t) => /^\d/.test(t));
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'overview');
   await page.context().close();
