@@ -37,6 +37,9 @@
     lastFull: 0,             // when every profile was last read (ms)
     canWrite: true,          // false once a write was refused with 403 (a reader token)
     timer: null,
+    polling: false,          // a round of polling is running
+    rerun: false,            // run another round as soon as it ends
+    session: 0,              // counts sign-outs: a round from before one is dropped
     observer: null,
   };
 
@@ -178,6 +181,7 @@
   }
 
   function onSignOut() {
+    state.session += 1;
     sessionStorage.removeItem(TOKEN_KEY);
     state.profiles = [];
     state.status.clear();
@@ -337,9 +341,19 @@
     }));
   }
 
-  /** One round of polling: what is due, then a render, then the next round. */
+  /**
+   * One round of polling: what is due, then a render, then the next round. One round at a time:
+   * a call while one runs (a write's `start`) makes that round run again at once when it ends.
+   * A round that began before a sign-out is dropped.
+   */
   async function tick() {
+    if (state.polling) {
+      state.rerun = true;
+      return;
+    }
+    state.polling = true;
     clearTimeout(state.timer);
+    const session = state.session;
     let again = true;
     try {
       const full = Date.now() - state.lastFull >= FULL_REFRESH_MS;
@@ -354,15 +368,20 @@
       await Promise.all([readStatus(names), metricsDue ? readMetrics() : null]);
       if (full) state.lastFull = Date.now();
       if (metricsDue) state.lastMetrics = Date.now();
-      $('login').hidden = true;
-      $('main').hidden = false;
-      $('sign-out').hidden = !sessionStorage.getItem(TOKEN_KEY);
-      render();
-      setLive(`Live · updated ${new Date().toLocaleTimeString()}`);
+      if (session === state.session) {
+        $('login').hidden = true;
+        $('main').hidden = false;
+        $('sign-out').hidden = !sessionStorage.getItem(TOKEN_KEY);
+        render();
+        setLive(`Live · updated ${new Date().toLocaleTimeString()}`);
+      }
     } catch (error) {
-      again = handleFailure(error);
+      again = session === state.session && handleFailure(error);
     }
-    if (again) state.timer = setTimeout(tick, POLL_MS);
+    state.polling = false;
+    if (session !== state.session) again = state.rerun; // signed in again meanwhile
+    if (again) state.timer = setTimeout(tick, state.rerun ? 0 : POLL_MS);
+    state.rerun = false;
   }
 
   /** Reads everything now (at start, after sign-in, after a write). */
