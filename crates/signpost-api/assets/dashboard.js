@@ -364,7 +364,9 @@
       const names = full
         ? state.profiles.map((p) => p.name)
         : state.profiles.map((p) => p.name).filter((n) => state.visible.has(n));
-      const metricsDue = !state.metricsOff && Date.now() - state.lastMetrics >= METRICS_MS;
+      // Every 5 s, but the second read at the next round, so rates show within 2 s.
+      const rated = Boolean(state.metrics && state.metrics.previous);
+      const metricsDue = !state.metricsOff && (!rated || Date.now() - state.lastMetrics >= METRICS_MS);
       await Promise.all([readStatus(names), metricsDue ? readMetrics() : null]);
       if (full) state.lastFull = Date.now();
       if (metricsDue) state.lastMetrics = Date.now();
