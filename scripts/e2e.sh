@@ -4,6 +4,7 @@
 # A vanity name www.contoso.test (served by unbound's own auth-zone) is a CNAME to the profile
 # contoso.tm.test; unbound reaches Signpost through a stub zone, follows Signpost's CNAME to the
 # endpoint, and resolves it. Then the profiles file is edited live and the answer must follow.
+# Last, the web dashboard in headless Chromium (scripts/dashboard-test.sh).
 # Everything listens on 127.0.0.1 with free ports. Prints "N passed, M failed"; exits 1 on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -312,6 +313,14 @@ if DNS_PORT=$(free_port) API_PORT=$(free_port) ETCD_PORT=$FLEET_ETCD SIGNPOST=$B
 else
   check "scripts/fleet.sh check: three nodes on a three-member etcd" "ok" "failed (see below)"
   cat "$W/fleet.log"
+fi
+
+# The web dashboard in headless Chromium, driven by Playwright (scripts/dashboard-test.sh).
+if scripts/dashboard-test.sh >"$W/dashboard.log" 2>&1; then
+  check "scripts/dashboard-test.sh: the dashboard in headless Chromium" "ok" "ok"
+else
+  check "scripts/dashboard-test.sh: the dashboard in headless Chromium" "ok" "failed (see below)"
+  tail -80 "$W/dashboard.log"
 fi
 
 echo "e2e: $passed passed, $failed failed"

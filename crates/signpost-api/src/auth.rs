@@ -1,5 +1,7 @@
 //! Bearer tokens with two roles: `reader` (GET) and `admin` (everything). With no token
-//! configured the API is open, and the server only lets it listen on loopback.
+//! configured the API is open, and the server only lets it listen on loopback. The dashboard's
+//! page and assets are mounted outside this middleware (they hold no data; the page sends the
+//! operator's token on its API calls).
 
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};

@@ -19,12 +19,14 @@
 //! - `reference`: the geographic hierarchy and the Performance regions (read-only data);
 //! - `auth`: bearer tokens with `admin` and `reader` roles;
 //! - `error`: errors as Azure-style JSON with the field path and the rule;
-//! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`).
+//! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
+//! - `dashboard`: the web dashboard's page and assets, embedded in the binary (`GET /`).
 //!
 //! Writes go to the store (validated whole, durable on commit); the store announces its new
 //! revision, which the server's control loop turns into a new DNS snapshot.
 
 mod auth;
+mod dashboard;
 mod error;
 pub mod metrics;
 pub mod nodes;

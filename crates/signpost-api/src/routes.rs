@@ -39,7 +39,8 @@ pub struct ApiState {
     pub rum: Option<Arc<Rum>>,
 }
 
-/// The API's routes under `/api/v1`, plus `/healthz`.
+/// The API's routes under `/api/v1`, plus `/healthz`, `/openapi.json` and the dashboard's page
+/// and assets (`/`, mounted after the token middleware, so outside it: they hold no data).
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -104,6 +105,7 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             mark_stale,
         ))
+        .merge(crate::dashboard::router())
         .with_state(state)
 }
 
