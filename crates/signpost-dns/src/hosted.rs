@@ -408,11 +408,8 @@ fn balanced(text: &str) -> Result<(), (usize, String)> {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                if chars.next() == Some('\n') {
-                    line += 1;
-                }
-            }
+            // An escaped character is skipped (an escaped line ending still ends a line).
+            '\\' => line += usize::from(chars.next() == Some('\n')),
             '\n' => line += 1,
             '"' => quote = if quote.is_some() { None } else { Some(line) },
             _ if quote.is_some() => {}
@@ -426,9 +423,9 @@ fn balanced(text: &str) -> Result<(), (usize, String)> {
             }
             '(' => parens.push(line),
             ')' => {
-                if parens.pop().is_none() {
-                    return Err((line, "')' without '('".to_string()));
-                }
+                parens
+                    .pop()
+                    .ok_or_else(|| (line, "')' without '('".to_string()))?;
             }
             _ => {}
         }
