@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 use signpost_model::ValidationError;
-use signpost_model::azure::{self, EndpointDoc, IdScheme, MonitorStatuses, ProfileDoc};
+use signpost_model::azure::{self, ArmHome, EndpointDoc, IdScheme, MonitorStatuses, ProfileDoc};
 use signpost_model::set::ProfilesFile;
 use signpost_model::{EndpointKind, validate};
 use signpost_store::{Applied, Change, Precondition, StoreError, StoredProfile, Written};
@@ -52,6 +52,9 @@ pub struct Versioned<T> {
     pub doc: T,
     /// The revision of the write that last changed its profile.
     pub revision: u64,
+    /// Where ARM placed its profile (never part of the document shown; see
+    /// [`ProfileDoc::arm_home`]).
+    pub home: Option<ArmHome>,
 }
 
 /// What a write left.
@@ -102,6 +105,23 @@ impl<'a> Ops<'a> {
         Ok(all.iter().map(|p| self.present(p)).collect())
     }
 
+    /// Every profile for which `ids_of` (given its ARM home) gives an id scheme, with its ids
+    /// from that scheme: ARM's lists, whose ids name each profile's own resource group and which
+    /// leave out the profiles of other groups.
+    pub async fn list_with(
+        &self,
+        ids_of: impl Fn(Option<&ArmHome>) -> Option<IdScheme>,
+    ) -> Result<Vec<Versioned<ProfileDoc>>, OpError> {
+        let all = self.list_stored().await?;
+        Ok(all
+            .iter()
+            .filter_map(|p| {
+                let ids = ids_of(p.doc.arm_home.as_ref())?;
+                Some(Ops::new(self.state, &ids).present(p))
+            })
+            .collect())
+    }
+
     /// One profile.
     pub async fn get(&self, name: &str) -> Result<Versioned<ProfileDoc>, OpError> {
         let p = self.load(name).await?;
@@ -113,11 +133,24 @@ impl<'a> Ops<'a> {
     pub async fn put(
         &self,
         name: &str,
+        doc: ProfileDoc,
+        pre: Precondition,
+    ) -> Result<Saved<ProfileDoc>, OpError> {
+        self.put_homed(name, doc, None, pre).await
+    }
+
+    /// [`Ops::put`] that also records the profile's ARM home (`None`: keep the stored one, as
+    /// every write outside ARM does).
+    pub async fn put_homed(
+        &self,
+        name: &str,
         mut doc: ProfileDoc,
+        home: Option<ArmHome>,
         pre: Precondition,
     ) -> Result<Saved<ProfileDoc>, OpError> {
         doc.name = Some(name.to_string());
         doc.to_stored_form();
+        doc.arm_home = home;
         let store = self.state.store.clone();
         let target = name.to_string();
         let written =
@@ -141,6 +174,17 @@ impl<'a> Ops<'a> {
         patch: &Value,
         pre: Precondition,
     ) -> Result<Saved<ProfileDoc>, OpError> {
+        self.patch_homed(name, patch, None, pre).await
+    }
+
+    /// [`Ops::patch`] that also records the profile's ARM home, as [`Ops::put_homed`].
+    pub async fn patch_homed(
+        &self,
+        name: &str,
+        patch: &Value,
+        home: Option<ArmHome>,
+        pre: Precondition,
+    ) -> Result<Saved<ProfileDoc>, OpError> {
         let current = self.load(name).await?;
         let pre = match pre {
             Precondition::None => Precondition::Revision(current.revision),
@@ -148,7 +192,8 @@ impl<'a> Ops<'a> {
         };
         let mut doc = current.doc.to_value();
         merge_patch(&mut doc, patch);
-        self.put(name, profile_body(name, doc)?, pre).await
+        self.put_homed(name, profile_body(name, doc)?, home, pre)
+            .await
     }
 
     /// Deletes profile `name` if `pre` holds.
@@ -332,12 +377,12 @@ impl<'a> Ops<'a> {
                     .ok_or_else(|| OpError::NotFound(format!("endpoint {endpoint:?} not found")))?;
             }
         }
-        let Versioned { doc, revision } = self.put(name, doc, pre).await?.current;
+        let current = self.put(name, doc, pre).await?.current;
         // Absent when a patch changed the endpoint's type: it is no longer under `kind`.
-        let at = doc.endpoint(kind, endpoint).map(|(i, _)| i);
+        let at = current.doc.endpoint(kind, endpoint).map(|(i, _)| i);
         Ok(at.map(|i| Saved {
             created,
-            current: endpoint_at(Versioned { doc, revision }, i),
+            current: endpoint_at(current, i),
         }))
     }
 
@@ -358,6 +403,7 @@ impl<'a> Ops<'a> {
     /// name, fqdn) and from the live snapshot (monitor statuses).
     fn present(&self, p: &StoredProfile) -> Versioned<ProfileDoc> {
         let mut doc = p.doc.clone();
+        let home = doc.arm_home.clone();
         let snapshot = self.state.snapshot.load();
         let compiled = snapshot
             .routing
@@ -375,6 +421,7 @@ impl<'a> Ops<'a> {
         Versioned {
             doc,
             revision: p.revision,
+            home,
         }
     }
 }
@@ -446,10 +493,15 @@ fn find_endpoint<'d>(
 }
 
 fn endpoint_at(profile: Versioned<ProfileDoc>, i: usize) -> Versioned<EndpointDoc> {
-    let Versioned { mut doc, revision } = profile;
+    let Versioned {
+        mut doc,
+        revision,
+        home,
+    } = profile;
     Versioned {
         doc: doc.endpoints_mut().swap_remove(i),
         revision,
+        home,
     }
 }
 

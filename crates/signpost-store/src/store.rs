@@ -217,6 +217,12 @@ impl Store {
                 Change::Put(doc) => {
                     let mut doc = ProfileDoc::clone(doc);
                     doc.name = Some(stored_name.clone());
+                    if doc.arm_home.is_none() && existing.is_some() {
+                        // The ARM home survives writes that do not name one (ProfileDoc::arm_home).
+                        if let Some(previous) = self.stored_doc(&stored_name)? {
+                            doc.keep_home_of(&previous);
+                        }
+                    }
                     let op = Op::Put {
                         name: stored_name.clone(),
                         doc: doc.to_value().to_string(),
@@ -368,11 +374,11 @@ impl Store {
                 .map_or_else(|| name_of(doc), |(_, p)| p.name.clone());
             let mut d = doc.clone();
             d.name = Some(name.clone());
-            let same = self
-                .backend
-                .get(&name)?
-                .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok())
-                .is_some_and(|current| current == d);
+            let current = self.stored_doc(&name)?;
+            if let Some(current) = &current {
+                d.keep_home_of(current);
+            }
+            let same = current.is_some_and(|current| current == d);
             if same {
                 continue;
             }
@@ -399,6 +405,14 @@ impl Store {
             applied.deleted.sort();
         }
         Ok((applied, changed))
+    }
+
+    /// The stored document of profile `name`, if any (an unreadable one counts as none).
+    fn stored_doc(&self, name: &str) -> Result<Option<ProfileDoc>, StoreError> {
+        Ok(self
+            .backend
+            .get(name)?
+            .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok()))
     }
 
     /// Brings the cache up to the backend's revision: parses and validates only documents whose
