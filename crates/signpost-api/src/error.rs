@@ -62,6 +62,7 @@ impl From<StoreError> for ApiError {
                 Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
             }
             StoreError::NotFound(name) => Self::not_found(format!("profile {name:?} not found")),
+            e @ StoreError::EndpointNotFound(..) => Self::not_found(e.to_string()),
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
             StoreError::Invalid(v) => Self::invalid(v),
             StoreError::Backend { kind, message } => {

@@ -8,6 +8,8 @@
 //! - [`profiles`]: the HTTP handlers of profiles and endpoints (GET, PUT, PATCH as JSON merge
 //!   patch, DELETE), apply and name availability: request in, one operation, response out, with
 //!   ETags and `If-Match` / `If-None-Match`;
+//! - [`overrides`]: operator overrides (force an endpoint Online or Degraded, with a reason and
+//!   an optional expiry), `.../{endpointName}/override` and `/api/v1/overrides`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
 //! - [`traffic`]: Traffic View (`/trafficView`): queries by minute, client location and endpoint;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
@@ -31,6 +33,7 @@ pub mod nodes;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
+pub mod overrides;
 pub mod profiles;
 mod reference;
 mod routes;

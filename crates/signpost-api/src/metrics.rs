@@ -288,6 +288,25 @@ impl Collector for SnapshotCollector {
             }
         }
         let mut family = encoder.encode_descriptor(
+            "signpost_endpoint_override",
+            "1 for each endpoint an operator override forces Online or Degraded (state), while it \
+             is in effect",
+            None,
+            MetricType::Gauge,
+        )?;
+        for p in profiles {
+            for e in &p.endpoints {
+                if let Some(o) = &e.forced {
+                    let labels = [
+                        ("profile", p.name.as_str()),
+                        ("endpoint", e.name.as_str()),
+                        ("state", o.state.as_str()),
+                    ];
+                    ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
+                }
+            }
+        }
+        let mut family = encoder.encode_descriptor(
             "signpost_profile_fail_open",
             "1 while every endpoint of the profile is down and it serves them all (fail-open)",
             None,

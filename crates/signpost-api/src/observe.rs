@@ -48,7 +48,7 @@ pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError>
         .iter()
         .map(|e| {
             let state = e.state.as_ref();
-            json!({
+            let mut shown = json!({
                 "name": e.name,
                 "endpointMonitorStatus": e.monitor_status,
                 "servedNow": e.served_now,
@@ -61,7 +61,16 @@ pub(crate) fn profile_status(s: &ApiState, name: &str) -> Result<Value, OpError>
                 })),
                 // Each live node's view beside the verdict: this node's first.
                 "nodes": e.nodes,
-            })
+            });
+            // Only while an operator override is in effect; endpointMonitorStatus is then what
+            // it forces, and lastProbe still what the probes say.
+            if let (Some(o), Some(obj)) = (&e.forced, shown.as_object_mut()) {
+                obj.insert(
+                    "override".into(),
+                    serde_json::to_value(o).unwrap_or(Value::Null),
+                );
+            }
+            shown
         })
         .collect();
     let events: Vec<Value> = s

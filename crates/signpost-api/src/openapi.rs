@@ -82,8 +82,12 @@ pub struct ProfileHealth {
     pub fail_open: bool,
     /// How the nodes' views make each endpoint's status: majority, any, all or local.
     pub health_quorum: String,
-    /// Each endpoint: name, endpointMonitorStatus (the verdict), servedNow, consecutiveFailures,
-    /// lastProbe (this node's), nodes (each live node's view: node, status, sinceMs, reason).
+    /// Each endpoint: name, endpointMonitorStatus (the effective status: the verdict, or what an
+    /// operator override forces), servedNow, consecutiveFailures, lastProbe (this node's probe,
+    /// whatever an override says), nodes (each live node's view: node, status, sinceMs, reason),
+    /// and `override` only while an operator override is in effect: state, reason, expiresAt
+    /// (absent: until cleared), createdAt, createdBy (an OverrideRecord without profile and
+    /// endpoint).
     pub endpoints: Vec<Value>,
     /// Recent transitions of this profile's endpoints.
     pub events: Vec<Value>,
@@ -109,7 +113,8 @@ pub struct Explanation {
     /// Each step of the decision.
     pub steps: Vec<String>,
     /// The same steps as values, one per entry of `steps`: `kind` names the step (`profile`,
-    /// `prioritySkipped`, `weightedDraw`, `subnetRange`, `located`, `latencyLine`, `answer`, ...;
+    /// `prioritySkipped`, `weightedDraw`, `subnetRange`, `located`, `latencyLine`, `answer`, `forced`
+    /// (an operator override: endpoint, state, reason, expiresAt), ...;
     /// routing's `Step` variants in camelCase) and the other fields are its data in camelCase.
     pub trace: Vec<Value>,
 }
@@ -120,7 +125,7 @@ pub struct Explanation {
     modifiers(&Bounds),
     info(
         title = "Signpost API",
-        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; status and explain; the geographic hierarchy and Performance regions."
+        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; operator overrides; status and explain; the geographic hierarchy and Performance regions."
     ),
     paths(
         crate::profiles::list,
@@ -140,6 +145,10 @@ pub struct Explanation {
         crate::reference::regions,
         crate::nodes::list,
         crate::traffic::traffic_view,
+        crate::overrides::put_override,
+        crate::overrides::get_override,
+        crate::overrides::delete_override,
+        crate::overrides::list,
     ),
     components(schemas(
         ProfileDoc,
@@ -169,7 +178,10 @@ pub struct Explanation {
         signpost_model::geo_codes::HierarchyRegion,
         crate::reference::RegionList,
         crate::reference::RegionInfo,
-        crate::reference::RegionSource
+        crate::reference::RegionSource,
+        crate::overrides::OverrideRequest,
+        crate::overrides::OverrideRecord,
+        crate::overrides::OverrideList
     ))
 )]
 pub struct ApiDoc;
@@ -278,6 +290,20 @@ mod tests {
                 assert_eq!(p["maxItems"], l.max, "{}: {p}", l.path);
             }
         }
+    }
+
+    /// The override routes are documented, with their request and record schemas.
+    #[test]
+    fn overrides_are_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let one = &doc["paths"]["/api/v1/profiles/{name}/{endpointType}/{endpointName}/override"];
+        for method in ["get", "put", "delete"] {
+            assert!(one[method].is_object(), "{method}: {one}");
+        }
+        assert!(doc["paths"]["/api/v1/overrides"]["get"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["OverrideRequest"]["properties"]["for"].is_object());
+        assert!(schemas["OverrideRecord"]["properties"]["expiresAt"].is_object());
     }
 
     /// The numbers after `marker` in `text`, each as far as its digits go.

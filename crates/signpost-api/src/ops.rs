@@ -5,7 +5,8 @@
 //! precondition, a revision into an ETag) and results into responses is the caller's business.
 //!
 //! Read-only fields are filled here, from the live snapshot, with ids from the [`IdScheme`] the
-//! caller chose ([`Ops::new`]). The health views (`status`, `explain`) are built in
+//! caller chose ([`Ops::new`]). Operator overrides ([`Ops::set_override`] and its siblings) are
+//! records of their own beside the profiles, addressed by the endpoint they force. The health views (`status`, `explain`) are built in
 //! [`crate::observe`] and reached through [`Ops::status`] and [`Ops::explain`].
 
 use std::net::IpAddr;
@@ -14,8 +15,10 @@ use serde_json::{Map, Value};
 use signpost_model::ValidationError;
 use signpost_model::azure::{self, ArmHome, EndpointDoc, IdScheme, MonitorStatuses, ProfileDoc};
 use signpost_model::set::ProfilesFile;
-use signpost_model::{EndpointKind, validate};
-use signpost_store::{Applied, Change, Precondition, StoreError, StoredProfile, Written};
+use signpost_model::{EndpointKind, Override, UtcTime, validate};
+use signpost_store::{
+    Applied, Change, Precondition, StoreError, StoredOverride, StoredProfile, Written,
+};
 
 use crate::routes::ApiState;
 
@@ -337,6 +340,75 @@ impl<'a> Ops<'a> {
         until: Option<jiff::Timestamp>,
     ) -> Result<crate::traffic::TrafficView, OpError> {
         crate::traffic::view(self.state, name, since, until)
+    }
+
+    /// Forces endpoint `endpoint` (of type `kind`) of profile `name` as `body` asks
+    /// (`{"state", "reason", "for"?, "expiresAt"?, "createdBy"?}`, see
+    /// [`Override::from_request`]), replacing any override it had. The profile and the endpoint
+    /// must exist (404), then the body must be valid (400, each error naming its field).
+    pub async fn set_override(
+        &self,
+        name: &str,
+        kind: &str,
+        endpoint: &str,
+        body: &Value,
+    ) -> Result<StoredOverride, OpError> {
+        let p = self.load(name).await?;
+        let (_, e) = find_endpoint(&p.doc, kind, endpoint)?;
+        let e_name = e.name.clone().unwrap_or_else(|| endpoint.to_string());
+        let record = Override::from_request(body, UtcTime::now())?;
+        let store = self.state.store.clone();
+        blocking(move || store.set_override(&p.name, &e_name, record)).await
+    }
+
+    /// The override in effect for one endpoint (404 when it has none, or it expired).
+    pub async fn get_override(
+        &self,
+        name: &str,
+        kind: &str,
+        endpoint: &str,
+    ) -> Result<StoredOverride, OpError> {
+        let p = self.load(name).await?;
+        find_endpoint(&p.doc, kind, endpoint)?;
+        let store = self.state.store.clone();
+        let (profile, target) = (p.name.clone(), endpoint.to_string());
+        blocking(move || store.get_override(&profile, &target))
+            .await?
+            .filter(|o| o.record.active_at(UtcTime::now()))
+            .ok_or_else(|| {
+                OpError::NotFound(format!(
+                    "endpoint {endpoint:?} of profile {:?} has no override in effect",
+                    p.name
+                ))
+            })
+    }
+
+    /// Removes one endpoint's override; `None` when it had none (idempotent: nothing written).
+    pub async fn clear_override(
+        &self,
+        name: &str,
+        kind: &str,
+        endpoint: &str,
+    ) -> Result<Option<StoredOverride>, OpError> {
+        let p = self.load(name).await?;
+        find_endpoint(&p.doc, kind, endpoint)?;
+        let store = self.state.store.clone();
+        let target = endpoint.to_string();
+        blocking(move || store.clear_override(&p.name, &target)).await
+    }
+
+    /// Every override in effect now (expired ones, still stored until the next override write,
+    /// are left out), by profile and endpoint.
+    pub async fn list_overrides(&self) -> Result<Vec<StoredOverride>, OpError> {
+        let store = self.state.store.clone();
+        let now = UtcTime::now();
+        let mut all: Vec<StoredOverride> = blocking(move || store.overrides())
+            .await?
+            .into_iter()
+            .filter(|o| o.record.active_at(now))
+            .collect();
+        all.sort_by(|a, b| (&a.profile, &a.endpoint).cmp(&(&b.profile, &b.endpoint)));
+        Ok(all)
     }
 
     /// Applies `make` to the endpoint (its current document, if any; `None` from `make`

@@ -13,7 +13,7 @@ use signpost_store::Store;
 use crate::auth::Tokens;
 use crate::metrics::{self, Metrics};
 use crate::nodes::NodeIdentity;
-use crate::{auth, nodes, observe, profiles, reference, traffic};
+use crate::{auth, nodes, observe, overrides, profiles, reference, traffic};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -62,6 +62,13 @@ pub fn router(state: ApiState) -> Router {
                 .patch(profiles::patch_endpoint)
                 .delete(profiles::delete_endpoint),
         )
+        .route(
+            "/api/v1/profiles/{name}/{endpoint_type}/{endpoint}/override",
+            get(overrides::get_override)
+                .put(overrides::put_override)
+                .delete(overrides::delete_override),
+        )
+        .route("/api/v1/overrides", get(overrides::list))
         .route(
             "/api/v1/geographicHierarchy",
             get(reference::geographic_hierarchy),

@@ -46,6 +46,10 @@ pub struct EndpointHealth {
     /// Each live node's view (this node's first), in a fleet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeView>,
+    /// The operator override in effect, if any: `monitor_status` is what it forces, while
+    /// `state` keeps what the probes say.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub forced: Option<signpost_model::Override>,
 }
 
 /// One node's view of an endpoint.
@@ -135,6 +139,7 @@ impl Sources<'_> {
                         probe: probes.get(&key).cloned(),
                         state,
                         nodes,
+                        forced: e.forced.clone(),
                     }
                 })
                 .collect(),

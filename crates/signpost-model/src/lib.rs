@@ -20,6 +20,7 @@ pub mod error;
 pub mod geo_codes;
 pub mod geo_data;
 pub mod health;
+pub mod overrides;
 pub mod profile;
 pub mod regions;
 pub mod set;
@@ -28,6 +29,7 @@ pub mod validate;
 pub use error::{FieldError, ValidationError};
 pub use geo_codes::Location;
 pub use health::{MonitorStatus, Observation, ProbeStatus, ProfileMonitorStatus};
+pub use overrides::{Override, OverrideState, UtcTime};
 pub use profile::{
     AddressFamily, AllDownPolicy, AllowedRecordTypes, Endpoint, EndpointKind, EndpointTarget,
     IpRange, MonitorConfig, MonitorProtocol, Profile, RoutingMethod, StatusCodeRange,

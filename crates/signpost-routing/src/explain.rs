@@ -8,7 +8,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use signpost_model::{AllDownPolicy, Location, RoutingMethod};
+use signpost_model::{AllDownPolicy, Location, OverrideState, RoutingMethod, UtcTime};
 
 use crate::health::{MonitorStatus, ProfileMonitorStatus};
 use crate::route::{Decision, Query, route};
@@ -44,7 +44,64 @@ pub fn explain(
 ) -> (Decision, Vec<Step>) {
     let mut steps = Steps::default();
     let d = route(table, id, query, rng, &mut steps);
-    (d, steps.0)
+    (d, with_overrides(table, steps.0))
+}
+
+/// The steps with a [`Step::Forced`] for every endpoint an operator override decides, in each
+/// profile the walk entered: right after the first step that names the endpoint (the one that
+/// skipped or chose it), else right after the profile's own step. Done here, after the walk,
+/// so the DNS path never looks at overrides.
+fn with_overrides(table: &RoutingTable, steps: Vec<Step>) -> Vec<Step> {
+    if !table
+        .profiles()
+        .iter()
+        .any(|p| p.endpoints.iter().any(|e| e.forced.is_some()))
+    {
+        return steps;
+    }
+    let mut out = Vec::with_capacity(steps.len() + 1);
+    let mut pending: Vec<Step> = Vec::new();
+    // Where the current profile's unnamed overrides go: just after its Profile step.
+    let mut profile_at = 0;
+    let flush = |out: &mut Vec<Step>, pending: &mut Vec<Step>, at: usize| {
+        for (i, s) in pending.drain(..).enumerate() {
+            out.insert(at + i, s);
+        }
+    };
+    for step in steps {
+        if let Step::Profile { name, .. } = &step {
+            flush(&mut out, &mut pending, profile_at);
+            pending = table
+                .by_name(name)
+                .map(|id| table.profile(id))
+                .into_iter()
+                .flat_map(|p| p.endpoints.iter())
+                .filter(|e| e.status != MonitorStatus::Disabled)
+                .filter_map(|e| {
+                    e.forced.as_ref().map(|o| Step::Forced {
+                        endpoint: e.name.clone(),
+                        state: o.state,
+                        reason: o.reason.clone(),
+                        expires_at: o.expires_at,
+                    })
+                })
+                .collect();
+            out.push(step);
+            profile_at = out.len();
+            continue;
+        }
+        let named = step.endpoint().map(str::to_string);
+        out.push(step);
+        if let Some(name) = named
+            && let Some(i) = pending.iter().position(
+                |f| matches!(f, Step::Forced { endpoint, .. } if endpoint.eq_ignore_ascii_case(&name)),
+            )
+        {
+            out.push(pending.remove(i));
+        }
+    }
+    flush(&mut out, &mut pending, profile_at);
+    out
 }
 
 /// One step of a routing decision, in the order the walk takes them. Endpoint and region names
@@ -108,6 +165,18 @@ pub enum Step {
         endpoint: String,
         /// What it answers with.
         record: EndpointAnswer,
+    },
+
+    /// An operator override decides this endpoint's health, whatever its probes say.
+    Forced {
+        /// The endpoint.
+        endpoint: String,
+        /// What it is forced to (`Online` or `Degraded`).
+        state: OverrideState,
+        /// The operator's reason.
+        reason: String,
+        /// When the override ends by itself (absent: when cleared).
+        expires_at: Option<UtcTime>,
     },
 
     // Subnet ranges: Subnet routing, or subnet overrides of the other methods.
@@ -260,9 +329,45 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The endpoint this step is about, if it names one.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            Self::Stopped { endpoint }
+            | Self::Nested { endpoint }
+            | Self::Answer { endpoint, .. }
+            | Self::MatchedUnavailable { endpoint, .. }
+            | Self::Fallback { endpoint }
+            | Self::FallbackUnavailable { endpoint, .. }
+            | Self::SubnetOverride { endpoint, .. }
+            | Self::GeoMapped { endpoint, .. }
+            | Self::PrioritySkipped { endpoint, .. }
+            | Self::Forced { endpoint, .. } => Some(endpoint),
+            Self::SubnetRange { endpoint, .. } => endpoint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Forced {
+                endpoint,
+                state,
+                reason,
+                expires_at,
+            } => {
+                let verb = match state {
+                    OverrideState::Online => "forced up (Online)",
+                    OverrideState::Degraded => "forced down (Degraded)",
+                };
+                write!(f, "endpoint {endpoint:?} is {verb} by an operator override")?;
+                if let Some(t) = expires_at {
+                    write!(f, " until {t}")?;
+                }
+                write!(f, ", whatever its probes say: {reason}")
+            }
             Self::Profile {
                 name,
                 method,

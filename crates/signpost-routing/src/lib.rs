@@ -24,7 +24,9 @@ pub mod route;
 pub mod table;
 
 pub use explain::{Step, Steps, Trace, explain};
-pub use health::{AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
+pub use health::{
+    AllHealthy, HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus, WithOverrides,
+};
 pub use prefixes::{PrefixMatch, PrefixTable};
 pub use route::{
     Decision, Latencies, LatencySource, Locate, Outcome, Picks, Query, QueryFamily, route,

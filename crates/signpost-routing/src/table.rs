@@ -12,7 +12,9 @@ use signpost_model::{
     AddressFamily, AllDownPolicy, EndpointTarget, Profile, ProfileSet, RoutingMethod,
 };
 
-use crate::health::{HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus};
+use signpost_model::Override;
+
+use crate::health::{HealthView, MonitorStatus, ProbeStatus, ProfileMonitorStatus, forced_status};
 use crate::method::{self, MethodTable};
 use crate::prefixes::PrefixTable;
 
@@ -68,6 +70,9 @@ pub struct CompiledEndpoint {
     pub location: Option<String>,
     /// Geographic: mapped codes.
     pub geo_mapping: Vec<String>,
+    /// The operator override that decided `status`, if one is in effect (a Disabled endpoint
+    /// keeps its override here, but it has no effect).
+    pub forced: Option<Override>,
 }
 
 /// A profile compiled for routing.
@@ -189,6 +194,10 @@ fn compile_one(
         } else {
             None
         };
+        // An operator override decides over the probes, the child and alwaysServe; never over
+        // Disabled or Inactive.
+        let forced = health.forced(&p.name, &ep.name);
+        let off = off.or_else(|| forced.map(forced_status));
         let probed = || {
             if ep.always_serve {
                 return MonitorStatus::Unmonitored;
@@ -229,6 +238,7 @@ fn compile_one(
             priority: ep.priority,
             location: ep.location.clone(),
             geo_mapping: ep.geo_mapping.clone(),
+            forced: forced.cloned(),
         });
     }
 

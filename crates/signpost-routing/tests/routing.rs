@@ -814,3 +814,71 @@ profiles:
     let h = health(&[("perf", "us", ProbeStatus::Degraded)]);
     assert_eq!(run(&h).0, "eu", "next lowest latency");
 }
+
+fn forced(state: signpost_model::OverrideState, reason: &str) -> signpost_model::Override {
+    signpost_model::Override {
+        state,
+        reason: reason.into(),
+        expires_at: None,
+        created_at: signpost_model::UtcTime(0),
+        created_by: None,
+    }
+}
+
+/// Operator overrides: forced down takes an endpoint out whatever its probes say, forced up
+/// serves a Degraded one, Disabled still wins over forced up, and explain says so next to the
+/// step that skipped the endpoint.
+#[test]
+fn overrides_decide_over_the_probes_but_not_over_disabled() {
+    use signpost_model::OverrideState::{Degraded, Online};
+    use signpost_routing::WithOverrides;
+
+    let probes = health(&[("p", "second", ProbeStatus::Degraded)]);
+    let mut overrides = HashMap::new();
+    overrides.insert(
+        ("p".to_string(), "first".to_string()),
+        forced(Degraded, "maintenance"),
+    );
+    let view = WithOverrides {
+        health: &probes,
+        overrides: &overrides,
+    };
+    assert_eq!(one(PRIORITY, &view, "p", "192.0.2.1"), "third");
+    let table = RoutingTable::compile(&set(PRIORITY), &view);
+    let p = table.profile(table.by_name("p").unwrap());
+    let first = p.endpoints.iter().find(|e| e.name == "first").unwrap();
+    assert_eq!(first.status, MonitorStatus::Degraded);
+    assert_eq!(first.forced.as_ref().unwrap().reason, "maintenance");
+    let (_, steps) = explain(&table, 0, &q("192.0.2.1"), &mut fastrand::Rng::with_seed(1));
+    let skipped = steps
+        .iter()
+        .position(|s| s.starts_with("priority 1 endpoint \"first\" skipped"))
+        .unwrap();
+    assert_eq!(
+        steps[skipped + 1],
+        "endpoint \"first\" is forced down (Degraded) by an operator override, whatever its probes say: maintenance"
+    );
+
+    // Names match without case; forced up serves the Degraded endpoint.
+    overrides.clear();
+    overrides.insert(
+        ("p".to_string(), "second".to_string()),
+        forced(Online, "probe is wrong"),
+    );
+    let probes = health(&[
+        ("p", "first", ProbeStatus::Degraded),
+        ("p", "second", ProbeStatus::Degraded),
+    ]);
+    let view = WithOverrides {
+        health: &probes,
+        overrides: &overrides,
+    };
+    assert_eq!(one(PRIORITY, &view, "p", "192.0.2.1"), "second");
+
+    // Disabled wins over forced up.
+    let disabled = PRIORITY.replace(
+        "target: b.example.com, priority: 2",
+        "target: b.example.com, priority: 2, endpointStatus: Disabled",
+    );
+    assert_eq!(one(&disabled, &view, "p", "192.0.2.1"), "third");
+}

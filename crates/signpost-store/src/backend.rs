@@ -24,6 +24,17 @@ pub struct Entry {
     pub revision: u64,
 }
 
+/// One operator override as a backend holds it (see [`signpost_model::overrides`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideEntry {
+    /// The profile's name as stored (keys compare without case).
+    pub profile: String,
+    /// The endpoint's name as configured (compared without case).
+    pub endpoint: String,
+    /// The record, JSON text.
+    pub record: String,
+}
+
 /// What a [`Backend::scan`] read, all at one revision.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scan {
@@ -46,6 +57,16 @@ pub enum Op {
     Delete { name: String },
     /// Set a metadata value (e.g. the hash of the profiles file last applied).
     PutMeta { key: String, value: String },
+    /// Create or replace an endpoint's operator override (names matched without case).
+    PutOverride {
+        profile: String,
+        endpoint: String,
+        record: String,
+    },
+    /// Remove an endpoint's operator override, if it has one.
+    DeleteOverride { profile: String, endpoint: String },
+    /// Remove every operator override of a profile (the profile is deleted).
+    DeleteOverrides { profile: String },
 }
 
 /// The result of a [`Backend::commit`].
@@ -77,6 +98,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// A metadata value.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every operator override, read at the current revision.
+    fn overrides(&self) -> Result<Vec<OverrideEntry>, StoreError>;
 
     /// Applies every op atomically and durably if the store is still at revision `expected`.
     fn commit(&self, expected: u64, ops: &[Op]) -> Result<Commit, StoreError>;

@@ -3,6 +3,9 @@
 //! Keys under the prefix (default `/signpost/`):
 //! - `profiles/<lower-case name>`: `{"name": "<first spelling>", "doc": "<document JSON>"}`;
 //! - `meta/<key>`: metadata values (the hash of the profiles file last applied);
+//! - `overrides/<profile>/<endpoint>` (both lower-case, `%` and `/` escaped as `%25` and `%2F`):
+//!   an operator override, `{"profile", "endpoint", "record": "<record JSON>"}`; written by the
+//!   same transactions as profiles, so a profile's delete takes its overrides with it;
 //! - `revision`: rewritten by every commit. Its `mod_revision` is the store's revision, so a
 //!   commit is one etcd transaction that compares it with the revision the writer checked
 //!   against (`Txn::when(mod_revision(revision) == expected)`) and then writes the profiles and
@@ -19,14 +22,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, PutOptions,
-    TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity,
+    PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::StoreError;
-use crate::backend::{Backend, Commit, Entry, Op, Scan};
+use crate::backend::{Backend, Commit, Entry, Op, OverrideEntry, Scan};
 
 /// Bound on every etcd request, so a store operation fails rather than hangs when etcd is gone.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -234,6 +237,15 @@ impl EtcdBackend {
         format!("{}profiles/{}", self.prefix, name.to_ascii_lowercase())
     }
 
+    /// The key prefix of a profile's overrides (`.../overrides/<profile>/`).
+    fn overrides_of(&self, profile: &str) -> String {
+        format!("{}overrides/{}/", self.prefix, key_part(profile))
+    }
+
+    fn override_key(&self, profile: &str, endpoint: &str) -> String {
+        format!("{}{}", self.overrides_of(profile), key_part(endpoint))
+    }
+
     fn revision_key(&self) -> String {
         format!("{}revision", self.prefix)
     }
@@ -292,6 +304,13 @@ impl std::fmt::Debug for EtcdBackend {
             .field("seen", &*self.seen.borrow())
             .finish()
     }
+}
+
+/// A name as one segment of a key: lower-case, with `%` and `/` escaped (names may hold slashes).
+fn key_part(name: &str) -> String {
+    name.to_ascii_lowercase()
+        .replace('%', "%25")
+        .replace('/', "%2F")
 }
 
 /// An entry from a `profiles/` key-value.
@@ -487,6 +506,35 @@ impl Backend for EtcdBackend {
             .map(|kv| String::from_utf8_lossy(kv.value()).to_string()))
     }
 
+    fn overrides(&self) -> Result<Vec<OverrideEntry>, StoreError> {
+        let kv = self.client.kv_client();
+        let prefix = format!("{}overrides/", self.prefix);
+        let (all, _) = self.block(move || {
+            let (mut kv, prefix) = (kv.clone(), prefix.clone());
+            async move { range_pages(&mut kv, &prefix, 0).await }
+        })?;
+        all.iter()
+            .map(|kv| {
+                let v: Value = serde_json::from_slice(kv.value()).map_err(error)?;
+                match (
+                    v["profile"].as_str(),
+                    v["endpoint"].as_str(),
+                    v["record"].as_str(),
+                ) {
+                    (Some(profile), Some(endpoint), Some(record)) => Ok(OverrideEntry {
+                        profile: profile.to_string(),
+                        endpoint: endpoint.to_string(),
+                        record: record.to_string(),
+                    }),
+                    _ => Err(error(format!(
+                        "key {:?} does not hold an override entry",
+                        String::from_utf8_lossy(kv.key())
+                    ))),
+                }
+            })
+            .collect()
+    }
+
     fn commit(&self, expected: u64, ops: &[Op]) -> Result<Commit, StoreError> {
         let revision_key = self.revision_key();
         let mut writes: Vec<TxnOp> = ops
@@ -502,6 +550,22 @@ impl Backend for EtcdBackend {
                     format!("{}meta/{key}", self.prefix),
                     value.clone(),
                     None::<PutOptions>,
+                ),
+                Op::PutOverride {
+                    profile,
+                    endpoint,
+                    record,
+                } => TxnOp::put(
+                    self.override_key(profile, endpoint),
+                    json!({"profile": profile, "endpoint": endpoint, "record": record}).to_string(),
+                    None::<PutOptions>,
+                ),
+                Op::DeleteOverride { profile, endpoint } => {
+                    TxnOp::delete(self.override_key(profile, endpoint), None)
+                }
+                Op::DeleteOverrides { profile } => TxnOp::delete(
+                    self.overrides_of(profile),
+                    Some(DeleteOptions::new().with_prefix()),
                 ),
             })
             .collect();
@@ -555,5 +619,10 @@ mod tests {
         assert_eq!(prefix_end(b"/signpost/health/"), b"/signpost/health0");
         assert_eq!(prefix_end(b"a\xff"), b"b");
         assert_eq!(prefix_end(b"\xff\xff"), b"\0", "everything from the key on");
+    }
+
+    #[test]
+    fn a_name_is_one_key_segment() {
+        assert_eq!(super::key_part("Web/EU 100%"), "web%2Feu 100%25");
     }
 }

@@ -28,7 +28,7 @@ mod store;
 use signpost_model::ValidationError;
 use signpost_model::azure::ProfileDoc;
 
-pub use backend::{Backend, Commit, Entry, Op, Scan};
+pub use backend::{Backend, Commit, Entry, Op, OverrideEntry, Scan};
 pub use etcd::{EtcdBackend, EtcdConfig, EtcdTls};
 pub use fleet::{Fleet, FleetConfig, NodeRecord, Peers};
 pub use mirror::Mirrored;
@@ -44,6 +44,17 @@ pub struct StoredProfile {
     pub doc: ProfileDoc,
     /// The store revision of the write that last changed it.
     pub revision: u64,
+}
+
+/// An operator override as the store holds it: the endpoint it forces and the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOverride {
+    /// The profile's name (as the profile spells it).
+    pub profile: String,
+    /// The endpoint's name (as the profile spells it).
+    pub endpoint: String,
+    /// The record.
+    pub record: signpost_model::Override,
 }
 
 /// What a [`Store::write`] did.
@@ -119,6 +130,9 @@ pub enum StoreError {
     /// No such profile.
     #[error("profile {0:?} not found")]
     NotFound(String),
+    /// The profile has no endpoint of this name: (profile, endpoint).
+    #[error("endpoint {1:?} not found in profile {0:?}")]
+    EndpointNotFound(String, String),
     /// The resulting configuration is invalid.
     #[error(transparent)]
     Invalid(#[from] ValidationError),

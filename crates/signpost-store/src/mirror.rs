@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::StoreError;
-use crate::backend::{Backend, Commit, Entry, Op, Scan};
+use crate::backend::{Backend, Commit, Entry, Op, OverrideEntry, Scan};
 use crate::sqlite::SqliteBackend;
 
 /// Connects to the shared backend (called again until it succeeds).
@@ -183,6 +183,17 @@ impl Backend for Mirrored {
         match self.on_primary(|p| p.meta(key)) {
             Some(Ok(v)) => Ok(v),
             _ => self.copy.meta(key),
+        }
+    }
+
+    fn overrides(&self) -> Result<Vec<OverrideEntry>, StoreError> {
+        match self.on_primary(|p| p.overrides()) {
+            Some(Ok(entries)) => {
+                // The copy follows every read, so a node cut off keeps forcing what it last knew.
+                self.copy.mirror_overrides(&entries)?;
+                Ok(entries)
+            }
+            _ => self.copy.overrides(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! The embedded backend: one SQLite file (`<data-dir>/signpost.db`).
 //!
 //! Schema: `profiles(name PRIMARY KEY COLLATE NOCASE, doc TEXT, revision INTEGER)`, a one-row
-//! `meta` table holding the store's revision, and `kv(key, value)` for metadata (the hash of the
-//! profiles file last applied). A commit is one `BEGIN IMMEDIATE` transaction that first compares
+//! `meta` table holding the store's revision, `kv(key, value)` for metadata (the hash of the
+//! profiles file last applied), and `overrides(profile, endpoint, record)` for operator
+//! overrides (both names `COLLATE NOCASE`, the pair the key), written by the same transactions. A commit is one `BEGIN IMMEDIATE` transaction that first compares
 //! the revision with the one the caller expects, then writes and increments it. WAL mode lets
 //! readers run during a write; with `synchronous = FULL` SQLite syncs the WAL to disk as part of
 //! each commit, before the write is acknowledged (the connection's pragmas are tested; that the
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::StoreError;
-use crate::backend::{Backend, Commit, Entry, Op, Scan};
+use crate::backend::{Backend, Commit, Entry, Op, OverrideEntry, Scan};
 
 /// How often [`Backend::wait_for_change`] looks at the revision: writes by this process are
 /// announced at once by the store; this only bounds how late another process's write is seen.
@@ -49,6 +50,12 @@ impl SqliteBackend {
              CREATE TABLE IF NOT EXISTS kv (
                  key TEXT PRIMARY KEY,
                  value TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS overrides (
+                 profile TEXT NOT NULL COLLATE NOCASE,
+                 endpoint TEXT NOT NULL COLLATE NOCASE,
+                 record TEXT NOT NULL,
+                 PRIMARY KEY (profile, endpoint)
              );",
         )?;
         // A store written before `kv` existed kept the profiles file hash in its own table.
@@ -120,6 +127,37 @@ impl SqliteBackend {
         Ok(())
     }
 
+    /// Makes this copy's operator overrides exactly `entries` (what the shared backend holds).
+    /// Writes (and syncs) only when they differ, so a reload that changed no override costs a
+    /// read.
+    pub fn mirror_overrides(&self, entries: &[OverrideEntry]) -> Result<(), StoreError> {
+        let mut held = self.overrides()?;
+        let mut wanted = entries.to_vec();
+        let order = |a: &OverrideEntry, b: &OverrideEntry| {
+            (
+                a.profile.to_ascii_lowercase(),
+                a.endpoint.to_ascii_lowercase(),
+            )
+                .cmp(&(
+                    b.profile.to_ascii_lowercase(),
+                    b.endpoint.to_ascii_lowercase(),
+                ))
+        };
+        held.sort_by(order);
+        wanted.sort_by(order);
+        if held == wanted {
+            return Ok(());
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM overrides", [])?;
+        for e in entries {
+            put_override(&tx, &e.profile, &e.endpoint, &e.record)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies `ops`, which another backend committed at `revision`, to this copy.
     pub fn mirror_commit(&self, revision: u64, ops: &[Op]) -> Result<(), StoreError> {
         let mut conn = self.lock();
@@ -145,6 +183,21 @@ fn upsert(
     Ok(())
 }
 
+fn put_override(
+    tx: &rusqlite::Transaction<'_>,
+    profile: &str,
+    endpoint: &str,
+    record: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO overrides (profile, endpoint, record) VALUES (?1, ?2, ?3)
+         ON CONFLICT(profile, endpoint) DO UPDATE SET profile = excluded.profile,
+             endpoint = excluded.endpoint, record = excluded.record",
+        params![profile, endpoint, record],
+    )?;
+    Ok(())
+}
+
 /// Writes `ops` at `revision` and makes it the store revision (inside the caller's transaction).
 fn apply_ops(tx: &rusqlite::Transaction<'_>, revision: u64, ops: &[Op]) -> Result<(), StoreError> {
     for op in ops {
@@ -159,6 +212,20 @@ fn apply_ops(tx: &rusqlite::Transaction<'_>, revision: u64, ops: &[Op]) -> Resul
                      ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     params![key, value],
                 )?;
+            }
+            Op::PutOverride {
+                profile,
+                endpoint,
+                record,
+            } => put_override(tx, profile, endpoint, record)?,
+            Op::DeleteOverride { profile, endpoint } => {
+                tx.execute(
+                    "DELETE FROM overrides WHERE profile = ?1 AND endpoint = ?2",
+                    params![profile, endpoint],
+                )?;
+            }
+            Op::DeleteOverrides { profile } => {
+                tx.execute("DELETE FROM overrides WHERE profile = ?1", params![profile])?;
             }
         }
     }
@@ -239,6 +306,21 @@ impl Backend for SqliteBackend {
                 r.get(0)
             })
             .optional()?)
+    }
+
+    fn overrides(&self) -> Result<Vec<OverrideEntry>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT profile, endpoint, record FROM overrides ORDER BY profile, endpoint",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OverrideEntry {
+                profile: r.get(0)?,
+                endpoint: r.get(1)?,
+                record: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn commit(&self, expected: u64, ops: &[Op]) -> Result<Commit, StoreError> {

@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use signpost_model::azure::ProfileDoc;
-use signpost_model::{FieldError, Limits, Profile, ProfileSet, ValidationError, validate};
+use signpost_model::{
+    FieldError, Limits, Override, Profile, ProfileSet, ValidationError, validate,
+};
 use tokio::sync::watch;
 
 use crate::backend::{Backend, Commit, Entry, Op};
-use crate::{Applied, Change, Precondition, StoreError, StoredProfile, Written};
+use crate::{Applied, Change, Precondition, StoreError, StoredOverride, StoredProfile, Written};
 
 /// The metadata key of the profiles file's content hash.
 const APPLIED_FILE: &str = "applied_file";
@@ -236,7 +238,12 @@ impl Store {
                     None,
                 ),
             };
-            let revision = match self.backend.commit(expected, &[op])? {
+            let mut ops = vec![op];
+            ops.extend(match &profile {
+                Some(p) => self.orphaned_overrides(&[], &[p])?,
+                None => self.orphaned_overrides(std::slice::from_ref(&stored_name), &[])?,
+            });
+            let revision = match self.backend.commit(expected, &ops)? {
                 Commit::Done(r) => r,
                 Commit::Stale(_) => continue,
             };
@@ -328,6 +335,8 @@ impl Store {
                     .iter()
                     .map(|name| Op::Delete { name: name.clone() }),
             );
+            let changed_profiles: Vec<&Profile> = changed.iter().map(|(_, _, p)| p).collect();
+            ops.extend(self.orphaned_overrides(&applied.deleted, &changed_profiles)?);
             if let Some(hash) = file_hash {
                 ops.push(Op::PutMeta {
                     key: APPLIED_FILE.into(),
@@ -415,6 +424,171 @@ impl Store {
             .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok()))
     }
 
+    /// Every operator override, expired ones included: expiry is each reader's business, judged
+    /// by its own clock from `expiresAt` (every node of a fleet stops forcing on time by itself).
+    pub fn overrides(&self) -> Result<Vec<StoredOverride>, StoreError> {
+        self.backend
+            .overrides()?
+            .into_iter()
+            .map(decode_override)
+            .collect()
+    }
+
+    /// The override of one endpoint, expired or not (names without case).
+    pub fn get_override(
+        &self,
+        profile: &str,
+        endpoint: &str,
+    ) -> Result<Option<StoredOverride>, StoreError> {
+        Ok(self.overrides()?.into_iter().find(|o| {
+            o.profile.eq_ignore_ascii_case(profile) && o.endpoint.eq_ignore_ascii_case(endpoint)
+        }))
+    }
+
+    /// Forces endpoint `endpoint` of profile `profile` (names without case; both must exist) as
+    /// `record` says, replacing any override it had. Overrides of other endpoints that expired
+    /// before `record.created_at` are dropped in the same commit, so expired records do not pile
+    /// up. Announced on the change feed like any write.
+    pub fn set_override(
+        &self,
+        profile: &str,
+        endpoint: &str,
+        record: Override,
+    ) -> Result<StoredOverride, StoreError> {
+        let text = serde_json::to_string(&record).map_err(|error| StoreError::Corrupt {
+            name: profile.to_string(),
+            error,
+        })?;
+        let mut names = (String::new(), String::new());
+        self.write_override(profile, endpoint, |p, e, existing| {
+            names = (p.to_string(), e.to_string());
+            let mut ops: Vec<Op> = existing
+                .iter()
+                .filter(|o| !o.record.active_at(record.created_at))
+                .filter(|o| {
+                    !(o.profile.eq_ignore_ascii_case(p) && o.endpoint.eq_ignore_ascii_case(e))
+                })
+                .map(|o| Op::DeleteOverride {
+                    profile: o.profile.clone(),
+                    endpoint: o.endpoint.clone(),
+                })
+                .collect();
+            ops.push(Op::PutOverride {
+                profile: p.to_string(),
+                endpoint: e.to_string(),
+                record: text.clone(),
+            });
+            Some(ops)
+        })?;
+        Ok(StoredOverride {
+            profile: names.0,
+            endpoint: names.1,
+            record,
+        })
+    }
+
+    /// Removes the override of one endpoint (names without case; both must exist); returns it,
+    /// or `None` when the endpoint had none (nothing is written then).
+    pub fn clear_override(
+        &self,
+        profile: &str,
+        endpoint: &str,
+    ) -> Result<Option<StoredOverride>, StoreError> {
+        let mut removed = None;
+        self.write_override(profile, endpoint, |p, e, existing| {
+            removed = existing
+                .iter()
+                .find(|o| o.profile.eq_ignore_ascii_case(p) && o.endpoint.eq_ignore_ascii_case(e))
+                .cloned();
+            removed.as_ref().map(|_| {
+                vec![Op::DeleteOverride {
+                    profile: p.to_string(),
+                    endpoint: e.to_string(),
+                }]
+            })
+        })?;
+        Ok(removed)
+    }
+
+    /// Commits the ops `make` gives for an override write, against the revision at which the
+    /// profile and its endpoint were found (so an override never outlives a concurrent delete).
+    /// `make` gets the stored spellings and every current override; `None`: nothing to write.
+    fn write_override(
+        &self,
+        profile: &str,
+        endpoint: &str,
+        mut make: impl FnMut(&str, &str, &[StoredOverride]) -> Option<Vec<Op>>,
+    ) -> Result<(), StoreError> {
+        let mut cache = self.lock();
+        for _ in 0..MAX_ATTEMPTS {
+            let expected = self.sync(&mut cache)?;
+            let p = cache
+                .profiles
+                .get(&profile.to_ascii_lowercase())
+                .map(|(_, p)| p)
+                .ok_or_else(|| StoreError::NotFound(profile.to_string()))?;
+            let e = p
+                .endpoints
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(endpoint))
+                .ok_or_else(|| {
+                    StoreError::EndpointNotFound(p.name.clone(), endpoint.to_string())
+                })?;
+            let (p_name, e_name) = (p.name.clone(), e.name.clone());
+            let existing = self.overrides()?;
+            let Some(ops) = make(&p_name, &e_name, &existing) else {
+                return Ok(());
+            };
+            match self.backend.commit(expected, &ops)? {
+                Commit::Done(revision) => {
+                    cache.synced = Some(revision);
+                    self.announce(revision);
+                    return Ok(());
+                }
+                Commit::Stale(_) => continue,
+            }
+        }
+        Err(StoreError::Contended)
+    }
+
+    /// The ops that remove the overrides a configuration write leaves without an endpoint: every
+    /// override of the `deleted` profiles, and those of `changed` profiles' endpoints that are
+    /// gone. Reads the overrides only when a changed profile needs them.
+    fn orphaned_overrides(
+        &self,
+        deleted: &[String],
+        changed: &[&Profile],
+    ) -> Result<Vec<Op>, StoreError> {
+        let mut ops: Vec<Op> = deleted
+            .iter()
+            .map(|name| Op::DeleteOverrides {
+                profile: name.clone(),
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(ops);
+        }
+        for o in self.backend.overrides()? {
+            let Some(p) = changed
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&o.profile))
+            else {
+                continue;
+            };
+            if !p
+                .endpoints
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(&o.endpoint))
+            {
+                ops.push(Op::DeleteOverride {
+                    profile: o.profile,
+                    endpoint: o.endpoint,
+                });
+            }
+        }
+        Ok(ops)
+    }
+
     /// Brings the cache up to the backend's revision: parses and validates only documents whose
     /// revision changed, forgets those that are gone. Returns the revision it now matches.
     fn sync(&self, cache: &mut Cache) -> Result<u64, StoreError> {
@@ -499,6 +673,19 @@ fn decode(e: Entry) -> Result<StoredProfile, StoreError> {
         name: e.name,
         doc,
         revision: e.revision,
+    })
+}
+
+/// A stored override, typed: a record that does not parse is [`StoreError::Corrupt`].
+fn decode_override(e: crate::OverrideEntry) -> Result<StoredOverride, StoreError> {
+    let record = serde_json::from_str(&e.record).map_err(|error| StoreError::Corrupt {
+        name: format!("{}/{} (override)", e.profile, e.endpoint),
+        error,
+    })?;
+    Ok(StoredOverride {
+        profile: e.profile,
+        endpoint: e.endpoint,
+        record,
     })
 }
 

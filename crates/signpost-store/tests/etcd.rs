@@ -52,6 +52,7 @@ fn the_store_contract_holds_on_a_three_member_etcd_cluster() {
     contract::apply_file_records_the_hash_in_the_same_commit(&f);
     contract::two_writers_on_one_space_are_serialised_and_see_each_other(&f);
     contract::the_change_feed_announces_every_commit(&f);
+    contract::overrides_are_announced_and_leave_with_their_endpoint(&f);
 }
 
 /// A fleet's views are read in pages: three nodes with 10,000 endpoints each hold more than the

@@ -36,6 +36,10 @@ pub struct Cli {
     /// Bearer token for the API.
     #[arg(long, global = true, env = "SIGNPOST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// PEM certificates to trust for an https:// --api-url (e.g. the server's self-signed
+    /// certificate). Default: the system's roots.
+    #[arg(long, global = true, env = "SIGNPOST_API_CA")]
+    pub api_ca: Option<PathBuf>,
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub output: Output,
@@ -57,7 +61,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authoritative DNS server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check a profiles file and exit (0 when valid, 1 with every error otherwise).
     Validate(ValidateArgs),
     /// Show every endpoint's health (from the API, or with --data-dir from the status file).
@@ -65,7 +69,8 @@ pub enum Command {
     /// Profiles: list, show, create, delete.
     #[command(subcommand)]
     Profile(ProfileCommand),
-    /// Endpoints of a profile: add, set, enable, disable, remove.
+    /// Endpoints of a profile: add, set, enable, disable, remove; force-down, force-up,
+    /// clear-override.
     #[command(subcommand)]
     Endpoint(EndpointCommand),
     /// Which endpoint a client gets, and why.
@@ -213,6 +218,47 @@ pub enum EndpointCommand {
         /// Endpoint name.
         name: String,
     },
+    /// Operator overrides: force-down, force-up, clear-override.
+    #[command(flatten)]
+    Override(OverrideCommand),
+}
+
+/// `signpost endpoint force-down|force-up|clear-override`: operator overrides, stored with the
+/// configuration (every node of a fleet, across restarts), without touching `endpointStatus` or
+/// the probes (which keep running and are still shown).
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Force an endpoint Degraded (not served) whatever its probes say.
+    ForceDown(ForceArgs),
+    /// Force an endpoint Online (served, unless Disabled) whatever its probes say.
+    ForceUp(ForceArgs),
+    /// Remove an endpoint's override: its probes decide again.
+    ClearOverride {
+        /// Profile name.
+        profile: String,
+        /// Endpoint name.
+        name: String,
+    },
+}
+
+/// `signpost endpoint force-down|force-up`.
+#[derive(Debug, Clone, Args)]
+pub struct ForceArgs {
+    /// Profile name.
+    pub profile: String,
+    /// Endpoint name.
+    pub name: String,
+    /// Why (shown in status, explain and the logs).
+    #[arg(long)]
+    pub reason: String,
+    /// How long: a whole number and one unit, 30s, 10m, 2h or 1d (default: until cleared).
+    #[arg(long = "for", value_name = "DURATION", value_parser = duration)]
+    pub duration: Option<String>,
+}
+
+/// Checks `--for` on the command line (exit code 2 with the rule), keeping the text for the API.
+fn duration(text: &str) -> Result<String, String> {
+    signpost_model::overrides::parse_duration(text).map(|_| text.trim().to_string())
 }
 
 /// `signpost explain`.
@@ -287,6 +333,13 @@ pub struct ServeArgs {
     /// Address of the REST API. Default: 127.0.0.1:8053. Without tokens it must be loopback.
     #[arg(long)]
     pub api_listen: Option<SocketAddr>,
+    /// Serve the API over HTTPS with this PEM certificate chain (with --api-tls-key); reloaded
+    /// when the file is replaced. Azure's SDKs send bearer tokens only over HTTPS.
+    #[arg(long, requires = "api_tls_key")]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --api-tls-cert.
+    #[arg(long, requires = "api_tls_cert")]
+    pub api_tls_key: Option<PathBuf>,
     /// MaxMind-format GeoIP database (GeoLite2 or DB-IP Lite, Country or City) for Geographic
     /// routing; reloaded when the file changes. Without it only WORLD mappings apply.
     #[arg(long)]

@@ -1,7 +1,10 @@
 //! The CLI's HTTP client for the API: one request per call on a fresh connection (hyper's client
-//! connection API over a tokio `TcpStream`, on one runtime the client keeps), bearer token from
-//! `--token` / `SIGNPOST_TOKEN`, every request bounded by [`REQUEST_TIMEOUT`].
+//! connection API over a tokio `TcpStream`, or over TLS for `https://` URLs, on one runtime the
+//! client keeps), bearer token from `--token` / `SIGNPOST_TOKEN`, every request bounded by
+//! [`REQUEST_TIMEOUT`]. HTTPS trusts the system's roots, or the certificates of `--api-ca`.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +23,8 @@ pub struct Client {
     host: String,
     port: u16,
     token: Option<String>,
+    /// For `https://`: the TLS client settings.
+    tls: Option<Arc<rustls::ClientConfig>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -68,14 +73,17 @@ impl Reply {
 }
 
 impl Client {
-    /// A client for `url` (`http://host[:port]`, IPv6 hosts in brackets).
-    pub fn new(url: &str, token: Option<String>) -> Result<Self> {
+    /// A client for `url` (`http://host[:port]` or `https://host[:port]`, IPv6 hosts in
+    /// brackets); HTTPS trusts the certificates in `ca` (PEM) when given, else the system's.
+    pub fn new(url: &str, token: Option<String>, ca: Option<&Path>) -> Result<Self> {
         let uri: hyper::Uri = url
             .parse()
             .with_context(|| format!("--api-url {url:?}: not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            bail!("--api-url {url:?}: only http:// URLs are supported");
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => None,
+            Some("https") => Some(tls_config(ca)?),
+            _ => bail!("--api-url {url:?}: only http:// and https:// URLs are supported"),
+        };
         if !matches!(uri.path(), "" | "/") {
             bail!("--api-url {url:?}: give the server's address only, without a path");
         }
@@ -84,7 +92,9 @@ impl Client {
             .with_context(|| format!("--api-url {url:?}: no host"))?
             .trim_matches(['[', ']'])
             .to_string();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri
+            .port_u16()
+            .unwrap_or(if tls.is_some() { 443 } else { 80 });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -92,6 +102,7 @@ impl Client {
             host,
             port,
             token,
+            tls,
             runtime,
         })
     }
@@ -141,8 +152,41 @@ impl Client {
                     self.authority()
                 )
             })?;
+        match &self.tls {
+            None => self.exchange(stream, method, path, headers, body).await,
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .with_context(|| {
+                        format!("--api-url: {:?} is not a TLS server name", self.host)
+                    })?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "TLS with the API at {} failed (an untrusted certificate? see --api-ca)",
+                            self.authority()
+                        )
+                    })?;
+                self.exchange(tls, method, path, headers, body).await
+            }
+        }
+    }
+
+    /// One request and its response over `io` (a TCP or TLS stream).
+    async fn exchange<S>(
+        &self,
+        io: S,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Reply>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
         let driver = tokio::spawn(connection);
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let mut request = hyper::Request::builder()
@@ -172,19 +216,49 @@ impl Client {
     }
 }
 
+/// TLS client settings trusting the PEM certificates in `ca`, or the system's roots.
+fn tls_config(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let Some(ca) = ca else {
+        return Ok(signpost_health::tls::client_config(true).clone());
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)
+        .with_context(|| format!("--api-ca: cannot read {}", ca.display()))?
+    {
+        let cert = cert.with_context(|| format!("--api-ca: {} is not PEM", ca.display()))?;
+        roots
+            .add(cert)
+            .with_context(|| format!("--api-ca: a certificate in {} is unusable", ca.display()))?;
+    }
+    if roots.is_empty() {
+        bail!("--api-ca: {} holds no certificate", ca.display());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS protocol versions")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn api_urls_name_host_and_port() {
-        let at = |url: &str| Client::new(url, None).map(|c| c.authority());
+        let at = |url: &str| Client::new(url, None, None).map(|c| c.authority());
         assert_eq!(at("http://127.0.0.1:8053").unwrap(), "127.0.0.1:8053");
         assert_eq!(at("http://127.0.0.1:8053/").unwrap(), "127.0.0.1:8053");
         assert_eq!(at("http://[::1]:8053").unwrap(), "[::1]:8053");
         assert_eq!(at("http://localhost").unwrap(), "localhost:80");
+        assert_eq!(at("https://127.0.0.1").unwrap(), "127.0.0.1:443");
         for bad in [
-            "https://127.0.0.1",
+            "ftp://127.0.0.1",
             "http://127.0.0.1:8053/api",
             "127.0.0.1:x",
         ] {

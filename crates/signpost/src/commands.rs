@@ -10,7 +10,9 @@ use signpost_model::azure::{
 };
 use signpost_model::set::ProfilesFile;
 
-use crate::cli::{ApplyArgs, EndpointCommand, ExplainArgs, Output, ProfileCommand};
+use crate::cli::{
+    ApplyArgs, EndpointCommand, ExplainArgs, Output, OverrideCommand, ProfileCommand,
+};
 use crate::client::{Client, Reply, profile_path, segment};
 
 /// The resource asked for does not exist (exit code 3).
@@ -174,6 +176,7 @@ fn endpoint_body(props: EndpointPropertiesDoc) -> Value {
 /// `signpost endpoint ...`.
 pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result<()> {
     let (profile, name, kind, method, body, done) = match cmd {
+        EndpointCommand::Override(cmd) => return override_endpoint(client, output, cmd),
         EndpointCommand::Add {
             profile,
             name,
@@ -283,6 +286,56 @@ pub fn endpoint(client: &Client, output: Output, cmd: EndpointCommand) -> Result
     Ok(())
 }
 
+/// `signpost endpoint force-down|force-up|clear-override`: the endpoint's `override` resource.
+fn override_endpoint(client: &Client, output: Output, cmd: OverrideCommand) -> Result<()> {
+    let (profile, name, force) = match cmd {
+        OverrideCommand::ForceDown(a) => (a.profile.clone(), a.name.clone(), Some(("Degraded", a))),
+        OverrideCommand::ForceUp(a) => (a.profile.clone(), a.name.clone(), Some(("Online", a))),
+        OverrideCommand::ClearOverride { profile, name } => (profile, name, None),
+    };
+    let kind = endpoint_type(client, &profile, &name)?;
+    let path = format!(
+        "{}/{kind}/{}/override",
+        profile_path(&profile),
+        segment(&name)
+    );
+    let what = format!("{profile}/{name}");
+    match force {
+        Some((state, args)) => {
+            let mut body = json!({"state": state, "reason": args.reason});
+            if let Some(d) = &args.duration {
+                body["for"] = json!(d);
+            }
+            if let Ok(user) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+                body["createdBy"] = json!(user);
+            }
+            let reply = ok(client.request("PUT", &path, &[], Some(&body))?, &what)?;
+            print(output, &reply, || {
+                let until = reply["expiresAt"]
+                    .as_str()
+                    .map_or("until cleared".to_string(), |t| format!("until {t}"));
+                format!(
+                    "forced endpoint {name} of profile {profile} {state} {until}: {}",
+                    reply["reason"].as_str().unwrap_or_default()
+                )
+            });
+        }
+        None => {
+            ok(client.request("DELETE", &path, &[], None)?, &what)?;
+            print(
+                output,
+                &json!({"cleared": {"profile": profile, "endpoint": name}}),
+                || {
+                    format!(
+                        "cleared any override of endpoint {name} of profile {profile}: its probes decide"
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
 fn endpoint_status(status: &str) -> EndpointPropertiesDoc {
     EndpointPropertiesDoc {
         endpoint_status: Some(status.to_string()),
@@ -357,6 +410,7 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
     let value = Value::Array(all.clone());
     print(output, &value, || {
         let mut rows = Vec::new();
+        let mut forced = Vec::new();
         for p in &all {
             let text = |v: &Value| v.as_str().unwrap_or("").to_string();
             let profile_status = crate::status::profile_label(
@@ -366,6 +420,17 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
             );
             for e in p["endpoints"].as_array().into_iter().flatten() {
                 let endpoint_status = text(&e["endpointMonitorStatus"]);
+                if let Some(o) = e.get("override") {
+                    forced.push(crate::status::override_line(
+                        &text(&p["name"]),
+                        &text(&e["name"]),
+                        &text(&o["state"]),
+                        &text(&o["reason"]),
+                        o["expiresAt"].as_str(),
+                    ));
+                }
+                let endpoint_status =
+                    crate::status::forced_label(&endpoint_status, e.get("override").is_some());
                 let last = &e["lastProbe"];
                 let (last_probe, latency) = if !last.is_null() {
                     (text(&last["result"]), format!("{} ms", last["latencyMs"]))
@@ -396,7 +461,9 @@ pub fn status(client: &Client, output: Output, only: Option<&str>) -> Result<()>
                 });
             }
         }
-        crate::status::table(&rows)
+        let mut out = crate::status::table(&rows);
+        out.push_str(&crate::status::overrides_section(&forced));
+        out
     });
     Ok(())
 }

@@ -10,10 +10,11 @@ use signpost::commands;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     signpost::logging::init(cli.log_level.as_deref(), cli.log_format);
-    let client = || signpost::client::Client::new(&cli.api_url, cli.token.clone());
+    let client =
+        || signpost::client::Client::new(&cli.api_url, cli.token.clone(), cli.api_ca.as_deref());
     let out = cli.output;
     let result = match cli.command {
-        Command::Serve(args) => signpost::serve::run(args),
+        Command::Serve(args) => signpost::serve::run(*args),
         Command::Validate(args) => signpost::validate::run(args),
         Command::Status(args) => match args.data_dir {
             Some(dir) => signpost::status::run(&dir, args.profile.as_deref()),

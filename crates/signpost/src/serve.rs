@@ -9,7 +9,7 @@
 //! change of the profiles file (apply it to the store, then the same), a health transition
 //! (publish at once), and the passing of time (refresh the status file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +24,13 @@ use signpost_store::Store;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::api_tls::TlsListener;
 use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
+use crate::overrides::Overrides;
 use crate::publish::Publisher;
 use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
+use crate::watched::WatchedFile;
 
 /// Least time between two publishes caused by health changes (the first is immediate).
 const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
@@ -87,6 +90,7 @@ async fn serve(settings: Settings) -> Result<()> {
         }
     };
     let (revision, set) = store.profile_set()?;
+    let overrides = Overrides::new(store.overrides()?);
     // Last known health first, so a restart never serves an endpoint known to be down.
     let probe_targets = targets(&set);
     let saved = persist::read(&settings.data_dir).unwrap_or_else(|e| {
@@ -126,7 +130,7 @@ async fn serve(settings: Settings) -> Result<()> {
         counters.clone(),
         instruments.clone(),
         &set,
-        &monitor.health(),
+        &overrides.over(&monitor.health()),
     )?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
@@ -179,14 +183,20 @@ async fn serve(settings: Settings) -> Result<()> {
             ))
         }),
     };
+    // A certificate that does not load stops the start, naming the file.
+    let tls = match &settings.api_tls {
+        Some(files) => Some((files.clone(), files.load()?)),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(settings.api_listen)
         .await
         .with_context(|| format!("cannot listen for the API on {}", settings.api_listen))?;
     let api_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if settings.tokens.enabled() {
-        tracing::info!(api = %api_addr, "REST API listening (bearer tokens required)");
+        tracing::info!(api = %api_addr, scheme, "REST API listening (bearer tokens required)");
     } else {
-        tracing::warn!(api = %api_addr, "REST API listening WITHOUT authentication (no token configured): loopback only");
+        tracing::warn!(api = %api_addr, scheme, "REST API listening WITHOUT authentication (no token configured): loopback only");
     }
     // One token stops everything: the API finishes the requests it has, the control loop its
     // current step.
@@ -195,12 +205,27 @@ async fn serve(settings: Settings) -> Result<()> {
         tokio::spawn(collect_traffic(counters.clone(), shutdown.clone()));
     }
     let api = tokio::spawn({
-        let stop = shutdown.clone().cancelled_owned();
+        let stop = shutdown.clone();
         async move {
-            if let Err(e) = axum::serve(listener, signpost_api::router(api_state))
-                .with_graceful_shutdown(stop)
-                .await
-            {
+            let router = signpost_api::router(api_state);
+            let served = match tls {
+                Some((files, config)) => {
+                    match TlsListener::start(listener, files, config, stop.clone()) {
+                        Ok(tls) => {
+                            axum::serve(tls, router)
+                                .with_graceful_shutdown(stop.cancelled_owned())
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                None => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await
+                }
+            };
+            if let Err(e) = served {
                 tracing::error!(error = %e, "API server stopped");
             }
         }
@@ -223,6 +248,7 @@ async fn serve(settings: Settings) -> Result<()> {
         fleet,
         applied: node.applied,
         loaded: loaded_tx,
+        overrides,
         loading: false,
         load_again: false,
     };
@@ -378,14 +404,17 @@ struct Control {
     applied: Arc<std::sync::atomic::AtomicU64>,
     /// Where reads of the store (on the blocking pool) deliver what they read.
     loaded: tokio::sync::mpsc::UnboundedSender<Loaded>,
+    /// The operator overrides stored, and those in effect.
+    overrides: Overrides,
     /// A read of the store is under way.
     loading: bool,
     /// The store changed again during that read.
     load_again: bool,
 }
 
-/// What a read of the store gives.
-type Loaded = Result<(u64, ProfileSet), signpost_store::StoreError>;
+/// What a read of the store gives: the configuration, with the operator overrides.
+type Loaded =
+    Result<(u64, ProfileSet, Vec<signpost_store::StoredOverride>), signpost_store::StoreError>;
 
 impl Control {
     /// Runs until `shutdown` is cancelled.
@@ -406,6 +435,8 @@ impl Control {
         let mut last_health_publish = tokio::time::Instant::now() - HEALTH_MIN_GAP;
         self.write_status();
         loop {
+            // The earliest override's end is a deadline of its own: publish when it passes.
+            let expiry = self.overrides.next_expiry();
             tokio::select! {
                 () = shutdown.cancelled() => {
                     if let Some(fleet) = self.fleet.take() {
@@ -466,6 +497,11 @@ impl Control {
                     self.publish_health();
                     last_health_publish = tokio::time::Instant::now();
                     health_pending = false;
+                }
+                () = tokio::time::sleep(expiry.unwrap_or_default()), if expiry.is_some() => {
+                    if self.overrides.refresh() {
+                        self.publish_health();
+                    }
                 }
                 Ok(()) = probes.changed() => {
                     probed_since_write = true;
@@ -552,7 +588,10 @@ impl Control {
         self.loading = true;
         let (store, loaded) = (Arc::clone(&self.store), self.loaded.clone());
         tokio::task::spawn_blocking(move || {
-            let _ = loaded.send(store.profile_set());
+            let read = store
+                .profile_set()
+                .and_then(|(revision, set)| Ok((revision, set, store.overrides()?)));
+            let _ = loaded.send(read);
         });
     }
 
@@ -562,12 +601,13 @@ impl Control {
     fn apply_loaded(&mut self, loaded: Loaded) {
         self.loading = false;
         match loaded {
-            Ok((revision, set)) => {
+            Ok((revision, set, overrides)) => {
                 // Read from a fleet node's local copy (etcd unreachable): what it holds is
                 // served, and the store is read again until it is current.
                 self.reload_pending = self.store.stale().is_some();
                 self.monitor.reconcile(targets(&set));
                 self.set = set;
+                self.overrides.replace(overrides);
                 if let Some(serial) = tokio::task::block_in_place(|| self.publish()) {
                     self.applied
                         .store(revision, std::sync::atomic::Ordering::Relaxed);
@@ -605,7 +645,12 @@ impl Control {
 
     fn publish(&mut self) -> Option<u32> {
         let health = self.health();
-        match self.publisher.publish(&self.set, &health) {
+        // Operator overrides over the probes' (or the fleet's) view, in effect as of now.
+        self.overrides.refresh();
+        match self
+            .publisher
+            .publish(&self.set, &self.overrides.over(&health))
+        {
             Ok(snapshot) => {
                 self.status_dirty = true;
                 Some(snapshot.serial)
@@ -631,37 +676,6 @@ impl Control {
                 .map(|(node, p)| (node.as_str(), &p.observations)),
         );
         self.status_writer.submit(doc);
-    }
-}
-
-/// A data file loaded at start and reloaded when it is replaced, noticed by its modification time
-/// and size.
-struct WatchedFile {
-    path: PathBuf,
-    stamp: Option<(std::time::SystemTime, u64)>,
-}
-
-impl WatchedFile {
-    /// Watches `path`, as loaded now.
-    fn new(path: PathBuf) -> Self {
-        let stamp = Self::stamp(&path);
-        Self { path, stamp }
-    }
-
-    /// The path, when the file changed since the last call (or since it was loaded); a missing
-    /// file is no change, so the data in use stays.
-    fn replaced(&mut self) -> Option<PathBuf> {
-        let stamp = Self::stamp(&self.path);
-        if stamp.is_none() || stamp == self.stamp {
-            return None;
-        }
-        self.stamp = stamp;
-        Some(self.path.clone())
-    }
-
-    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        Some((m.modified().ok()?, m.len()))
     }
 }
 

@@ -17,6 +17,8 @@
 //! probe_source = "127.0.0.1"          # source address of every probe
 //! health_quorum = "majority"          # with etcd: majority (default), any, all or local
 //! api_listen = "127.0.0.1:8053"
+//! api_tls_cert = "api.crt"            # HTTPS for the API (PEM, with api_tls_key); reloaded on change
+//! api_tls_key = "api.key"
 //! metrics = true                      # GET /metrics, and counting on the DNS path (default true)
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
@@ -57,6 +59,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use signpost_api::{Role, Tokens};
+
+use crate::api_tls::TlsFiles;
 use signpost_dns::{CookieSecret, NameServer, RrlConfig, ServerConfig, SoaTimers, ZoneConfig};
 use signpost_health::{MonitorSettings, QuorumRule, Resolver};
 use signpost_model::Limits;
@@ -121,6 +125,10 @@ pub struct SettingsFile {
     pub api_listen: Option<SocketAddr>,
     /// Prometheus metrics (default true).
     pub metrics: Option<bool>,
+    /// API certificate chain (PEM), relative to the settings file.
+    pub api_tls_cert: Option<PathBuf>,
+    /// API private key (PEM), relative to the settings file.
+    pub api_tls_key: Option<PathBuf>,
     /// GeoIP database, relative to the settings file.
     pub geoip: Option<PathBuf>,
     /// Latency table, relative to the settings file.
@@ -413,6 +421,8 @@ pub struct Settings {
     pub health_quorum: QuorumRule,
     /// Prometheus metrics at `/metrics`, and counting on the DNS path.
     pub metrics: bool,
+    /// HTTPS for the API.
+    pub api_tls: Option<TlsFiles>,
 }
 
 impl Settings {
@@ -611,6 +621,19 @@ impl Settings {
                 "api_listen: {api_listen} is not a loopback address, and no API token is configured; set SIGNPOST_ADMIN_TOKEN (or [[tokens]]) or listen on loopback"
             );
         }
+        let api_tls = match (
+            args.api_tls_cert
+                .clone()
+                .or(file.api_tls_cert.map(|c| base.join(c))),
+            args.api_tls_key
+                .clone()
+                .or(file.api_tls_key.map(|k| base.join(k))),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => bail!("api_tls_key: required with api_tls_cert"),
+            (None, Some(_)) => bail!("api_tls_cert: required with api_tls_key"),
+        };
         let geoip = args.geoip.clone().or(file.geoip.map(|g| base.join(g)));
         let latency_table = args
             .latency_table
@@ -631,6 +654,7 @@ impl Settings {
             node_name,
             health_quorum,
             metrics: file.metrics.unwrap_or(true),
+            api_tls,
         })
     }
 }

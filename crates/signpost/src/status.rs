@@ -51,6 +51,37 @@ pub fn nodes_label<'a>(views: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     }
 }
 
+/// An endpoint's status for the table: ` (forced)` after it while an operator override decides
+/// (not when Disabled or Inactive, which an override never overrules; the overrides section
+/// still lists it).
+pub fn forced_label(status: &str, forced: bool) -> String {
+    if forced && !matches!(status, "Disabled" | "Inactive") {
+        format!("{status} (forced)")
+    } else {
+        status.to_string()
+    }
+}
+
+/// One line of the overrides section: `contoso/us-east: forced Degraded until ...: reason`.
+pub fn override_line(
+    profile: &str,
+    endpoint: &str,
+    state: &str,
+    reason: &str,
+    expires_at: Option<&str>,
+) -> String {
+    let until = expires_at.map_or("until cleared".to_string(), |t| format!("until {t}"));
+    format!("  {profile}/{endpoint}: forced {state} {until}: {reason}")
+}
+
+/// The overrides section after the table (empty without overrides).
+pub fn overrides_section(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!("\n\noperator overrides:\n{}", lines.join("\n"))
+}
+
 /// The table: a header, then a line per row (the last probe cut at 40 characters); a NODES
 /// column when some row has per-node views.
 pub fn table(rows: &[Row]) -> String {
@@ -106,6 +137,7 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
         doc.serial
     );
     let mut rows = Vec::new();
+    let mut forced = Vec::new();
     for p in doc
         .profiles
         .iter()
@@ -117,11 +149,20 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
                 None if e.probe.is_some() => ("no result yet".to_string(), String::new()),
                 None => ("not probed".to_string(), String::new()),
             };
+            if let Some(o) = &e.forced {
+                forced.push(override_line(
+                    &p.name,
+                    &e.name,
+                    o.state.as_str(),
+                    &o.reason,
+                    o.expires_at.map(|t| t.to_string()).as_deref(),
+                ));
+            }
             rows.push(Row {
                 profile: p.name.clone(),
                 profile_status: profile_label(p.monitor_status.as_str(), p.fail_open, p.all_down),
                 endpoint: e.name.clone(),
-                endpoint_status: e.monitor_status.to_string(),
+                endpoint_status: forced_label(e.monitor_status.as_str(), e.forced.is_some()),
                 last_probe,
                 latency,
                 nodes: nodes_label(
@@ -132,7 +173,7 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
             });
         }
     }
-    println!("{}", table(&rows));
+    println!("{}{}", table(&rows), overrides_section(&forced));
     let recent: Vec<&Event> = doc.events.iter().rev().take(10).collect();
     if !recent.is_empty() {
         println!("\nrecent events (newest first):");
@@ -145,4 +186,21 @@ pub fn run(dir: &Path, profile: Option<&str>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_endpoints_are_marked_unless_switched_off() {
+        assert_eq!(forced_label("Degraded", true), "Degraded (forced)");
+        assert_eq!(forced_label("Online", false), "Online");
+        assert_eq!(forced_label("Disabled", true), "Disabled");
+        assert_eq!(
+            override_line("web", "a", "Degraded", "why", None),
+            "  web/a: forced Degraded until cleared: why"
+        );
+        assert_eq!(overrides_section(&[]), "");
+    }
 }

@@ -101,6 +101,13 @@ pub const MAX_NESTING_DEPTH: usize = 10;
 pub const MAX_PROFILE_NAME: usize = 63;
 /// Longest endpoint name, in characters.
 pub const MAX_ENDPOINT_NAME: usize = 260;
+/// An operator override's `reason`: its longest text, in bytes (it is shown in status, explain
+/// and logs, so it stays a sentence, not a document).
+pub const MAX_OVERRIDE_REASON_BYTES: usize = 256;
+/// An operator override's `createdBy`: its longest text, in bytes.
+pub const MAX_OVERRIDE_CREATED_BY_BYTES: usize = 128;
+/// The longest `for` an operator override may be given, in days.
+pub const MAX_OVERRIDE_DAYS: u64 = 365;
 
 /// One bounded integer field: the OpenAPI schema (a component of `signpost-api`'s document) and
 /// property it appears as, its path in a profile document, and its bound.
@@ -270,7 +277,7 @@ pub struct List {
     pub note: &'static str,
 }
 
-/// Every bounded list and text of a profile document.
+/// Every bounded list and text of a profile document, and an operator override's reason.
 pub const LISTS: &[List] = &[
     List {
         schema: "ProfilePropertiesDoc",
@@ -306,6 +313,13 @@ pub const LISTS: &[List] = &[
         path: "properties.monitorConfig.bodyMatch",
         max: MAX_BODY_MATCH_BYTES,
         note: "bytes",
+    },
+    List {
+        schema: "OverrideRequest",
+        property: "reason",
+        path: "override.reason",
+        max: MAX_OVERRIDE_REASON_BYTES,
+        note: "bytes; an operator override's reason (not in the profile), required, not empty",
     },
 ];
 

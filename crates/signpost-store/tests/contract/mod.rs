@@ -289,6 +289,86 @@ pub fn the_change_feed_announces_every_commit<F: Fixture>(f: &F) {
     assert_eq!(*feed.borrow(), before, "a plan commits nothing");
 }
 
+fn forced(reason: &str) -> signpost_model::Override {
+    signpost_model::Override {
+        state: signpost_model::OverrideState::Degraded,
+        reason: reason.into(),
+        expires_at: None,
+        created_at: signpost_model::UtcTime::now(),
+        created_by: None,
+    }
+}
+
+/// Operator overrides: written beside the profiles (names without case, stored with the
+/// profile's spelling), seen by a second store on the same space through its change feed,
+/// surviving a reopen, and cleared with their endpoint or profile.
+pub fn overrides_are_announced_and_leave_with_their_endpoint<F: Fixture>(f: &F) {
+    let space = f.space();
+    let s = store(f, &space);
+    put(&s, "web", "a.example.com", Precondition::None).unwrap();
+    put(&s, "api", "b.example.com", Precondition::None).unwrap();
+    let other = store(f, &space);
+    other.follow().unwrap();
+    let mut feed = other.subscribe();
+    let seen = *feed.borrow_and_update();
+
+    let set = s.set_override("WEB", "A", forced("maintenance")).unwrap();
+    assert_eq!((set.profile.as_str(), set.endpoint.as_str()), ("web", "a"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while *feed.borrow() == seen {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other store never saw the override"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let theirs = other.overrides().unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].record.reason, "maintenance");
+    assert!(matches!(
+        s.set_override("web", "nope", forced("x")),
+        Err(StoreError::EndpointNotFound(..))
+    ));
+    assert!(matches!(
+        s.set_override("nope", "a", forced("x")),
+        Err(StoreError::NotFound(_))
+    ));
+    // Replaced, not added.
+    s.set_override("web", "a", forced("still")).unwrap();
+    s.set_override("api", "a", forced("api too")).unwrap();
+    drop(s);
+    let s = store(f, &space);
+    assert_eq!(s.overrides().unwrap().len(), 2, "both survive a reopen");
+    assert_eq!(
+        s.get_override("web", "a").unwrap().unwrap().record.reason,
+        "still"
+    );
+
+    // The endpoint leaves the profile: its override goes in the same commit.
+    let renamed = typed(
+        json!({"name": "web", "properties": {"trafficRoutingMethod": "Priority",
+        "endpoints": [{"name": "b", "type": "externalEndpoints", "properties": {"target": "a.example.com"}}]}}),
+    );
+    s.write("web", Change::Put(Box::new(renamed)), &Precondition::None)
+        .unwrap();
+    assert!(s.get_override("web", "a").unwrap().is_none());
+    // The profile is deleted: so are its overrides.
+    s.write("api", Change::Delete, &Precondition::None).unwrap();
+    assert!(s.overrides().unwrap().is_empty());
+
+    put(&s, "api", "b.example.com", Precondition::None).unwrap();
+    s.set_override("api", "a", forced("back")).unwrap();
+    let removed = s.clear_override("API", "a").unwrap().unwrap();
+    assert_eq!(removed.record.reason, "back");
+    let revision = s.revision().unwrap();
+    assert!(s.clear_override("api", "a").unwrap().is_none());
+    assert_eq!(
+        s.revision().unwrap(),
+        revision,
+        "clearing nothing writes nothing"
+    );
+}
+
 /// Expands to one `#[test]` per contract check, over `$fixture`.
 #[macro_export]
 macro_rules! contract_tests {
@@ -320,6 +400,10 @@ macro_rules! contract_tests {
         #[test]
         fn the_change_feed_announces_every_commit() {
             contract::the_change_feed_announces_every_commit(&$fixture);
+        }
+        #[test]
+        fn overrides_are_announced_and_leave_with_their_endpoint() {
+            contract::overrides_are_announced_and_leave_with_their_endpoint(&$fixture);
         }
     };
 }
