@@ -424,6 +424,7 @@ fn api_version_errors_and_auth_codes() {
     assert_eq!((r.status, error_code(&r)), (404, "InvalidResourceType"));
     let r = arm.call("POST", &path, Some(&json!({})));
     assert_eq!((r.status, error_code(&r)), (405, "HttpMethodNotAllowed"));
+    assert_eq!(r.header("allow"), Some("GET, PUT, PATCH, DELETE"));
     // Paths that are neither ARM nor /api/v1 answer as before.
     assert_eq!(
         http(arm.server.api, "GET", "/nothing", &[("Authorization", &auth)], None).status,

@@ -24,6 +24,8 @@ pub(crate) struct ArmError {
     pub target: Option<String>,
     /// One entry per field error: (code, target, message).
     pub details: Vec<(&'static str, String, String)>,
+    /// The methods the resource has, for a 405's `Allow` header (RFC 9110 15.5.6).
+    pub allow: Option<&'static str>,
 }
 
 impl ArmError {
@@ -35,6 +37,7 @@ impl ArmError {
             message: message.into(),
             target: None,
             details: Vec::new(),
+            allow: None,
         }
     }
 
@@ -158,6 +161,13 @@ impl IntoResponse for ArmError {
         if !details.is_empty() {
             error["details"] = Value::Array(details);
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(allow) = self.allow {
+            response.headers_mut().insert(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static(allow),
+            );
+        }
+        response
     }
 }

@@ -8,6 +8,7 @@
 //! calls one handler: profiles and endpoints ([`resources`]), the heat map ([`heatmap`]), name
 //! availability and the geographic hierarchy (here). Errors are ARM's ([`errors`]).
 
+pub(crate) mod doc;
 mod errors;
 mod heatmap;
 mod paths;
@@ -23,6 +24,8 @@ use serde_json::Value;
 pub(crate) use errors::ArmError;
 pub(crate) use paths::is_arm;
 use paths::ArmPath;
+#[cfg(test)]
+pub(crate) use version::SUPPORTED as API_VERSIONS;
 
 use crate::routes::ApiState;
 
@@ -108,7 +111,7 @@ async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> 
                 Method::PUT => r::put_endpoint(s, group, at, &headers, body().await?).await,
                 Method::PATCH => r::patch_endpoint(s, group, at, &headers, body().await?).await,
                 Method::DELETE => r::delete_endpoint(s, group, at, &headers).await,
-                _ => Err(not_allowed(&method)),
+                _ => Err(not_allowed(&method, &route)),
             }
         }
         (
@@ -129,14 +132,23 @@ async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> 
         (&Method::GET, ArmPath::GeographicHierarchy) => {
             Ok(crate::reference::geographic_hierarchy().await.into_response())
         }
-        _ => Err(not_allowed(&method)),
+        _ => Err(not_allowed(&method, &route)),
     }
 }
 
-fn not_allowed(method: &Method) -> ArmError {
-    ArmError::new(
+fn not_allowed(method: &Method, route: &ArmPath) -> ArmError {
+    let mut e = ArmError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "HttpMethodNotAllowed",
         format!("The HTTP method '{method}' is not supported for this resource."),
-    )
+    );
+    e.allow = Some(match route {
+        ArmPath::Profile { .. } | ArmPath::Endpoint { .. } => "GET, PUT, PATCH, DELETE",
+        ArmPath::NameAvailability | ArmPath::NameAvailabilityV2 => "POST",
+        ArmPath::ProfilesInGroup { .. }
+        | ArmPath::ProfilesInSubscription { .. }
+        | ArmPath::HeatMap { .. }
+        | ArmPath::GeographicHierarchy => "GET",
+    });
+    e
 }
