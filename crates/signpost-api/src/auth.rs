@@ -47,11 +47,20 @@ impl Tokens {
     }
 }
 
+/// Paths served without a token: liveness, the API's description, and what browsers on the
+/// operator's sites call for Real User Measurements (they carry the user metrics key instead).
+fn public(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/openapi.json" | "/rum.js" | "/api/v1/rum/targets" | "/api/v1/rum/reports"
+    )
+}
+
 /// Middleware: 401 without a valid token, 403 when a reader writes. ARM's paths get ARM's codes
 /// (`InvalidAuthenticationToken`, `AuthorizationFailed`) in ARM's envelope; on them a name
 /// availability check is a read, as in ARM.
 pub(crate) async fn require(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    if !state.tokens.enabled() || matches!(request.uri().path(), "/healthz" | "/openapi.json") {
+    if !state.tokens.enabled() || public(request.uri().path()) {
         return next.run(request).await;
     }
     let path = request.uri().path();

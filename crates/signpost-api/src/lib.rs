@@ -11,6 +11,7 @@
 //! - [`overrides`]: operator overrides (force an endpoint Online or Degraded, with a reason and
 //!   an optional expiry), `.../{endpointName}/override` and `/api/v1/overrides`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
+//! - [`rum`]: Real User Measurements: the user metrics key, `/rum.js`, targets and reports;
 //! - [`traffic`]: Traffic View (`/trafficView`): queries by minute, client location and endpoint;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`): instruments the control plane updates,
@@ -37,6 +38,7 @@ pub mod overrides;
 pub mod profiles;
 mod reference;
 mod routes;
+pub mod rum;
 pub mod traffic;
 
 pub use auth::{Role, Tokens};

@@ -33,6 +33,7 @@ use signpost_health::{EndpointKey, ProbeObserver, ProbeResult};
 use signpost_model::health::MonitorStatus;
 
 use crate::routes::ApiState;
+use crate::rum::Rum;
 
 /// Every monitor status, in the order `signpost_endpoint_status` lists them.
 const STATUSES: [MonitorStatus; 7] = [
@@ -145,6 +146,7 @@ impl Metrics {
         instruments: &Instruments,
         counters: Option<Arc<DnsCounters>>,
         snapshot: Arc<ArcSwap<Snapshot>>,
+        rum: Option<Arc<Rum>>,
     ) -> Self {
         let mut registry = Registry::default();
         registry.register(
@@ -172,6 +174,9 @@ impl Metrics {
             "Store revision of the configuration in force",
             instruments.config_revision.clone(),
         );
+        if let Some(rum) = rum {
+            registry.register_collector(Box::new(RumCollector(rum)));
+        }
         registry.register_collector(Box::new(SnapshotCollector {
             snapshot: snapshot.clone(),
         }));
@@ -249,6 +254,39 @@ pub(crate) async fn count_requests(
             .inc();
     }
     response
+}
+
+/// Real User Measurements reports by what became of them, and the networks measured.
+#[derive(Debug)]
+struct RumCollector(Arc<Rum>);
+
+impl Collector for RumCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let (accepted, bad_key, bad_report) = self.0.counts();
+        let mut family = encoder.encode_descriptor(
+            "signpost_rum_reports",
+            "Real User Measurements reports: accepted, refused for a wrong or missing key \
+             (bad_key), refused as malformed (bad_report)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, n) in [
+            ("accepted", accepted),
+            ("bad_key", bad_key),
+            ("bad_report", bad_report),
+        ] {
+            ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
+        }
+        ConstGauge::new(i64::try_from(self.0.measurements.len()).unwrap_or(i64::MAX)).encode(
+            encoder.encode_descriptor(
+                "signpost_rum_networks",
+                "Client networks (/24, /48) with Real User Measurements kept",
+                None,
+                MetricType::Gauge,
+            )?,
+        )?;
+        Ok(())
+    }
 }
 
 /// Endpoint statuses, fail-open and the serial, from the snapshot in force.
@@ -429,7 +467,7 @@ mod tests {
         let snapshot = Arc::new(ArcSwap::from_pointee(
             Snapshot::build(&[], signpost_routing::RoutingTable::default(), 7).unwrap(),
         ));
-        let text = Metrics::new(&instruments, None, snapshot).encode();
+        let text = Metrics::new(&instruments, None, snapshot, None).encode();
         assert!(text.contains("signpost_config_revision 42\n"), "{text}");
         assert!(text.contains("signpost_snapshot_serial 7"), "{text}");
         assert!(

@@ -342,6 +342,37 @@ impl<'a> Ops<'a> {
         crate::traffic::view(self.state, name, since, until)
     }
 
+    /// The user metrics key Real User Measurements reports must carry, if there is one.
+    pub async fn rum_key(&self) -> Result<Option<String>, OpError> {
+        let store = self.state.store.clone();
+        blocking(move || store.rum_key()).await
+    }
+
+    /// Makes a new user metrics key (replacing any) and returns it; reports with the old one
+    /// are refused from now on, on every node.
+    pub async fn new_rum_key(&self) -> Result<String, OpError> {
+        let key = crate::rum::new_key()?;
+        let store = self.state.store.clone();
+        let stored = key.clone();
+        blocking(move || store.set_rum_key(Some(&stored))).await?;
+        if let Some(rum) = &self.state.rum {
+            rum.set_key(Some(key.clone()));
+        }
+        tracing::info!("user metrics key replaced");
+        Ok(key)
+    }
+
+    /// Removes the user metrics key: every report is refused from now on.
+    pub async fn delete_rum_key(&self) -> Result<(), OpError> {
+        let store = self.state.store.clone();
+        blocking(move || store.set_rum_key(None)).await?;
+        if let Some(rum) = &self.state.rum {
+            rum.set_key(None);
+        }
+        tracing::info!("user metrics key removed");
+        Ok(())
+    }
+
     /// Forces endpoint `endpoint` (of type `kind`) of profile `name` as `body` asks
     /// (`{"state", "reason", "for"?, "expiresAt"?, "createdBy"?}`, see
     /// [`Override::from_request`]), replacing any override it had. The profile and the endpoint
@@ -616,6 +647,7 @@ mod tests {
             tokens: Tokens::default(),
             node: crate::NodeIdentity::alone("test".into(), None),
             metrics: None,
+            rum: None,
         }
     }
 

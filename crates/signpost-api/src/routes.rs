@@ -13,6 +13,7 @@ use signpost_store::Store;
 use crate::auth::Tokens;
 use crate::metrics::{self, Metrics};
 use crate::nodes::NodeIdentity;
+use crate::rum::{self, Rum};
 use crate::{auth, nodes, observe, overrides, profiles, reference, traffic};
 
 /// What handlers share.
@@ -34,6 +35,8 @@ pub struct ApiState {
     pub node: NodeIdentity,
     /// What `/metrics` encodes; `None`: no metrics.
     pub metrics: Option<Arc<Metrics>>,
+    /// Real User Measurements; `None`: off.
+    pub rum: Option<Arc<Rum>>,
 }
 
 /// The API's routes under `/api/v1`, plus `/healthz`.
@@ -76,6 +79,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/regions", get(reference::regions))
         .route("/api/v1/nodes", get(nodes::list))
         .route("/metrics", get(metrics::scrape))
+        .route(
+            "/api/v1/rum/key",
+            get(rum::get_key).put(rum::put_key).delete(rum::delete_key),
+        )
+        .route("/api/v1/rum/targets", get(rum::targets))
+        .route("/api/v1/rum/reports", post(rum::report))
+        .route("/rum.js", get(rum::script))
         .route("/api/v1/apply", post(profiles::apply))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",

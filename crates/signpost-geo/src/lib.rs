@@ -11,6 +11,7 @@
 //! codes and Azure's grouping of countries live in `signpost_model::geo_codes`.
 
 pub mod latency;
+pub mod rum;
 
 use std::cell::RefCell;
 use std::net::IpAddr;

@@ -24,6 +24,8 @@ use crate::{Applied, Change, Precondition, StoreError, StoredOverride, StoredPro
 
 /// The metadata key of the profiles file's content hash.
 const APPLIED_FILE: &str = "applied_file";
+/// Metadata key of the Real User Measurements key (empty: none).
+const RUM_KEY: &str = "rum_key";
 /// Times a write is checked again after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 16;
 /// How long one wait of the change-feed thread lasts before it looks whether the store is gone.
@@ -139,6 +141,33 @@ impl Store {
     /// profiles file was ever applied to this store).
     pub fn applied_file_hash(&self) -> Result<Option<String>, StoreError> {
         self.backend.meta(APPLIED_FILE)
+    }
+
+    /// The Real User Measurements key reports must carry (`None`: RUM is off).
+    pub fn rum_key(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.backend.meta(RUM_KEY)?.filter(|k| !k.is_empty()))
+    }
+
+    /// Sets (or with `None` removes) the Real User Measurements key, durable on return and
+    /// shared with every node of a fleet like the profiles.
+    pub fn set_rum_key(&self, key: Option<&str>) -> Result<(), StoreError> {
+        let ops = [Op::PutMeta {
+            key: RUM_KEY.to_string(),
+            value: key.unwrap_or_default().to_string(),
+        }];
+        let mut cache = self.lock();
+        for _ in 0..MAX_ATTEMPTS {
+            let expected = self.sync(&mut cache)?;
+            match self.backend.commit(expected, &ops)? {
+                Commit::Done(revision) => {
+                    cache.synced = Some(revision);
+                    self.announce(revision);
+                    return Ok(());
+                }
+                Commit::Stale(_) => continue,
+            }
+        }
+        Err(StoreError::Contended)
     }
 
     /// Every profile, by name.

@@ -99,6 +99,8 @@ impl TlsListener {
     }
 }
 
+impl signpost_api::rum::SocketListener for TlsListener {}
+
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
     type Addr = SocketAddr;

@@ -82,6 +82,27 @@ pub enum Command {
     Import(ImportCommand),
     /// The fleet's live nodes: heartbeat, configuration revision served, etcd connection.
     Nodes,
+    /// Real User Measurements.
+    #[command(subcommand)]
+    Rum(RumCommand),
+}
+
+/// `signpost rum ...`.
+#[derive(Debug, Subcommand)]
+pub enum RumCommand {
+    /// Show the user metrics key (`--new` makes one, replacing any; `--delete` removes it).
+    Key(RumKeyArgs),
+}
+
+/// `signpost rum key`.
+#[derive(Debug, Clone, Args)]
+pub struct RumKeyArgs {
+    /// Make a new key; reports with the old one are refused from now on.
+    #[arg(long, conflicts_with = "delete")]
+    pub new: bool,
+    /// Remove the key: every report is refused (RUM off).
+    #[arg(long)]
+    pub delete: bool,
 }
 
 /// `signpost import ...`.

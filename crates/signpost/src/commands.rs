@@ -504,6 +504,29 @@ pub fn apply(client: &Client, output: Output, args: ApplyArgs) -> Result<()> {
     Ok(())
 }
 
+/// `signpost rum key [--new | --delete]`.
+pub fn rum_key(client: &Client, output: Output, args: &crate::cli::RumKeyArgs) -> Result<()> {
+    if args.delete {
+        ok(
+            client.request("DELETE", "/api/v1/rum/key", &[], None)?,
+            "rum key",
+        )?;
+        if output == Output::Text {
+            println!("user metrics key removed: reports are refused");
+        }
+        return Ok(());
+    }
+    let method = if args.new { "PUT" } else { "GET" };
+    let body = ok(
+        client.request(method, "/api/v1/rum/key", &[], None)?,
+        "rum key",
+    )?;
+    print(output, &body, || {
+        body["key"].as_str().unwrap_or("").to_string()
+    });
+    Ok(())
+}
+
 /// `signpost nodes`: the fleet's live nodes (this one first).
 pub fn nodes(client: &Client, output: Output) -> Result<()> {
     let body = ok(client.request("GET", "/api/v1/nodes", &[], None)?, "nodes")?;

@@ -28,6 +28,9 @@ fn main() -> ExitCode {
             client().and_then(|c| signpost::import::run(&c, out, args))
         }
         Command::Nodes => client().and_then(|c| commands::nodes(&c, out)),
+        Command::Rum(signpost::cli::RumCommand::Key(args)) => {
+            client().and_then(|c| commands::rum_key(&c, out, &args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use signpost_api::rum::{ClientAddr, Rum};
 use signpost_api::{ApiState, Instruments, Metrics, NodeIdentity};
 use signpost_dns::{DnsCounters, DnsServer};
+use signpost_geo::rum::Preferred;
 use signpost_health::{Monitor, persist, targets::targets};
 use signpost_model::ProfileSet;
 use signpost_model::set::ProfilesFile;
@@ -36,6 +38,21 @@ use crate::watched::WatchedFile;
 const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
 /// How often the profiles file is checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// Least time between two rebuilds of the measured-latency table after new reports.
+const RUM_REBUILD_EVERY: Duration = Duration::from_secs(2);
+/// While measurements are in use, the table is rebuilt this often anyway: they fade.
+const RUM_REFRESH_EVERY: Duration = Duration::from_secs(60);
+
+/// The last measured-latency table made from the reports.
+#[derive(Debug, Default)]
+struct RumBuilt {
+    /// The reports' generation it was made at.
+    generation: u64,
+    /// When (never: `None`).
+    at: Option<std::time::Instant>,
+    /// Client networks it held.
+    networks: usize,
+}
 /// The status file is written at most this often after a configuration or health change (off
 /// the publish path, so a change reaches DNS first)...
 const STATUS_DEBOUNCE: Duration = Duration::from_secs(1);
@@ -123,10 +140,13 @@ async fn serve(settings: Settings) -> Result<()> {
         }
         None => None,
     };
+    // Real User Measurements: reports need the key the store holds (none: RUM is off).
+    let rum = Arc::new(Rum::default());
+    rum.set_key(store.rum_key()?);
     let publisher = Publisher::new(
         settings.zones.clone(),
         geo,
-        latency,
+        latency.clone(),
         counters.clone(),
         instruments.clone(),
         &set,
@@ -180,8 +200,10 @@ async fn serve(settings: Settings) -> Result<()> {
                 &instruments,
                 counters.clone(),
                 publisher.snapshot(),
+                Some(rum.clone()),
             ))
         }),
+        rum: Some(rum.clone()),
     };
     // A certificate that does not load stops the start, naming the file.
     let tls = match &settings.api_tls {
@@ -212,17 +234,23 @@ async fn serve(settings: Settings) -> Result<()> {
                 Some((files, config)) => {
                     match TlsListener::start(listener, files, config, stop.clone()) {
                         Ok(tls) => {
-                            axum::serve(tls, router)
-                                .with_graceful_shutdown(stop.cancelled_owned())
-                                .await
+                            axum::serve(
+                                tls,
+                                router.into_make_service_with_connect_info::<ClientAddr>(),
+                            )
+                            .with_graceful_shutdown(stop.cancelled_owned())
+                            .await
                         }
                         Err(e) => Err(e),
                     }
                 }
                 None => {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stop.cancelled_owned())
-                        .await
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<ClientAddr>(),
+                    )
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
                 }
             };
             if let Err(e) = served {
@@ -241,6 +269,9 @@ async fn serve(settings: Settings) -> Result<()> {
         last_file: initial_file,
         geoip: geoip_file,
         latency_table: latency_file,
+        operator_latency: latency,
+        rum,
+        rum_built: RumBuilt::default(),
         regions: settings.limits.regions.clone(),
         status_dirty: false,
         reload_pending: false,
@@ -389,6 +420,12 @@ struct Control {
     geoip: Option<WatchedFile>,
     /// The latency table file, watched for changes.
     latency_table: Option<WatchedFile>,
+    /// The operator's latency table in use.
+    operator_latency: Option<Arc<dyn LatencySource + Send + Sync>>,
+    /// Real User Measurements, which Performance routing prefers over the operator's table.
+    rum: Arc<Rum>,
+    /// When the measurements were last turned into a table, and what that table held.
+    rum_built: RumBuilt,
     /// The regions the latency table may name.
     regions: signpost_model::regions::Catalogue,
     /// A snapshot was published since the status file was last written.
@@ -456,6 +493,7 @@ impl Control {
                     }
                     self.check_geoip().await;
                     self.check_latency_table().await;
+                    self.check_rum();
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read_to_string(path) else { continue };
                     if self.last_file.as_deref() == Some(now.as_str()) {
@@ -553,6 +591,49 @@ impl Control {
         }
     }
 
+    /// Turns the measurements into the table Performance routing prefers, when reports came
+    /// in since the last time (at most every [`RUM_REBUILD_EVERY`]) or, while measurements are
+    /// in use, every [`RUM_REFRESH_EVERY`] (they fade); publishes when the table changed.
+    fn check_rum(&mut self) {
+        let built = &self.rum_built;
+        let generation = self.rum.generation();
+        let since = built.at.map(|t| t.elapsed());
+        let due = match since {
+            None => generation != built.generation || built.networks > 0,
+            Some(since) => {
+                (generation != built.generation && since >= RUM_REBUILD_EVERY)
+                    || (built.networks > 0 && since >= RUM_REFRESH_EVERY)
+            }
+        };
+        if !due {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let measured = self.rum.measurements.table(now);
+        let networks = measured.len();
+        let was = self.rum_built.networks;
+        self.rum_built = RumBuilt {
+            generation,
+            at: Some(std::time::Instant::now()),
+            networks,
+        };
+        if networks == 0 && was == 0 {
+            return;
+        }
+        tracing::info!(networks, "real user measurements in use");
+        self.publisher.set_latency(if networks == 0 {
+            self.operator_latency.clone()
+        } else {
+            Some(Arc::new(Preferred {
+                measured,
+                table: self.operator_latency.clone(),
+            }))
+        });
+        self.publish();
+    }
+
     /// Reloads the latency table when its file changed; a bad file keeps the table in use.
     async fn check_latency_table(&mut self) {
         let Some(path) = self.latency_table.as_mut().and_then(WatchedFile::replaced) else {
@@ -566,8 +647,13 @@ impl Control {
         match opened {
             Ok(Ok(table)) => {
                 tracing::info!(file = %path.display(), entries = table.len(), "latency table reloaded");
-                self.publisher.set_latency(Some(Arc::new(table)));
-                self.publish();
+                self.operator_latency = Some(Arc::new(table));
+                self.rum_built = RumBuilt::default();
+                self.check_rum();
+                if self.rum_built.networks == 0 {
+                    self.publisher.set_latency(self.operator_latency.clone());
+                    self.publish();
+                }
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "latency table rejected; still using the previous one")
@@ -587,7 +673,15 @@ impl Control {
         }
         self.loading = true;
         let (store, loaded) = (Arc::clone(&self.store), self.loaded.clone());
+        let rum = self.rum.clone();
         tokio::task::spawn_blocking(move || {
+            // The user metrics key is configuration too (a write on another node changes it).
+            match store.rum_key() {
+                Ok(key) => rum.set_key(key),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the user metrics key; keeping the one in use")
+                }
+            }
             let read = store
                 .profile_set()
                 .and_then(|(revision, set)| Ok((revision, set, store.overrides()?)));

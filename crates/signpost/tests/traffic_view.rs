@@ -4,14 +4,8 @@
 
 mod common;
 
-use std::net::{IpAddr, UdpSocket};
-use std::str::FromStr;
-use std::time::Duration;
-
 use common::{Server, http, temp_dir};
-use domain::base::iana::{Class, Rtype};
-use domain::base::opt::ClientSubnet;
-use domain::base::{MessageBuilder, Name};
+use domain::base::iana::Rtype;
 use serde_json::{Value, json};
 
 /// A City-style database: 198.51.100.0/24 in California, 203.0.113.0/24 in Germany.
@@ -32,21 +26,7 @@ fn database() -> Vec<u8> {
 
 /// An A query for `name` with ECS `client/24`.
 fn ask_from(server: &Server, name: &str, client: &str) {
-    let mut b = MessageBuilder::new_vec().question();
-    b.push((
-        Name::<Vec<u8>>::from_str(name).unwrap(),
-        Rtype::A,
-        Class::IN,
-    ))
-    .unwrap();
-    let mut b = b.additional();
-    b.opt(|o| o.push(&ClientSubnet::new(24, 0, IpAddr::from_str(client).unwrap())))
-        .unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    sock.send_to(&b.finish(), server.addr).unwrap();
-    let mut buf = [0u8; 1500];
-    sock.recv(&mut buf).expect("an answer");
+    server.query_ecs(name, client);
 }
 
 fn profile(relative: &str, enrolled: &str) -> Value {

@@ -131,23 +131,42 @@ impl Server {
         Message::from_octets(buf).unwrap()
     }
 
+    /// The reply to an A query for `name` carrying ECS `client/24` (the client the answer is
+    /// for, as a resolver would say).
+    pub fn query_ecs(&self, name: &str, client: &str) -> Message<Vec<u8>> {
+        let mut b = MessageBuilder::new_vec().question();
+        b.push((
+            Name::<Vec<u8>>::from_str(name).unwrap(),
+            Rtype::A,
+            Class::IN,
+        ))
+        .unwrap();
+        let mut b = b.additional();
+        b.opt(|o| {
+            o.push(&domain::base::opt::ClientSubnet::new(
+                24,
+                0,
+                client.parse().unwrap(),
+            ))
+        })
+        .unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        sock.send_to(&b.finish(), self.addr).unwrap();
+        let mut buf = vec![0; 4096];
+        let n = sock.recv(&mut buf).unwrap();
+        buf.truncate(n);
+        Message::from_octets(buf).unwrap()
+    }
+
+    /// [`Server::ask`] for an A query with ECS `client/24`.
+    pub fn ask_ecs(&self, name: &str, client: &str) -> Vec<String> {
+        answers(&self.query_ecs(name, client))
+    }
+
     /// The answer section as "TYPE data" strings, or the RCODE when there is none.
     pub fn ask(&self, name: &str, qtype: Rtype) -> Vec<String> {
-        let msg = self.query(name, qtype);
-        let answers: Vec<String> = msg
-            .answer()
-            .unwrap()
-            .limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
-            .map(|r| {
-                let r = r.unwrap();
-                format!("{} {}", r.rtype(), r.data())
-            })
-            .collect();
-        if answers.is_empty() && msg.header().rcode() != Rcode::NOERROR {
-            vec![msg.header().rcode().to_string()]
-        } else {
-            answers
-        }
+        answers(&self.query(name, qtype))
     }
 
     /// The TTLs of the answer records.
@@ -174,6 +193,24 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// The answer section of `msg` as "TYPE data" strings, or the RCODE when there is none.
+fn answers(msg: &Message<Vec<u8>>) -> Vec<String> {
+    let answers: Vec<String> = msg
+        .answer()
+        .unwrap()
+        .limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>()
+        .map(|r| {
+            let r = r.unwrap();
+            format!("{} {}", r.rtype(), r.data())
+        })
+        .collect();
+    if answers.is_empty() && msg.header().rcode() != Rcode::NOERROR {
+        vec![msg.header().rcode().to_string()]
+    } else {
+        answers
     }
 }
 

@@ -1,0 +1,323 @@
+//! Real User Measurements over HTTP: the key, the browser snippet and what it talks to.
+//!
+//! - `GET/PUT/DELETE /api/v1/rum/key`: the user metrics key (readers see it, admins make a new
+//!   one or remove it; no key means RUM is off). It lives in the store, so every node of a fleet
+//!   accepts the same key.
+//! - `GET /rum.js` (no token): the snippet a site embeds. It asks `GET /api/v1/rum/targets` for
+//!   the profile's endpoints, times one fetch of `https://<endpoint target>/.well-known/signpost-rum`
+//!   for each, and posts the milliseconds to `POST /api/v1/rum/reports`. Both carry the key
+//!   instead of a bearer token, and answer any origin (CORS), since they are called from the
+//!   operator's pages.
+//! - A report is kept per (the reporting browser's /24 or /48, the endpoint's region) in
+//!   [`signpost_geo::rum::RumStore`]; the control loop turns the store into the latencies
+//!   Performance routing ranks regions by. Reports with a wrong key, unknown endpoints or
+//!   impossible figures are refused whole and counted (`signpost_rum_reports_total`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use signpost_geo::rum::RumStore;
+
+use crate::error::ApiError;
+use crate::ops::{OpError, Ops};
+use crate::routes::ApiState;
+
+/// The address a request came from, for the listeners of [`SocketListener`] (plain TCP, the
+/// HTTPS listener): serve the router with `into_make_service_with_connect_info::<ClientAddr>()`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// A listener whose peers are socket addresses (a marker, so that [`ClientAddr`] can be had
+/// from any of them without overlapping axum's own `Connected` implementations).
+pub trait SocketListener: axum::serve::Listener<Addr = SocketAddr> {}
+
+impl SocketListener for tokio::net::TcpListener {}
+
+impl<L: SocketListener> Connected<axum::serve::IncomingStream<'_, L>> for ClientAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, L>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+/// Measurements one report may carry.
+pub const MAX_MEASUREMENTS: usize = 32;
+
+/// Largest latency a report may give, in milliseconds.
+pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// The path the snippet fetches on every endpoint.
+pub const OBJECT_PATH: &str = "/.well-known/signpost-rum";
+
+/// RUM's state on a node: the measurements, the key in force and the report counts.
+#[derive(Debug, Default)]
+pub struct Rum {
+    /// What browsers measured.
+    pub measurements: RumStore,
+    key: ArcSwapOption<String>,
+    /// Bumped by every accepted report, so the control loop rebuilds only after new ones.
+    generation: AtomicU64,
+    accepted: AtomicU64,
+    bad_key: AtomicU64,
+    bad_report: AtomicU64,
+}
+
+impl Rum {
+    /// The key reports must carry now (the control loop sets it from the store).
+    pub fn set_key(&self, key: Option<String>) {
+        self.key.store(key.map(Arc::new));
+    }
+
+    /// Accepted reports so far (the control loop rebuilds when it moves).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Reports (accepted, refused for the key, refused as malformed) since the start.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.bad_key.load(Ordering::Relaxed),
+            self.bad_report.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether `presented` is the key in force (compared in full, whatever matches first).
+    fn key_matches(&self, presented: &str) -> bool {
+        let current = self.key.load();
+        let Some(key) = current.as_deref() else {
+            return false;
+        };
+        key.len() == presented.len()
+            && key
+                .bytes()
+                .zip(presented.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+/// A new key: 32 hexadecimal digits from the system's random source.
+pub(crate) fn new_key() -> Result<String, OpError> {
+    let mut bytes = [0u8; 16];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| OpError::Internal(format!("no random source for a key: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn rum_of(s: &ApiState) -> Result<&Arc<Rum>, ApiError> {
+    s.rum
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("Real User Measurements are off on this server"))
+}
+
+/// `GET /api/v1/rum/key`.
+pub(crate) async fn get_key(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    match Ops::plain(&s).rum_key().await? {
+        Some(key) => Ok(Json(json!({ "key": key }))),
+        None => Err(ApiError::not_found(
+            "no user metrics key (PUT /api/v1/rum/key makes one)",
+        )),
+    }
+}
+
+/// `PUT /api/v1/rum/key`: a new key replaces the old one at once.
+pub(crate) async fn put_key(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    rum_of(&s)?;
+    let key = Ops::plain(&s).new_rum_key().await?;
+    Ok(Json(json!({ "key": key })))
+}
+
+/// `DELETE /api/v1/rum/key`: reports are refused from now on.
+pub(crate) async fn delete_key(State(s): State<ApiState>) -> Result<StatusCode, ApiError> {
+    Ops::plain(&s).delete_rum_key().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `/api/v1/rum/targets`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TargetsQuery {
+    key: String,
+    profile: String,
+}
+
+/// `GET /api/v1/rum/targets?key=&profile=`: what the snippet should time.
+pub(crate) async fn targets(
+    State(s): State<ApiState>,
+    query: Result<Query<TargetsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let answer = (|| {
+        let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let rum = rum_of(&s)?;
+        if !rum.key_matches(&q.key) {
+            return Err(unauthorized());
+        }
+        let snapshot = s.snapshot.load();
+        let id = snapshot
+            .routing
+            .by_name(&q.profile)
+            .ok_or_else(|| ApiError::not_found(format!("profile {:?} not found", q.profile)))?;
+        let p = snapshot.routing.profile(id);
+        let targets: Vec<Value> = p
+            .endpoints
+            .iter()
+            .filter_map(|e| {
+                let region = e.location.as_ref()?;
+                let host = match &e.answer {
+                    signpost_routing::EndpointAnswer::Name(n) => n.clone(),
+                    signpost_routing::EndpointAnswer::Ipv4(a) => a.to_string(),
+                    signpost_routing::EndpointAnswer::Ipv6(a) => format!("[{a}]"),
+                    signpost_routing::EndpointAnswer::Nested(_) => return None,
+                };
+                Some(json!({
+                    "endpoint": e.name,
+                    "region": region,
+                    "url": format!("https://{host}{OBJECT_PATH}"),
+                }))
+            })
+            .collect();
+        Ok(Json(json!({ "profile": p.name, "targets": targets })))
+    })();
+    any_origin(answer.into_response())
+}
+
+/// A report as the snippet sends it (any content type: the snippet sends `text/plain`, which
+/// needs no CORS preflight).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Report {
+    key: String,
+    profile: String,
+    measurements: Vec<Measurement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Measurement {
+    endpoint: String,
+    latency_ms: u64,
+}
+
+/// `POST /api/v1/rum/reports`.
+pub(crate) async fn report(
+    State(s): State<ApiState>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
+    body: Bytes,
+) -> Response {
+    let answer = match rum_of(&s) {
+        Err(e) => Err(e),
+        Ok(rum) => accept(&s, rum, peer, &body).inspect_err(|e| {
+            let counter = if e.status == StatusCode::UNAUTHORIZED {
+                &rum.bad_key
+            } else {
+                &rum.bad_report
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }),
+    };
+    any_origin(answer.into_response())
+}
+
+/// Checks a report whole and keeps its measurements.
+fn accept(s: &ApiState, rum: &Rum, peer: SocketAddr, body: &[u8]) -> Result<StatusCode, ApiError> {
+    let report: Report = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("not a report: {e}")))?;
+    if !rum.key_matches(&report.key) {
+        return Err(unauthorized());
+    }
+    if report.measurements.is_empty() || report.measurements.len() > MAX_MEASUREMENTS {
+        return Err(ApiError::bad_request(format!(
+            "measurements: between 1 and {MAX_MEASUREMENTS} required"
+        )));
+    }
+    let snapshot = s.snapshot.load();
+    let id = snapshot
+        .routing
+        .by_name(&report.profile)
+        .ok_or_else(|| ApiError::bad_request(format!("profile: {:?} not found", report.profile)))?;
+    let p = snapshot.routing.profile(id);
+    let mut checked = Vec::with_capacity(report.measurements.len());
+    for (i, m) in report.measurements.iter().enumerate() {
+        let field = format!("measurements[{i}]");
+        let e = p
+            .endpoints
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(&m.endpoint))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{field}.endpoint: {:?} is not an endpoint of {:?}",
+                    m.endpoint, p.name
+                ))
+            })?;
+        let region = e.location.as_deref().ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{field}.endpoint: {:?} has no endpointLocation",
+                e.name
+            ))
+        })?;
+        if m.latency_ms == 0 || m.latency_ms > MAX_LATENCY_MS {
+            return Err(ApiError::bad_request(format!(
+                "{field}.latencyMs: must be 1..={MAX_LATENCY_MS}"
+            )));
+        }
+        checked.push((region.to_string(), m.latency_ms as u32));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for (region, ms) in checked {
+        rum.measurements
+            .record(peer.ip(), &region, ms, now)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyNetworks",
+                    e.to_string(),
+                )
+            })?;
+    }
+    rum.accepted.fetch_add(1, Ordering::Relaxed);
+    rum.generation.fetch_add(1, Ordering::Relaxed);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "InvalidUserMetricsKey",
+        "the report does not carry this server's user metrics key",
+    )
+}
+
+/// Lets pages of any origin read the answer (the snippet runs on the operator's sites).
+fn any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// `GET /rum.js`.
+pub(crate) async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../assets/rum.js"),
+    )
+        .into_response()
+}
