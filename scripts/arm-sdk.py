@@ -202,6 +202,12 @@ def main():
     geo = tm.geographic_hierarchies.get_default()
     check("geographic hierarchy: WORLD at the root", "WORLD", geo.geographic_hierarchy.code)
 
+    # The user metrics key (Real User Measurements): made, read, removed.
+    made_key = tm.traffic_manager_user_metrics_keys.create_or_update()
+    check("user metrics key: made", True, bool(made_key.key))
+    check("user metrics key: read back", made_key.key, tm.traffic_manager_user_metrics_keys.get().key)
+    check("user metrics key: removed", True, tm.traffic_manager_user_metrics_keys.delete().operation_result)
+
     # Errors.
     try:
         tm.profiles.get(RG, "no-such-profile")

@@ -163,6 +163,9 @@ pub struct Explanation {
         crate::arm::doc::name_availability,
         crate::arm::doc::name_availability_v2,
         crate::arm::doc::geographic_hierarchy,
+        crate::arm::doc::get_user_metrics_key,
+        crate::arm::doc::put_user_metrics_key,
+        crate::arm::doc::delete_user_metrics_key,
     ),
     components(schemas(
         ProfileDoc,
@@ -206,7 +209,9 @@ pub struct Explanation {
         crate::arm::doc::HeatMapEndpoint,
         crate::arm::doc::TrafficFlow,
         crate::arm::doc::QueryExperience,
-        crate::arm::doc::ApiVersion
+        crate::arm::doc::ApiVersion,
+        crate::arm::doc::UserMetricsModel,
+        crate::arm::doc::UserMetricsProperties
     ))
 )]
 pub struct ApiDoc;

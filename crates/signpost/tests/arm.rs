@@ -419,6 +419,29 @@ fn api_version_errors_and_auth_codes() {
         "WORLD"
     );
 
+    // The user metrics key (Real User Measurements), one for the server, kept in the store.
+    let key = "/subscriptions/s/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default";
+    assert_eq!(arm.call("GET", key, None).status, 404);
+    assert_eq!(arm.call_as(READER, "PUT", key, None).status, 403);
+    let made = arm.call("PUT", key, None);
+    assert_eq!(made.status, 201, "{}", made.text);
+    assert_eq!(made.body["type"], "Microsoft.Network/trafficManagerUserMetricsKeys");
+    let k = made.body["properties"]["key"].as_str().unwrap().to_string();
+    assert!(k.len() >= 16, "{k}");
+    let got = arm.call_as(READER, "GET", "/subscriptions/other/providers/microsoft.network/trafficmanagerusermetricskeys/DEFAULT", None);
+    assert_eq!(got.body["properties"]["key"], k.as_str());
+    let v1 = http(
+        arm.server.api,
+        "GET",
+        "/api/v1/rum/key",
+        &[("Authorization", &format!("Bearer {ADMIN}"))],
+        None,
+    );
+    assert!(v1.text.contains(&k), "the same key as /api/v1/rum/key: {}", v1.text);
+    assert_eq!(arm.call("DELETE", key, None).status, 200);
+    assert_eq!(arm.call("DELETE", key, None).status, 204);
+    assert_eq!(arm.call("GET", key, None).status, 404);
+
     // Unknown resource types and methods: ARM's codes, never a retried status.
     let r = arm.call("GET", "/subscriptions/s/providers/Microsoft.Compute/virtualMachines", None);
     assert_eq!((r.status, error_code(&r)), (404, "InvalidResourceType"));

@@ -205,3 +205,36 @@ pub(crate) enum ApiVersion {
     #[serde(rename = "2026-09-01")]
     V20260901,
 }
+
+/// Azure's `UserMetricsModel`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserMetricsModel {
+    /// `/subscriptions/{s}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default`.
+    pub id: String,
+    /// `default`.
+    pub name: String,
+    /// `Microsoft.Network/trafficManagerUserMetricsKeys`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The key.
+    pub properties: UserMetricsProperties,
+}
+
+/// `properties` of [`UserMetricsModel`].
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserMetricsProperties {
+    /// The key Real User Measurements reports carry (one for the whole server).
+    pub key: String,
+}
+
+/// `GET .../trafficManagerUserMetricsKeys/default`.
+#[utoipa::path(get, path = "/subscriptions/{subscriptionId}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default", tag = "arm", params(("subscriptionId" = String, Path), ("api-version" = ApiVersion, Query)), responses((status = 200, description = "the server's user metrics key", body = UserMetricsModel), (status = 400, body = ArmErrorBody), (status = 401, body = ArmErrorBody), (status = 404, description = "there is none", body = ArmErrorBody)))]
+pub(crate) async fn get_user_metrics_key() {}
+
+/// `PUT .../trafficManagerUserMetricsKeys/default`: a new key, replacing any.
+#[utoipa::path(put, path = "/subscriptions/{subscriptionId}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default", tag = "arm", params(("subscriptionId" = String, Path), ("api-version" = ApiVersion, Query)), responses((status = 201, description = "the new key", body = UserMetricsModel), (status = 400, body = ArmErrorBody), (status = 401, body = ArmErrorBody), (status = 403, body = ArmErrorBody)))]
+pub(crate) async fn put_user_metrics_key() {}
+
+/// `DELETE .../trafficManagerUserMetricsKeys/default`: 200, or 204 when there is none.
+#[utoipa::path(delete, path = "/subscriptions/{subscriptionId}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default", tag = "arm", params(("subscriptionId" = String, Path), ("api-version" = ApiVersion, Query)), responses((status = 200, description = "removed", body = DeleteOperationResult), (status = 204, description = "there was none"), (status = 400, body = ArmErrorBody), (status = 401, body = ArmErrorBody), (status = 403, body = ArmErrorBody)))]
+pub(crate) async fn delete_user_metrics_key() {}

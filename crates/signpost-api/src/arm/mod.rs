@@ -6,13 +6,15 @@
 //! One dispatcher (the router's fallback for `/subscriptions/...` and `/providers/...`) parses
 //! the path without case ([`paths`]), checks `api-version` ([`version`]), reads the body and
 //! calls one handler: profiles and endpoints ([`resources`]), the heat map ([`heatmap`]), name
-//! availability and the geographic hierarchy (here). Errors are ARM's ([`errors`]).
+//! availability and the geographic hierarchy (here), the user metrics key
+//! ([`user_metrics`]). Errors are ARM's ([`errors`]).
 
 pub(crate) mod doc;
 mod errors;
 mod heatmap;
 mod paths;
 mod resources;
+mod user_metrics;
 mod version;
 
 use axum::Json;
@@ -129,6 +131,13 @@ async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> 
             let answer = crate::profiles::name_availability_answer(s, body().await?).await?;
             Ok(Json(answer).into_response())
         }
+        (&Method::GET, ArmPath::UserMetricsKey { subscription }) => {
+            user_metrics::get(s, subscription).await
+        }
+        (&Method::PUT, ArmPath::UserMetricsKey { subscription }) => {
+            user_metrics::put(s, subscription).await
+        }
+        (&Method::DELETE, ArmPath::UserMetricsKey { .. }) => user_metrics::delete(s).await,
         (&Method::GET, ArmPath::GeographicHierarchy) => {
             Ok(crate::reference::geographic_hierarchy().await.into_response())
         }
@@ -145,6 +154,7 @@ fn not_allowed(method: &Method, route: &ArmPath) -> ArmError {
     e.allow = Some(match route {
         ArmPath::Profile { .. } | ArmPath::Endpoint { .. } => "GET, PUT, PATCH, DELETE",
         ArmPath::NameAvailability | ArmPath::NameAvailabilityV2 => "POST",
+        ArmPath::UserMetricsKey { .. } => "GET, PUT, DELETE",
         ArmPath::ProfilesInGroup { .. }
         | ArmPath::ProfilesInSubscription { .. }
         | ArmPath::HeatMap { .. }

@@ -42,6 +42,8 @@ pub(crate) enum ArmPath {
     NameAvailabilityV2,
     /// `/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default`.
     GeographicHierarchy,
+    /// `/subscriptions/{s}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default`.
+    UserMetricsKey { subscription: String },
 }
 
 /// Whether `path` is on ARM's surface (`/subscriptions/...` or `/providers/...`, any case): the
@@ -76,6 +78,11 @@ pub(crate) fn parse(path: &str) -> Option<ArmPath> {
         }
         ["subscriptions", _, "providers", NET, "checktrafficmanagernameavailabilityv2"] => {
             ArmPath::NameAvailabilityV2
+        }
+        ["subscriptions", _, "providers", NET, "trafficmanagerusermetricskeys", "default"] => {
+            ArmPath::UserMetricsKey {
+                subscription: seg[1].clone(),
+            }
         }
         ["subscriptions", _, "providers", NET, TM] => ArmPath::ProfilesInSubscription {
             subscription: seg[1].clone(),
