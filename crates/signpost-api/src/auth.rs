@@ -59,7 +59,11 @@ fn public(path: &str) -> bool {
 /// Middleware: 401 without a valid token, 403 when a reader writes. ARM's paths get ARM's codes
 /// (`InvalidAuthenticationToken`, `AuthorizationFailed`) in ARM's envelope; on them a name
 /// availability check is a read, as in ARM.
-pub(crate) async fn require(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !state.tokens.enabled() || public(request.uri().path()) {
         return next.run(request).await;
     }

@@ -340,7 +340,10 @@ mod tests {
             crate::arm::API_VERSIONS.len()
         );
         for v in crate::arm::API_VERSIONS {
-            assert!(versions.as_array().unwrap().contains(&Value::from(*v)), "{v}");
+            assert!(
+                versions.as_array().unwrap().contains(&Value::from(*v)),
+                "{v}"
+            );
         }
         assert!(doc["paths"]["/providers/Microsoft.Network/checkTrafficManagerNameAvailability"]["post"].is_object());
         assert!(doc["paths"]["/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}/heatMaps/{heatMapType}"]["get"].is_object());

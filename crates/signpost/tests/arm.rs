@@ -25,7 +25,9 @@ fn rg(sub: &str, group: &str) -> String {
 
 /// The SDK's spelling of a profile's path.
 fn sdk_profile(sub: &str, group: &str, name: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Network/trafficmanagerprofiles/{name}")
+    format!(
+        "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Network/trafficmanagerprofiles/{name}"
+    )
 }
 
 struct Arm {
@@ -103,7 +105,10 @@ fn profiles_and_endpoints_in_arm_terms() {
     assert_eq!(r.body["type"], "Microsoft.Network/trafficManagerProfiles");
     assert_eq!(r.body["location"], "global");
     assert_eq!(r.body["tags"], json!({"team": "web", "cost-centre": "42"}));
-    assert_eq!(r.body["properties"]["dnsConfig"]["fqdn"], "webstore.tm.test");
+    assert_eq!(
+        r.body["properties"]["dnsConfig"]["fqdn"],
+        "webstore.tm.test"
+    );
     assert_eq!(
         r.body["properties"]["endpoints"][1]["id"],
         format!("{id}/externalEndpoints/eu")
@@ -160,8 +165,10 @@ fn profiles_and_endpoints_in_arm_terms() {
     let r = arm.call(
         "PATCH",
         &ep,
-        Some(&json!({"type": "Microsoft.Network/trafficManagerProfiles/externalEndpoints",
-                     "properties": {"endpointStatus": "Disabled"}})),
+        Some(
+            &json!({"type": "Microsoft.Network/trafficManagerProfiles/externalEndpoints",
+                     "properties": {"endpointStatus": "Disabled"}}),
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["properties"]["endpointStatus"], "Disabled");
@@ -183,11 +190,16 @@ fn profiles_and_endpoints_in_arm_terms() {
     let r = arm.call(
         "PUT",
         &format!("{path}/NestedEndpoints/inner"),
-        Some(&json!({"properties": {"targetResourceId": format!("{id}-child"),
-                     "endpointLocation": "North Europe", "minChildEndpoints": 1}})),
+        Some(
+            &json!({"properties": {"targetResourceId": format!("{id}-child"),
+                     "endpointLocation": "North Europe", "minChildEndpoints": 1}}),
+        ),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["properties"]["targetResourceId"], format!("{id}-child"));
+    assert_eq!(
+        r.body["properties"]["targetResourceId"],
+        format!("{id}-child")
+    );
 
     // Lists: by group (the seeded example, created outside ARM, is seen in every group), by
     // subscription; another group or subscription does not see ARM's profiles.
@@ -303,7 +315,12 @@ fn profiles_and_endpoints_in_arm_terms() {
     let mut bad = performance_profile("bad");
     bad["properties"]["dnsConfig"]["ttl"] = json!("soon");
     let r = arm.call("PUT", &sdk_profile("sub-1", "rg-one", "bad"), Some(&bad));
-    assert_eq!((r.status, error_code(&r)), (400, "BadRequest"), "{}", r.text);
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (400, "BadRequest"),
+        "{}",
+        r.text
+    );
     assert_eq!(r.body["error"]["target"], "properties.dnsConfig.ttl");
     assert_eq!(r.body["error"]["details"][0]["code"], "InvalidResource");
     let r = http(
@@ -324,7 +341,11 @@ fn profiles_and_endpoints_in_arm_terms() {
     );
 
     // Delete twice: 200 then 204.
-    assert_eq!(arm.call("DELETE", &child, None).status, 400, "webstore nests it");
+    assert_eq!(
+        arm.call("DELETE", &child, None).status,
+        400,
+        "webstore nests it"
+    );
     assert_eq!(arm.call("DELETE", &path, None).status, 200);
     assert_eq!(arm.call("DELETE", &path, None).status, 204);
     assert_eq!(arm.call("DELETE", &child, None).status, 200);
@@ -336,7 +357,13 @@ fn api_version_errors_and_auth_codes() {
     let arm = Arm::start("arm-conventions", &[]);
     let path = sdk_profile("s", "g", "p");
     let auth = format!("Bearer {ADMIN}");
-    let r = http(arm.server.api, "GET", &path, &[("Authorization", &auth)], None);
+    let r = http(
+        arm.server.api,
+        "GET",
+        &path,
+        &[("Authorization", &auth)],
+        None,
+    );
     assert_eq!(
         (r.status, error_code(&r)),
         (400, "MissingApiVersionParameter")
@@ -414,10 +441,7 @@ fn api_version_errors_and_auth_codes() {
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        r.body["properties"]["geographicHierarchy"]["code"],
-        "WORLD"
-    );
+    assert_eq!(r.body["properties"]["geographicHierarchy"]["code"], "WORLD");
 
     // The user metrics key (Real User Measurements), one for the server, kept in the store.
     let key = "/subscriptions/s/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default";
@@ -425,10 +449,18 @@ fn api_version_errors_and_auth_codes() {
     assert_eq!(arm.call_as(READER, "PUT", key, None).status, 403);
     let made = arm.call("PUT", key, None);
     assert_eq!(made.status, 201, "{}", made.text);
-    assert_eq!(made.body["type"], "Microsoft.Network/trafficManagerUserMetricsKeys");
+    assert_eq!(
+        made.body["type"],
+        "Microsoft.Network/trafficManagerUserMetricsKeys"
+    );
     let k = made.body["properties"]["key"].as_str().unwrap().to_string();
     assert!(k.len() >= 16, "{k}");
-    let got = arm.call_as(READER, "GET", "/subscriptions/other/providers/microsoft.network/trafficmanagerusermetricskeys/DEFAULT", None);
+    let got = arm.call_as(
+        READER,
+        "GET",
+        "/subscriptions/other/providers/microsoft.network/trafficmanagerusermetricskeys/DEFAULT",
+        None,
+    );
     assert_eq!(got.body["properties"]["key"], k.as_str());
     let v1 = http(
         arm.server.api,
@@ -437,20 +469,35 @@ fn api_version_errors_and_auth_codes() {
         &[("Authorization", &format!("Bearer {ADMIN}"))],
         None,
     );
-    assert!(v1.text.contains(&k), "the same key as /api/v1/rum/key: {}", v1.text);
+    assert!(
+        v1.text.contains(&k),
+        "the same key as /api/v1/rum/key: {}",
+        v1.text
+    );
     assert_eq!(arm.call("DELETE", key, None).status, 200);
     assert_eq!(arm.call("DELETE", key, None).status, 204);
     assert_eq!(arm.call("GET", key, None).status, 404);
 
     // Unknown resource types and methods: ARM's codes, never a retried status.
-    let r = arm.call("GET", "/subscriptions/s/providers/Microsoft.Compute/virtualMachines", None);
+    let r = arm.call(
+        "GET",
+        "/subscriptions/s/providers/Microsoft.Compute/virtualMachines",
+        None,
+    );
     assert_eq!((r.status, error_code(&r)), (404, "InvalidResourceType"));
     let r = arm.call("POST", &path, Some(&json!({})));
     assert_eq!((r.status, error_code(&r)), (405, "HttpMethodNotAllowed"));
     assert_eq!(r.header("allow"), Some("GET, PUT, PATCH, DELETE"));
     // Paths that are neither ARM nor /api/v1 answer as before.
     assert_eq!(
-        http(arm.server.api, "GET", "/nothing", &[("Authorization", &auth)], None).status,
+        http(
+            arm.server.api,
+            "GET",
+            "/nothing",
+            &[("Authorization", &auth)],
+            None
+        )
+        .status,
         404
     );
 }
@@ -511,7 +558,10 @@ fn heat_map_from_traffic_view() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["id"], format!("{id}/heatMaps/default"));
     assert_eq!(r.body["name"], "default");
-    assert_eq!(r.body["type"], "Microsoft.Network/trafficManagerProfiles/heatMaps");
+    assert_eq!(
+        r.body["type"],
+        "Microsoft.Network/trafficManagerProfiles/heatMaps"
+    );
     let props = &r.body["properties"];
     assert!(props["startTime"].as_str().unwrap() < props["endTime"].as_str().unwrap());
     assert_eq!(
@@ -555,7 +605,10 @@ fn heat_map_from_traffic_view() {
     assert_eq!(r.status, 400);
     let r = arm.call(
         "GET",
-        &format!("{}/heatMaps/default", sdk_profile("sub-1", "rg-two", "heat")),
+        &format!(
+            "{}/heatMaps/default",
+            sdk_profile("sub-1", "rg-two", "heat")
+        ),
         None,
     );
     assert_eq!((r.status, error_code(&r)), (404, "ResourceNotFound"));

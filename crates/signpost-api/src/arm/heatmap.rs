@@ -49,7 +49,14 @@ impl Bounds {
             }) else {
                 return Ok(None);
             };
-            let bad = || ArmError::bad(name, format!("{name} must be 'latitude,longitude' in degrees (latitude -90..=90, longitude -180..=180), not {v:?}"));
+            let bad = || {
+                ArmError::bad(
+                    name,
+                    format!(
+                        "{name} must be 'latitude,longitude' in degrees (latitude -90..=90, longitude -180..=180), not {v:?}"
+                    ),
+                )
+            };
             let (lat, lon) = v.split_once(',').ok_or_else(bad)?;
             let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
             let lon: f64 = lon.trim().parse().map_err(|_| bad())?;

@@ -24,8 +24,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 pub(crate) use errors::ArmError;
-pub(crate) use paths::is_arm;
 use paths::ArmPath;
+pub(crate) use paths::is_arm;
 #[cfg(test)]
 pub(crate) use version::SUPPORTED as API_VERSIONS;
 
@@ -72,7 +72,11 @@ async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> 
         let bytes = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
             .await
             .map_err(|e| {
-                ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", e.to_string())
+                ArmError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContent",
+                    e.to_string(),
+                )
             })?;
         serde_json::from_slice::<Value>(&bytes).map_err(|e| {
             ArmError::new(
@@ -139,7 +143,9 @@ async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> 
         }
         (&Method::DELETE, ArmPath::UserMetricsKey { .. }) => user_metrics::delete(s).await,
         (&Method::GET, ArmPath::GeographicHierarchy) => {
-            Ok(crate::reference::geographic_hierarchy().await.into_response())
+            Ok(crate::reference::geographic_hierarchy()
+                .await
+                .into_response())
         }
         _ => Err(not_allowed(&method, &route)),
     }

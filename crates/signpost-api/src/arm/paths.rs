@@ -73,42 +73,87 @@ pub(crate) fn parse(path: &str) -> Option<ArmPath> {
     const NET: &str = "microsoft.network";
     Some(match l.as_slice() {
         ["providers", NET, "checktrafficmanagernameavailability"] => ArmPath::NameAvailability,
-        ["providers", NET, "trafficmanagergeographichierarchies", "default"] => {
-            ArmPath::GeographicHierarchy
-        }
-        ["subscriptions", _, "providers", NET, "checktrafficmanagernameavailabilityv2"] => {
-            ArmPath::NameAvailabilityV2
-        }
-        ["subscriptions", _, "providers", NET, "trafficmanagerusermetricskeys", "default"] => {
-            ArmPath::UserMetricsKey {
-                subscription: seg[1].clone(),
-            }
-        }
+        [
+            "providers",
+            NET,
+            "trafficmanagergeographichierarchies",
+            "default",
+        ] => ArmPath::GeographicHierarchy,
+        [
+            "subscriptions",
+            _,
+            "providers",
+            NET,
+            "checktrafficmanagernameavailabilityv2",
+        ] => ArmPath::NameAvailabilityV2,
+        [
+            "subscriptions",
+            _,
+            "providers",
+            NET,
+            "trafficmanagerusermetricskeys",
+            "default",
+        ] => ArmPath::UserMetricsKey {
+            subscription: seg[1].clone(),
+        },
         ["subscriptions", _, "providers", NET, TM] => ArmPath::ProfilesInSubscription {
             subscription: seg[1].clone(),
         },
-        ["subscriptions", _, "resourcegroups", _, "providers", NET, TM] => {
-            ArmPath::ProfilesInGroup { group: group() }
-        }
-        ["subscriptions", _, "resourcegroups", _, "providers", NET, TM, _] => ArmPath::Profile {
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            TM,
+        ] => ArmPath::ProfilesInGroup { group: group() },
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            TM,
+            _,
+        ] => ArmPath::Profile {
             group: group(),
             name: seg[7].clone(),
         },
-        ["subscriptions", _, "resourcegroups", _, "providers", NET, TM, _, "heatmaps", _] => {
-            ArmPath::HeatMap {
-                group: group(),
-                name: seg[7].clone(),
-                heat_map_type: seg[9].clone(),
-            }
-        }
-        ["subscriptions", _, "resourcegroups", _, "providers", NET, TM, _, _, _] => {
-            ArmPath::Endpoint {
-                group: group(),
-                name: seg[7].clone(),
-                kind: seg[8].clone(),
-                endpoint: seg[9].clone(),
-            }
-        }
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            TM,
+            _,
+            "heatmaps",
+            _,
+        ] => ArmPath::HeatMap {
+            group: group(),
+            name: seg[7].clone(),
+            heat_map_type: seg[9].clone(),
+        },
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            NET,
+            TM,
+            _,
+            _,
+            _,
+        ] => ArmPath::Endpoint {
+            group: group(),
+            name: seg[7].clone(),
+            kind: seg[8].clone(),
+            endpoint: seg[9].clone(),
+        },
         _ => return None,
     })
 }
@@ -141,10 +186,15 @@ mod tests {
             Some(ArmPath::NameAvailability)
         );
         assert!(matches!(
-            parse("/subscriptions/s/resourcegroups/g/providers/Microsoft.Network/trafficManagerProfiles/p/heatMaps/default"),
+            parse(
+                "/subscriptions/s/resourcegroups/g/providers/Microsoft.Network/trafficManagerProfiles/p/heatMaps/default"
+            ),
             Some(ArmPath::HeatMap { .. })
         ));
-        assert_eq!(parse("/subscriptions/s/providers/Microsoft.Compute/x"), None);
+        assert_eq!(
+            parse("/subscriptions/s/providers/Microsoft.Compute/x"),
+            None
+        );
         assert_eq!(parse("/subscriptions//resourceGroups"), None);
         assert!(is_arm("/Subscriptions/x") && is_arm("/providers") && !is_arm("/api/v1"));
     }

@@ -25,9 +25,10 @@ fn model(subscription: &str, key: &str) -> serde_json::Value {
 
 /// GET: the key, or 404 when there is none.
 pub(crate) async fn get(s: &ApiState, subscription: &str) -> Result<Response, ArmError> {
-    let key = Ops::plain(s).rum_key().await?.ok_or_else(|| {
-        ArmError::not_found("There is no user metrics key: PUT one to make it.")
-    })?;
+    let key = Ops::plain(s)
+        .rum_key()
+        .await?
+        .ok_or_else(|| ArmError::not_found("There is no user metrics key: PUT one to make it."))?;
     Ok(Json(model(subscription, &key)).into_response())
 }
 

@@ -20,14 +20,17 @@ pub(crate) const SUPPORTED: &[&str] = &[
 
 /// Checks the request's query string (`None`: there is none).
 pub(crate) fn check(query: Option<&str>) -> Result<(), ArmError> {
-    let given = query.into_iter().flat_map(|q| q.split('&')).find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        k.eq_ignore_ascii_case("api-version").then(|| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    });
+    let given = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            k.eq_ignore_ascii_case("api-version").then(|| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        });
     let Some(v) = given else {
         let mut e = ArmError::new(
             StatusCode::BAD_REQUEST,
