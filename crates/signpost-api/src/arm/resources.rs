@@ -190,15 +190,12 @@ pub(crate) async fn delete_profile(
 
 /// `GET RG/trafficmanagerprofiles`: the group's profiles (and those created outside ARM).
 pub(crate) async fn list_group(s: &ApiState, group: &Group) -> Result<Response, ArmError> {
-    let ids = group.ids();
-    let all = Ops::new(s, &ids)
-        .list_with(|home| match home {
-            None => Some(group.ids()),
-            Some(h) if group.sees(Some(h)) => Some(h.ids()),
-            Some(_) => None,
-        })
-        .await?;
-    Ok(list(all))
+    let ids_of = |home: Option<&ArmHome>| match home {
+        None => Some(group.ids()),
+        Some(h) if group.sees(Some(h)) => Some(h.ids()),
+        Some(_) => None,
+    };
+    list(s, ids_of).await
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.Network/trafficmanagerprofiles`.
@@ -206,15 +203,28 @@ pub(crate) async fn list_subscription(
     s: &ApiState,
     subscription: &str,
 ) -> Result<Response, ArmError> {
-    let unhomed = IdScheme::arm(subscription, UNHOMED_GROUP);
-    let all = Ops::new(s, &unhomed)
-        .list_with(|home| match home {
-            None => Some(IdScheme::arm(subscription, UNHOMED_GROUP)),
-            Some(h) if h.is_in(subscription, None) => Some(h.ids()),
-            Some(_) => None,
+    let ids_of = |home: Option<&ArmHome>| match home {
+        None => Some(IdScheme::arm(subscription, UNHOMED_GROUP)),
+        Some(h) if h.is_in(subscription, None) => Some(h.ids()),
+        Some(_) => None,
+    };
+    list(s, ids_of).await
+}
+
+/// The profiles `ids_of` gives ids for (given each one's ARM home), as ARM shows them.
+async fn list(
+    s: &ApiState,
+    ids_of: impl Fn(Option<&ArmHome>) -> Option<IdScheme>,
+) -> Result<Response, ArmError> {
+    let all = Ops::plain(s).list_with(&ids_of).await?;
+    let value: Vec<Value> = all
+        .into_iter()
+        .filter_map(|p| {
+            let ids = ids_of(p.home.as_ref())?;
+            Some(shown_profile(p.doc, &ids))
         })
-        .await?;
-    Ok(list(all))
+        .collect();
+    Ok(ok(StatusCode::OK, json!({ "value": value })))
 }
 
 /// `GET RG/trafficmanagerprofiles/{name}/{endpointType}/{endpointName}`.
@@ -389,31 +399,6 @@ fn full_target(e: &mut EndpointDoc, ids: &IdScheme) {
     if let Some(t) = p.target_resource_id.as_mut() {
         let child = t.rsplit('/').next().unwrap_or(t).to_string();
         *t = ids.profile(&child);
-    }
-}
-
-fn list(all: Vec<Versioned<ProfileDoc>>) -> Response {
-    let value: Vec<Value> = all
-        .into_iter()
-        .map(|p| {
-            let ids = p
-                .doc
-                .id
-                .as_deref()
-                .and_then(scheme_of_id)
-                .unwrap_or_else(IdScheme::plain);
-            shown_profile(p.doc, &ids)
-        })
-        .collect();
-    ok(StatusCode::OK, json!({ "value": value }))
-}
-
-/// The id scheme of a filled profile id (`/subscriptions/{s}/resourceGroups/{rg}/...`).
-fn scheme_of_id(id: &str) -> Option<IdScheme> {
-    let mut parts = id.trim_start_matches('/').split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(_), Some(s), Some(_), Some(rg)) => Some(IdScheme::arm(s, rg)),
-        _ => None,
     }
 }
 
