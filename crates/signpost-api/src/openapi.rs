@@ -346,6 +346,21 @@ mod tests {
             );
         }
         assert!(doc["paths"]["/providers/Microsoft.Network/checkTrafficManagerNameAvailability"]["post"].is_object());
+        // The metrics' route label of every ARM route is its path in the document.
+        for path in [
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles",
+            "/subscriptions/s/providers/Microsoft.Network/trafficmanagerprofiles",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p/ExternalEndpoints/e",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p/heatMaps/default",
+            "/providers/Microsoft.Network/checkTrafficManagerNameAvailability",
+            "/subscriptions/s/providers/Microsoft.Network/checkTrafficManagerNameAvailabilityV2",
+            "/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default",
+            "/subscriptions/s/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default",
+        ] {
+            let pattern = crate::arm::route_pattern(path).unwrap();
+            assert!(doc["paths"][pattern].is_object(), "{pattern}");
+        }
         assert!(doc["paths"]["/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}/heatMaps/{heatMapType}"]["get"].is_object());
     }
 

@@ -488,6 +488,19 @@ fn api_version_errors_and_auth_codes() {
     let r = arm.call("POST", &path, Some(&json!({})));
     assert_eq!((r.status, error_code(&r)), (405, "HttpMethodNotAllowed"));
     assert_eq!(r.header("allow"), Some("GET, PUT, PATCH, DELETE"));
+    // ARM's requests are counted under their route's pattern, as /api/v1's are.
+    let metrics = http(
+        arm.server.api,
+        "GET",
+        "/metrics",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert!(
+        metrics.text.contains(r#"route="/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}",method="GET",status="404""#),
+        "{}",
+        metrics.text
+    );
     // Paths that are neither ARM nor /api/v1 answer as before.
     assert_eq!(
         http(

@@ -29,6 +29,12 @@ pub(crate) use paths::is_arm;
 #[cfg(test)]
 pub(crate) use version::SUPPORTED as API_VERSIONS;
 
+/// The OpenAPI pattern of the ARM route `path` names.
+#[cfg(test)]
+pub(crate) fn route_pattern(path: &str) -> Option<&'static str> {
+    paths::parse(path).map(|p| p.pattern())
+}
+
 use crate::routes::ApiState;
 
 /// The largest request body read (a profile with 200 endpoints is well under 1 MiB).
@@ -41,7 +47,8 @@ pub(crate) async fn fallback(State(s): State<ApiState>, request: Request) -> Res
         return StatusCode::NOT_FOUND.into_response();
     }
     let method = request.method().clone();
-    match dispatch(&s, request).await {
+    let route = paths::parse(&path).map_or("unmatched", |p| p.pattern());
+    let response = match dispatch(&s, request).await {
         Ok(r) => {
             tracing::debug!(%method, %path, status = r.status().as_u16(), "ARM request");
             r
@@ -50,7 +57,14 @@ pub(crate) async fn fallback(State(s): State<ApiState>, request: Request) -> Res
             tracing::debug!(%method, %path, status = e.status.as_u16(), code = e.code, "ARM request refused");
             e.into_response()
         }
-    }
+    };
+    crate::metrics::count_request(
+        &s,
+        route.to_string(),
+        method.to_string(),
+        response.status().as_u16(),
+    );
+    response
 }
 
 async fn dispatch(s: &ApiState, request: Request) -> Result<Response, ArmError> {

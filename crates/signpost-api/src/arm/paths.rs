@@ -46,6 +46,42 @@ pub(crate) enum ArmPath {
     UserMetricsKey { subscription: String },
 }
 
+impl ArmPath {
+    /// The route's pattern, as the OpenAPI document spells it (the `route` label of
+    /// `signpost_api_requests_total`).
+    pub(crate) fn pattern(&self) -> &'static str {
+        match self {
+            Self::Profile { .. } => {
+                "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}"
+            }
+            Self::ProfilesInGroup { .. } => {
+                "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles"
+            }
+            Self::ProfilesInSubscription { .. } => {
+                "/subscriptions/{subscriptionId}/providers/Microsoft.Network/trafficmanagerprofiles"
+            }
+            Self::Endpoint { .. } => {
+                "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}/{endpointType}/{endpointName}"
+            }
+            Self::HeatMap { .. } => {
+                "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}/heatMaps/{heatMapType}"
+            }
+            Self::NameAvailability => {
+                "/providers/Microsoft.Network/checkTrafficManagerNameAvailability"
+            }
+            Self::NameAvailabilityV2 => {
+                "/subscriptions/{subscriptionId}/providers/Microsoft.Network/checkTrafficManagerNameAvailabilityV2"
+            }
+            Self::GeographicHierarchy => {
+                "/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default"
+            }
+            Self::UserMetricsKey { .. } => {
+                "/subscriptions/{subscriptionId}/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default"
+            }
+        }
+    }
+}
+
 /// Whether `path` is on ARM's surface (`/subscriptions/...` or `/providers/...`, any case): the
 /// auth middleware answers these with ARM's error codes.
 pub(crate) fn is_arm(path: &str) -> bool {
