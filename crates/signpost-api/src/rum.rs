@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use signpost_geo::rum::RumStore;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::ops::{OpError, Ops};
 use crate::routes::ApiState;
 
@@ -123,7 +123,57 @@ fn rum_of(s: &ApiState) -> Result<&Arc<Rum>, ApiError> {
         .ok_or_else(|| ApiError::not_found("Real User Measurements are off on this server"))
 }
 
+/// The user metrics key (`/api/v1/rum/key`).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RumKey {
+    /// 32 hexadecimal digits.
+    pub key: String,
+}
+
+/// What the snippet times (`/api/v1/rum/targets`).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RumTargets {
+    /// The profile.
+    pub profile: String,
+    /// Its endpoints that have a region (`endpointLocation`).
+    pub targets: Vec<RumTarget>,
+}
+
+/// One endpoint to time.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RumTarget {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Its region (canonical name).
+    pub region: String,
+    /// `https://<target>/.well-known/signpost-rum`.
+    pub url: String,
+}
+
+/// A report (`POST /api/v1/rum/reports`), sent as `text/plain` or `application/json`.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RumReport {
+    /// The user metrics key.
+    pub key: String,
+    /// The profile measured.
+    pub profile: String,
+    /// 1 to 32 measurements.
+    pub measurements: Vec<RumMeasurement>,
+}
+
+/// One measured endpoint.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RumMeasurement {
+    /// Endpoint name (it must have an `endpointLocation`).
+    pub endpoint: String,
+    /// Milliseconds, 1..=60000.
+    pub latency_ms: u64,
+}
+
 /// `GET /api/v1/rum/key`.
+#[utoipa::path(get, path = "/api/v1/rum/key", tag = "rum", responses((status = 200, description = "the user metrics key", body = RumKey), (status = 404, description = "no key: RUM is off", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn get_key(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     match Ops::plain(&s).rum_key().await? {
         Some(key) => Ok(Json(json!({ "key": key }))),
@@ -134,6 +184,7 @@ pub(crate) async fn get_key(State(s): State<ApiState>) -> Result<Json<Value>, Ap
 }
 
 /// `PUT /api/v1/rum/key`: a new key replaces the old one at once.
+#[utoipa::path(put, path = "/api/v1/rum/key", tag = "rum", responses((status = 200, description = "a new key, in force on every node", body = RumKey), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn put_key(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     rum_of(&s)?;
     let key = Ops::plain(&s).new_rum_key().await?;
@@ -141,6 +192,7 @@ pub(crate) async fn put_key(State(s): State<ApiState>) -> Result<Json<Value>, Ap
 }
 
 /// `DELETE /api/v1/rum/key`: reports are refused from now on.
+#[utoipa::path(delete, path = "/api/v1/rum/key", tag = "rum", responses((status = 204, description = "removed (or there was none)"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn delete_key(State(s): State<ApiState>) -> Result<StatusCode, ApiError> {
     Ops::plain(&s).delete_rum_key().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -154,6 +206,7 @@ pub(crate) struct TargetsQuery {
 }
 
 /// `GET /api/v1/rum/targets?key=&profile=`: what the snippet should time.
+#[utoipa::path(get, path = "/api/v1/rum/targets", tag = "rum", params(("key" = String, Query, description = "the user metrics key"), ("profile" = String, Query)), responses((status = 200, description = "the endpoints to time", body = RumTargets), (status = 400, body = ErrorBody), (status = 401, description = "not this server's key", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn targets(
     State(s): State<ApiState>,
     query: Result<Query<TargetsQuery>, axum::extract::rejection::QueryRejection>,
@@ -211,6 +264,7 @@ struct Measurement {
 }
 
 /// `POST /api/v1/rum/reports`.
+#[utoipa::path(post, path = "/api/v1/rum/reports", tag = "rum", request_body(content = RumReport, content_type = "text/plain"), responses((status = 204, description = "kept"), (status = 400, description = "refused whole: the message names the field", body = ErrorBody), (status = 401, description = "not this server's key", body = ErrorBody), (status = 429, description = "too many client networks measured for now", body = ErrorBody)))]
 pub(crate) async fn report(
     State(s): State<ApiState>,
     ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
@@ -311,6 +365,7 @@ fn any_origin(mut response: Response) -> Response {
 }
 
 /// `GET /rum.js`.
+#[utoipa::path(get, path = "/rum.js", tag = "rum", responses((status = 200, description = "the snippet (JavaScript)", content_type = "text/javascript")))]
 pub(crate) async fn script() -> Response {
     (
         [

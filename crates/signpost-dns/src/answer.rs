@@ -13,6 +13,7 @@ use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
 use crate::cookies::{self, CookieSecret};
+use crate::hosted::HostedZone;
 use crate::metrics::{DnsCounters, WorkerCounters};
 use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::traffic::Place;
@@ -223,6 +224,10 @@ impl Answerer {
             Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
             return (answered(BADVERS, name_end as usize), slot);
         }
+        if let Some((hosted, _)) = snap.find_hosted(name) {
+            let rcode = hosted_answer(hosted, q, name, ctx, out);
+            return (answered(rcode, HEADER_LEN), slot);
+        }
         let Some((zone, apex_at)) = snap.find_zone(name) else {
             let refused = Rcode::REFUSED.to_int().into();
             Writer::begin(q, out, false, 0, ctx).finish(q, refused, None, None);
@@ -342,6 +347,38 @@ impl Answerer {
         };
         (answered(rcode, class_start), slot)
     }
+}
+
+/// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE.
+fn hosted_answer(zone: &HostedZone, q: &Query, name: &[u8], ctx: Ctx, out: &mut Vec<u8>) -> u16 {
+    let a = zone.answer(name, q.qtype.to_int());
+    let mut w = Writer::begin(q, out, !a.referral, 0, ctx);
+    for (owner, tail) in &a.answer {
+        match owner {
+            Some(o) => w.out.extend_from_slice(o),
+            None => w.out.extend_from_slice(&pointer(HEADER_LEN)),
+        }
+        w.out.extend_from_slice(tail);
+        w.answers += 1;
+    }
+    for (owner, tail) in &a.authority {
+        w.out.extend_from_slice(owner);
+        w.out.extend_from_slice(tail);
+        w.authority += 1;
+    }
+    for (owner, tail) in &a.additional {
+        w.additional_at.get_or_insert(w.out.len());
+        w.out.extend_from_slice(owner);
+        w.out.extend_from_slice(tail);
+        w.additional += 1;
+    }
+    let rcode = if a.nxdomain {
+        Rcode::NXDOMAIN.to_int().into()
+    } else {
+        0
+    };
+    w.finish(q, rcode, None, None);
+    rcode
 }
 
 fn family_of(qtype: Rtype) -> QueryFamily {

@@ -16,6 +16,7 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
+use crate::hosted::HostedZone;
 use crate::metrics::{MetricSlots, ProfileSlots};
 use signpost_routing::{
     EndpointAnswer, LatencySource, Locate, ProfileId, Query, QueryFamily, RoutingTable,
@@ -202,6 +203,8 @@ pub struct Snapshot {
     pub(crate) zones: Vec<Zone>,
     /// Counter slots of each profile (by [`ProfileId`]); empty when nothing counts.
     pub(crate) slots: Vec<ProfileSlots>,
+    /// The operator's own zones, served from their master files.
+    pub(crate) hosted: Vec<Arc<HostedZone>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -240,6 +243,26 @@ impl Snapshot {
         self
     }
 
+    /// The same snapshot also serving `hosted` zones.
+    pub fn with_hosted(mut self, hosted: Vec<Arc<HostedZone>>) -> Self {
+        self.hosted = hosted;
+        self
+    }
+
+    /// The hosted zone containing `name` (lower-case wire), when it is more specific than every
+    /// traffic-manager zone that also contains it, and where its apex starts in `name`.
+    pub(crate) fn find_hosted(&self, name: &[u8]) -> Option<(&HostedZone, usize)> {
+        let tm = self.find_zone(name).map(|(_, at)| at);
+        self.hosted
+            .iter()
+            .filter_map(|z| {
+                let off = name.len().checked_sub(z.apex.len())?;
+                (name[off..] == z.apex[..] && is_label_start(name, off)).then_some((&**z, off))
+            })
+            .min_by_key(|(_, off)| *off)
+            .filter(|(_, off)| tm.is_none_or(|t| *off < t))
+    }
+
     /// The counter slots of profile `id` (slot 0, no profile, when not counted).
     pub fn metric_slots(&self, id: ProfileId) -> Option<&ProfileSlots> {
         self.slots.get(id as usize)
@@ -274,6 +297,7 @@ impl Snapshot {
             latency: None,
             zones,
             slots: Vec::new(),
+            hosted: Vec::new(),
         })
     }
 

@@ -369,6 +369,10 @@ pub struct ServeArgs {
     /// prefix match, preferred over GeoIP distance; reloaded when the file changes.
     #[arg(long)]
     pub latency_table: Option<PathBuf>,
+    /// Also serve the operator's zone NAME from master file FILE (`NAME=FILE`, repeatable);
+    /// reloaded when the file changes, a bad file rejected whole with its line.
+    #[arg(long = "hosted-zone", value_name = "NAME=FILE")]
+    pub hosted_zones: Vec<String>,
     /// Share the configuration with other nodes through etcd: client URLs, comma-separated
     /// (sets `[store] kind = "etcd"`).
     #[arg(long, value_delimiter = ',', env = "SIGNPOST_ETCD")]

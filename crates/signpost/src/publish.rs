@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_api::Instruments;
+use signpost_dns::hosted::HostedZone;
 use signpost_dns::{DnsCounters, Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
 use signpost_routing::{HealthView, LatencySource, Locate, RoutingTable};
@@ -28,6 +29,8 @@ pub(crate) struct Publisher {
     counters: Option<Arc<DnsCounters>>,
     /// Compile and publish times, the configuration revision.
     instruments: Instruments,
+    /// The operator's hosted zones.
+    hosted: Vec<Arc<HostedZone>>,
 }
 
 impl Publisher {
@@ -54,6 +57,7 @@ impl Publisher {
             all_down: BTreeSet::new(),
             counters,
             instruments,
+            hosted: Vec::new(),
         };
         publisher.publish(set, health)?;
         Ok(publisher)
@@ -86,7 +90,8 @@ impl Publisher {
         let compiled = started.elapsed();
         let mut snapshot = Snapshot::build(&self.zones, routing, serial)?
             .with_geo(self.geo.clone())
-            .with_latency(self.latency.clone());
+            .with_latency(self.latency.clone())
+            .with_hosted(self.hosted.clone());
         if let Some(counters) = &self.counters {
             snapshot = snapshot.with_metric_slots(counters.slots());
         }
@@ -101,6 +106,11 @@ impl Publisher {
     /// Uses another GeoIP database from the next publish on.
     pub(crate) fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
         self.geo = geo;
+    }
+
+    /// Serves these hosted zones from the next publish on.
+    pub(crate) fn set_hosted(&mut self, hosted: Vec<Arc<HostedZone>>) {
+        self.hosted = hosted;
     }
 
     /// Uses another latency table from the next publish on.

@@ -31,8 +31,9 @@ use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
 use crate::overrides::Overrides;
 use crate::publish::Publisher;
-use crate::settings::{DEFAULT_PROFILES, ProfilesSource, Settings, StoreKind};
+use crate::settings::{DEFAULT_PROFILES, HostedZoneSetting, ProfilesSource, Settings, StoreKind};
 use crate::watched::WatchedFile;
+use signpost_dns::hosted::HostedZone;
 
 /// Least time between two publishes caused by health changes (the first is immediate).
 const HEALTH_MIN_GAP: Duration = Duration::from_millis(200);
@@ -140,6 +141,17 @@ async fn serve(settings: Settings) -> Result<()> {
         }
         None => None,
     };
+    // Hosted zones: a file that does not load stops the start, naming its line.
+    let hosted_files: Vec<(HostedZoneSetting, WatchedFile)> = settings
+        .hosted_zones
+        .iter()
+        .map(|h| (h.clone(), WatchedFile::new(h.file.clone())))
+        .collect();
+    let hosted = settings
+        .hosted_zones
+        .iter()
+        .map(load_hosted)
+        .collect::<Result<Vec<_>>>()?;
     // Real User Measurements: reports need the key the store holds (none: RUM is off).
     let rum = Arc::new(Rum::default());
     rum.set_key(store.rum_key()?);
@@ -152,6 +164,12 @@ async fn serve(settings: Settings) -> Result<()> {
         &set,
         &overrides.over(&monitor.health()),
     )?;
+    let mut publisher = publisher;
+    let hosted_zones = hosted.clone();
+    if !hosted.is_empty() {
+        publisher.set_hosted(hosted);
+        publisher.publish(&set, &overrides.over(&monitor.health()))?;
+    }
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
     let dns = DnsServer::start_counting(&settings.server, publisher.snapshot(), counters.clone())
@@ -270,6 +288,8 @@ async fn serve(settings: Settings) -> Result<()> {
         geoip: geoip_file,
         latency_table: latency_file,
         operator_latency: latency,
+        hosted_files,
+        hosted: hosted_zones,
         rum,
         rum_built: RumBuilt::default(),
         regions: settings.limits.regions.clone(),
@@ -420,6 +440,10 @@ struct Control {
     geoip: Option<WatchedFile>,
     /// The latency table file, watched for changes.
     latency_table: Option<WatchedFile>,
+    /// The hosted zones' files, watched for changes.
+    hosted_files: Vec<(HostedZoneSetting, WatchedFile)>,
+    /// The hosted zones served, in `hosted_files` order.
+    hosted: Vec<Arc<HostedZone>>,
     /// The operator's latency table in use.
     operator_latency: Option<Arc<dyn LatencySource + Send + Sync>>,
     /// Real User Measurements, which Performance routing prefers over the operator's table.
@@ -494,6 +518,7 @@ impl Control {
                     self.check_geoip().await;
                     self.check_latency_table().await;
                     self.check_rum();
+                    self.check_hosted();
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read_to_string(path) else { continue };
                     if self.last_file.as_deref() == Some(now.as_str()) {
@@ -588,6 +613,29 @@ impl Control {
                 tracing::error!(error = %e, "GeoIP database not reloaded; still using the previous one")
             }
             Err(e) => tracing::error!(error = %e, "GeoIP database not reloaded"),
+        }
+    }
+
+    /// Reloads the hosted zones whose files changed; a bad file keeps the zone in use.
+    fn check_hosted(&mut self) {
+        let mut changed = false;
+        for (i, (setting, file)) in self.hosted_files.iter_mut().enumerate() {
+            if file.replaced().is_none() {
+                continue;
+            }
+            match load_hosted(setting) {
+                Ok(zone) => {
+                    self.hosted[i] = zone;
+                    changed = true;
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "hosted zone rejected; still serving the previous one")
+                }
+            }
+        }
+        if changed {
+            self.publisher.set_hosted(self.hosted.clone());
+            self.publish();
         }
     }
 
@@ -771,6 +819,21 @@ impl Control {
         );
         self.status_writer.submit(doc);
     }
+}
+
+/// Reads and compiles one hosted zone's master file.
+fn load_hosted(setting: &HostedZoneSetting) -> Result<Arc<HostedZone>> {
+    let text = std::fs::read_to_string(&setting.file).with_context(|| {
+        format!(
+            "hosted zone {}: cannot read {}",
+            setting.name,
+            setting.file.display()
+        )
+    })?;
+    let zone = HostedZone::parse(&setting.name, &text)
+        .with_context(|| format!("{}", setting.file.display()))?;
+    tracing::info!(zone = %zone.name, records = zone.records, file = %setting.file.display(), "hosted zone loaded");
+    Ok(Arc::new(zone))
 }
 
 /// Moves the DNS workers' Traffic View counts into the history at every minute boundary, so

@@ -22,6 +22,7 @@
 //! metrics = true                      # GET /metrics, and counting on the DNS path (default true)
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
+//! hosted_zones = [{ name = "contoso.com", file = "contoso.com.zone" }]  # RFC 1035 master files
 //!
 //! [[tokens]]                          # also SIGNPOST_ADMIN_TOKEN / SIGNPOST_READER_TOKEN
 //! token = "a-long-random-secret-for-admins"
@@ -137,6 +138,18 @@ pub struct SettingsFile {
     pub tokens: Option<Vec<TokenSetting>>,
     /// Operator-defined Performance regions.
     pub regions: Option<Vec<Region>>,
+    /// The operator's own zones, from master files (relative to the settings file).
+    pub hosted_zones: Option<Vec<HostedZoneSetting>>,
+}
+
+/// One `hosted_zones` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HostedZoneSetting {
+    /// The zone's apex, e.g. `contoso.com`.
+    pub name: String,
+    /// Its RFC 1035 master file.
+    pub file: PathBuf,
 }
 
 impl SettingsFile {
@@ -413,6 +426,8 @@ pub struct Settings {
     pub geoip: Option<PathBuf>,
     /// Latency table file.
     pub latency_table: Option<PathBuf>,
+    /// Hosted zones and their files.
+    pub hosted_zones: Vec<HostedZoneSetting>,
     /// The store backend.
     pub store: StoreKind,
     /// This node's name in a fleet.
@@ -553,7 +568,7 @@ impl Settings {
             .filter(|ip| !ip.is_unspecified())
             .take(1)
             .collect();
-        let zones = zone_names
+        let zones: Vec<ZoneConfig> = zone_names
             .iter()
             .map(|z| {
                 let mut zone = ZoneConfig::new(z, default_addr.clone());
@@ -634,6 +649,36 @@ impl Settings {
             (Some(_), None) => bail!("api_tls_key: required with api_tls_cert"),
             (None, Some(_)) => bail!("api_tls_cert: required with api_tls_key"),
         };
+        let mut hosted_zones: Vec<HostedZoneSetting> = file
+            .hosted_zones
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| HostedZoneSetting {
+                file: base.join(h.file),
+                ..h
+            })
+            .collect();
+        for flag in &args.hosted_zones {
+            let Some((name, path)) = flag.split_once('=') else {
+                bail!("--hosted-zone {flag:?}: expected NAME=FILE");
+            };
+            hosted_zones.push(HostedZoneSetting {
+                name: name.to_string(),
+                file: PathBuf::from(path),
+            });
+        }
+        for (i, h) in hosted_zones.iter().enumerate() {
+            let name = h.name.trim_end_matches('.').to_ascii_lowercase();
+            if hosted_zones[..i]
+                .iter()
+                .any(|o| o.name.trim_end_matches('.').eq_ignore_ascii_case(&name))
+            {
+                bail!("hosted_zones: {name} is listed twice");
+            }
+            if zones.iter().any(|z| z.apex == name) {
+                bail!("hosted_zones: {name} is also a traffic-manager zone");
+            }
+        }
         let geoip = args.geoip.clone().or(file.geoip.map(|g| base.join(g)));
         let latency_table = args
             .latency_table
@@ -650,6 +695,7 @@ impl Settings {
             tokens,
             geoip,
             latency_table,
+            hosted_zones,
             store,
             node_name,
             health_quorum,
