@@ -762,6 +762,63 @@ mod tests {
         );
     }
 
+    /// A profile's ARM home is set only by the homed writes, never shown, and kept by every
+    /// write that names none: a plain replace, an endpoint write, a profiles file applied (twice
+    /// without a change).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_arm_home_survives_writes_that_name_none() {
+        let s = state("home");
+        let arm = IdScheme::arm("sub-1", "rg-1");
+        let ops = Ops::new(&s, &arm);
+        let body = json!({"signpostArmHome": {"subscription": "forged", "resourceGroup": "x"},
+            "properties": {"trafficRoutingMethod": "Priority",
+            "endpoints": [{"name": "one", "type": "externalEndpoints",
+                "properties": {"target": "one.example.com", "alwaysServe": "Enabled"}}]}});
+        let home = ArmHome {
+            subscription: "sub-1".into(),
+            resource_group: "rg-1".into(),
+        };
+        let doc = profile_body("web", body.clone()).unwrap();
+        let saved = ops
+            .put_homed("web", doc, Some(home.clone()), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(saved.current.home.as_ref(), Some(&home));
+        assert!(saved.current.doc.arm_home.is_none(), "never shown");
+        assert!(
+            saved
+                .current
+                .doc
+                .to_value()
+                .get("signpostArmHome")
+                .is_none()
+        );
+
+        // A plain replace whose body claims another home: the body's is dropped, the stored kept.
+        let plain = Ops::plain(&s);
+        let doc = profile_body("web", body.clone()).unwrap();
+        let replaced = plain.put("web", doc, Precondition::None).await.unwrap();
+        assert_eq!(replaced.current.home.as_ref(), Some(&home));
+        plain
+            .put_endpoint(
+                "web",
+                "externalEndpoints",
+                "two",
+                json!({"properties": {"target": "two.example.com", "alwaysServe": "Enabled"}}),
+                Precondition::None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(plain.get("web").await.unwrap().home.as_ref(), Some(&home));
+
+        // A profiles file: applied, it keeps the home; applied again, it changes nothing.
+        let current = plain.get("web").await.unwrap().doc.to_value();
+        let file = profiles_file(json!({"profiles": [current]})).unwrap();
+        plain.apply(&file, false, false).await.unwrap();
+        assert!(plain.apply(&file, false, false).await.unwrap().is_empty());
+        assert_eq!(plain.get("web").await.unwrap().home.as_ref(), Some(&home));
+    }
+
     /// RFC 7386's own examples: members replaced, `null` removes, arrays replaced whole.
     #[test]
     fn merge_patch_follows_rfc_7386() {
