@@ -200,6 +200,40 @@ fn profiles_and_endpoints_in_arm_terms() {
         r.body["properties"]["targetResourceId"],
         format!("{id}-child")
     );
+    // A child in another group is named in its own group.
+    let far = sdk_profile("sub-1", "rg-far", "far-child");
+    let mut f = performance_profile("far-child");
+    f["properties"]["trafficViewEnrollmentStatus"] = json!("Disabled");
+    assert_eq!(arm.call("PUT", &far, Some(&f)).status, 201);
+    let r = arm.call(
+        "PUT",
+        &format!("{path}/nestedEndpoints/far"),
+        Some(&json!({"properties": {"targetResourceId": "far-child",
+                     "endpointLocation": "North Europe", "minChildEndpoints": 1}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.body["properties"]["targetResourceId"],
+        "/subscriptions/sub-1/resourceGroups/rg-far/providers/Microsoft.Network/trafficManagerProfiles/far-child"
+    );
+    let listed = arm.call("GET", &path, None);
+    let far_ep = listed.body["properties"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "far")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        far_ep["properties"]["targetResourceId"],
+        r.body["properties"]["targetResourceId"]
+    );
+    assert_eq!(
+        arm.call("DELETE", &format!("{path}/nestedEndpoints/far"), None)
+            .status,
+        200
+    );
+    assert_eq!(arm.call("DELETE", &far, None).status, 200);
 
     // Lists: by group (the seeded example, created outside ARM, is seen in every group), by
     // subscription; another group or subscription does not see ARM's profiles.

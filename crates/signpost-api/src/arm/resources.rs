@@ -12,6 +12,8 @@
 //! Every write completes in its response (200 or 201, never 202); a DELETE of a resource that
 //! is not there is a 204.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -84,7 +86,7 @@ pub(crate) async fn get_profile(
     let p = visible(s, group, name)
         .await?
         .ok_or_else(|| group.missing(name))?;
-    Ok(ok(StatusCode::OK, shown_profile(p.doc, &group.ids())))
+    Ok(ok(StatusCode::OK, shown(s, p.doc, &group.ids()).await?))
 }
 
 /// `PUT RG/trafficmanagerprofiles/{name}`: create (201) or replace (200); 409 when the name is
@@ -132,7 +134,7 @@ pub(crate) async fn put_profile(
     } else {
         StatusCode::OK
     };
-    Ok(ok(status, shown_profile(saved.current.doc, &ids)))
+    Ok(ok(status, shown(s, saved.current.doc, &ids).await?))
 }
 
 /// `PATCH RG/trafficmanagerprofiles/{name}`: merge onto the stored profile.
@@ -161,7 +163,7 @@ pub(crate) async fn patch_profile(
     let saved = Ops::new(s, &ids)
         .patch_homed(name, &patch, Some(group.home()), pre)
         .await?;
-    Ok(ok(StatusCode::OK, shown_profile(saved.current.doc, &ids)))
+    Ok(ok(StatusCode::OK, shown(s, saved.current.doc, &ids).await?))
 }
 
 /// `DELETE RG/trafficmanagerprofiles/{name}`: 200 `{"boolean": true}`, or 204 when absent.
@@ -217,11 +219,12 @@ async fn list(
     ids_of: impl Fn(Option<&ArmHome>) -> Option<IdScheme>,
 ) -> Result<Response, ArmError> {
     let all = Ops::plain(s).list_with(&ids_of).await?;
+    let homes = Homes::for_endpoints(s, all.iter().flat_map(|p| p.doc.endpoints())).await?;
     let value: Vec<Value> = all
         .into_iter()
         .filter_map(|p| {
             let ids = ids_of(p.home.as_ref())?;
-            Some(shown_profile(p.doc, &ids))
+            Some(shown_profile(p.doc, &ids, &homes))
         })
         .collect();
     Ok(ok(StatusCode::OK, json!({ "value": value })))
@@ -243,7 +246,7 @@ pub(crate) async fn get_endpoint(
         .get_endpoint(name, kind, endpoint)
         .await
         .map_err(|e| endpoint_error(e, name, kind, endpoint))?;
-    Ok(ok(StatusCode::OK, shown_endpoint(e.doc, &ids)))
+    Ok(ok(StatusCode::OK, shown_endpoint(s, e.doc, &ids).await?))
 }
 
 /// `PUT .../{endpointType}/{endpointName}`: create (201) or replace (200) one endpoint.
@@ -277,7 +280,10 @@ pub(crate) async fn put_endpoint(
     } else {
         StatusCode::OK
     };
-    Ok(ok(status, shown_endpoint(saved.current.doc, &ids)))
+    Ok(ok(
+        status,
+        shown_endpoint(s, saved.current.doc, &ids).await?,
+    ))
 }
 
 /// `PATCH .../{endpointType}/{endpointName}`: merge onto one endpoint (its type is the path's).
@@ -310,7 +316,10 @@ pub(crate) async fn patch_endpoint(
         .await
         .map_err(|e| endpoint_error(e, name, kind, endpoint))?
         .ok_or_else(|| ArmError::not_found(format!("endpoint '{endpoint}' was not found")))?;
-    Ok(ok(StatusCode::OK, shown_endpoint(saved.current.doc, &ids)))
+    Ok(ok(
+        StatusCode::OK,
+        shown_endpoint(s, saved.current.doc, &ids).await?,
+    ))
 }
 
 /// `DELETE .../{endpointType}/{endpointName}`: 200 `{"boolean": true}`, or 204 when absent.
@@ -364,14 +373,50 @@ fn endpoint_error(e: OpError, name: &str, kind: &str, endpoint: &str) -> ArmErro
     }
 }
 
+/// The ARM homes of the profiles that have one, by lower-case name: where a nested endpoint's
+/// child lives, for its full id.
+#[derive(Default)]
+struct Homes(HashMap<String, ArmHome>);
+
+impl Homes {
+    /// Every profile's home.
+    async fn load(s: &ApiState) -> Result<Self, ArmError> {
+        let all = Ops::plain(s).list_with(|_| Some(IdScheme::plain())).await?;
+        Ok(Self(
+            all.into_iter()
+                .filter_map(|p| Some((p.doc.name?.to_ascii_lowercase(), p.home?)))
+                .collect(),
+        ))
+    }
+
+    /// The homes `endpoints` need: none read unless one of them is nested.
+    async fn for_endpoints<'e>(
+        s: &ApiState,
+        mut endpoints: impl Iterator<Item = &'e EndpointDoc>,
+    ) -> Result<Self, ArmError> {
+        if endpoints.any(|e| e.short_type() == Some(EndpointKind::Nested.as_str())) {
+            Self::load(s).await
+        } else {
+            Ok(Self::default())
+        }
+    }
+
+    /// The id scheme of profile `child`: its home's, else (created outside ARM) `parent`'s.
+    fn ids_of(&self, child: &str, parent: &IdScheme) -> IdScheme {
+        self.0
+            .get(&child.to_ascii_lowercase())
+            .map_or_else(|| parent.clone(), ArmHome::ids)
+    }
+}
+
 /// A profile as ARM shows it: `location` (`global` unless stored otherwise), nested endpoints'
 /// `targetResourceId` as full ids.
-fn shown_profile(mut doc: ProfileDoc, ids: &IdScheme) -> Value {
+fn shown_profile(mut doc: ProfileDoc, ids: &IdScheme, homes: &Homes) -> Value {
     if doc.location.is_none() {
         doc.location = Some(GLOBAL.to_string());
     }
     for e in doc.endpoints_mut() {
-        full_target(e, ids);
+        full_target(e, ids, homes);
     }
     if doc.endpoints().is_empty()
         && let Some(p) = doc.properties.as_mut()
@@ -381,15 +426,27 @@ fn shown_profile(mut doc: ProfileDoc, ids: &IdScheme) -> Value {
     doc.to_value()
 }
 
-/// An endpoint as ARM shows it (nested targets as full ids).
-fn shown_endpoint(mut doc: EndpointDoc, ids: &IdScheme) -> Value {
-    full_target(&mut doc, ids);
-    doc.to_value()
+/// A profile as ARM shows it, the homes it needs read.
+async fn shown(s: &ApiState, doc: ProfileDoc, ids: &IdScheme) -> Result<Value, ArmError> {
+    let homes = Homes::for_endpoints(s, doc.endpoints().iter()).await?;
+    Ok(shown_profile(doc, ids, &homes))
 }
 
-/// A nested endpoint's `targetResourceId` as the child's full id in the parent's group: the
-/// store keeps what was sent (a name, or an id ending in `/trafficManagerProfiles/{name}`).
-fn full_target(e: &mut EndpointDoc, ids: &IdScheme) {
+/// An endpoint as ARM shows it (nested targets as full ids).
+async fn shown_endpoint(
+    s: &ApiState,
+    mut doc: EndpointDoc,
+    ids: &IdScheme,
+) -> Result<Value, ArmError> {
+    let homes = Homes::for_endpoints(s, std::iter::once(&doc)).await?;
+    full_target(&mut doc, ids, &homes);
+    Ok(doc.to_value())
+}
+
+/// A nested endpoint's `targetResourceId` as the child's full id, in the child's resource group
+/// (the parent's, for a child created outside ARM): the store keeps what was sent (a name, or an
+/// id ending in `/trafficManagerProfiles/{name}`).
+fn full_target(e: &mut EndpointDoc, parent: &IdScheme, homes: &Homes) {
     if e.short_type() != Some(EndpointKind::Nested.as_str()) {
         return;
     }
@@ -398,7 +455,7 @@ fn full_target(e: &mut EndpointDoc, ids: &IdScheme) {
     };
     if let Some(t) = p.target_resource_id.as_mut() {
         let child = t.rsplit('/').next().unwrap_or(t).to_string();
-        *t = ids.profile(&child);
+        *t = homes.ids_of(&child, parent).profile(&child);
     }
 }
 
