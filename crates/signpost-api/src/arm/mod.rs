@@ -1,5 +1,5 @@
-//! Azure Resource Manager's Traffic Manager API (what `azure-mgmt-trafficmanager`, the Azure
-//! CLI and Terraform's azurerm provider send), on the API listener beside `/api/v1`: a second
+//! Azure Resource Manager's Traffic Manager API (as `azure-mgmt-trafficmanager` sends it), on
+//! the API listener beside `/api/v1`: a second
 //! surface over the same operations ([`crate::ops`]), with ARM's ids, paths, `api-version` and
 //! error envelope.
 //!
