@@ -268,11 +268,11 @@ struct RumCollector(Arc<Rum>);
 
 impl Collector for RumCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let (accepted, bad_key, bad_report) = self.0.counts();
+        let (accepted, bad_key, bad_report, full) = self.0.counts();
         let mut family = encoder.encode_descriptor(
             "signpost_rum_reports",
             "Real User Measurements reports: accepted, refused for a wrong or missing key \
-             (bad_key), refused as malformed (bad_report)",
+             (bad_key), refused as malformed (bad_report), refused while the store is full (full)",
             None,
             MetricType::Counter,
         )?;
@@ -280,6 +280,7 @@ impl Collector for RumCollector {
             ("accepted", accepted),
             ("bad_key", bad_key),
             ("bad_report", bad_report),
+            ("full", full),
         ] {
             ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
         }
@@ -340,7 +341,12 @@ impl Collector for SnapshotCollector {
         )?;
         for p in profiles {
             for e in &p.endpoints {
-                if let Some(o) = &e.forced {
+                // A Disabled endpoint is never served: its override has no effect.
+                if let Some(o) = e
+                    .forced
+                    .as_ref()
+                    .filter(|_| e.status != MonitorStatus::Disabled)
+                {
                     let labels = [
                         ("profile", p.name.as_str()),
                         ("endpoint", e.name.as_str()),
@@ -383,10 +389,13 @@ impl Collector for DnsCollector {
             None,
             MetricType::Counter,
         )?;
+        // Profiles past the slot limit share slot 0 with names that are no profile: counted
+        // there, not under their own names.
         let named = profiles
             .iter()
             .enumerate()
-            .filter_map(|(id, p)| Some((p.name.as_str(), slots(id)?.profile)));
+            .filter_map(|(id, p)| Some((p.name.as_str(), slots(id)?.profile)))
+            .filter(|(_, slot)| *slot != 0);
         for (name, slot) in [("", 0)].into_iter().chain(named) {
             let sums = self.counters.responses(slot);
             for (q, row) in sums.iter().enumerate() {
@@ -413,6 +422,9 @@ impl Collector for DnsCollector {
         for (id, p) in profiles.iter().enumerate() {
             let Some(slots) = slots(id) else { continue };
             for (e, &slot) in p.endpoints.iter().zip(&slots.endpoints) {
+                if slot == 0 {
+                    continue;
+                }
                 let n = self.counters.answers(slot);
                 if n > 0 {
                     let labels = [("profile", p.name.as_str()), ("endpoint", e.name.as_str())];

@@ -46,7 +46,10 @@ impl SocketListener for tokio::net::TcpListener {}
 
 impl<L: SocketListener> Connected<axum::serve::IncomingStream<'_, L>> for ClientAddr {
     fn connect_info(stream: axum::serve::IncomingStream<'_, L>) -> Self {
-        Self(*stream.remote_addr())
+        // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: it is an IPv4
+        // client, whose network is its /24.
+        let addr = *stream.remote_addr();
+        Self(SocketAddr::new(addr.ip().to_canonical(), addr.port()))
     }
 }
 
@@ -70,6 +73,8 @@ pub struct Rum {
     accepted: AtomicU64,
     bad_key: AtomicU64,
     bad_report: AtomicU64,
+    /// Refused because [`signpost_geo::rum::MAX_NETWORKS`] networks are measured.
+    full: AtomicU64,
 }
 
 impl Rum {
@@ -83,12 +88,14 @@ impl Rum {
         self.generation.load(Ordering::Relaxed)
     }
 
-    /// Reports (accepted, refused for the key, refused as malformed) since the start.
-    pub fn counts(&self) -> (u64, u64, u64) {
+    /// Reports (accepted, refused for the key, refused as malformed, refused for want of room)
+    /// since the start.
+    pub fn counts(&self) -> (u64, u64, u64, u64) {
         (
             self.accepted.load(Ordering::Relaxed),
             self.bad_key.load(Ordering::Relaxed),
             self.bad_report.load(Ordering::Relaxed),
+            self.full.load(Ordering::Relaxed),
         )
     }
 
@@ -223,6 +230,13 @@ pub(crate) async fn targets(
             .by_name(&q.profile)
             .ok_or_else(|| ApiError::not_found(format!("profile {:?} not found", q.profile)))?;
         let p = snapshot.routing.profile(id);
+        // Only Performance profiles learn from measurements; the others' targets stay unlisted.
+        if p.method() != signpost_model::RoutingMethod::Performance {
+            return Err(ApiError::not_found(format!(
+                "profile {:?} is not a Performance profile",
+                p.name
+            )));
+        }
         let targets: Vec<Value> = p
             .endpoints
             .iter()
@@ -273,10 +287,10 @@ pub(crate) async fn report(
     let answer = match rum_of(&s) {
         Err(e) => Err(e),
         Ok(rum) => accept(&s, rum, peer, &body).inspect_err(|e| {
-            let counter = if e.status == StatusCode::UNAUTHORIZED {
-                &rum.bad_key
-            } else {
-                &rum.bad_report
+            let counter = match e.status {
+                StatusCode::UNAUTHORIZED => &rum.bad_key,
+                StatusCode::TOO_MANY_REQUESTS => &rum.full,
+                _ => &rum.bad_report,
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }),

@@ -86,7 +86,12 @@ pub async fn traffic_view(
     };
     let since = time("since", q.since.as_deref())?;
     let until = time("until", q.until.as_deref())?;
-    Ok(Json(Ops::plain(&s).traffic_view(&name, since, until)?))
+    // Collecting the workers' counts and copying a day of buckets: off the runtime's threads.
+    let view =
+        tokio::task::spawn_blocking(move || Ops::plain(&s).traffic_view(&name, since, until))
+            .await
+            .map_err(|e| ApiError::from(OpError::Internal(e.to_string())))??;
+    Ok(Json(view))
 }
 
 /// The body of `/trafficView` ([`Ops::traffic_view`]).

@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench -p signpost-dns --bench answer` (prints a table; no harness dependency).
 //! The query mix is `../shared/bench/run-auth.sh`'s: 6x a Weighted CNAME profile, 2x an address
-//! profile, an AAAA NODATA, an NXDOMAIN and the apex SOA; then the same names with an ECS option.
+//! profile, an AAAA NODATA, an NXDOMAIN and the apex SOA; then the same names with an ECS option,
+//! counted (metrics on), counted with Traffic View, and a hosted zone's mix.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -12,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use signpost_dns::hosted::HostedZone;
 use signpost_dns::rrl::{Class, RateLimiter, RrlConfig};
-use signpost_dns::{Answerer, Snapshot, Transport, ZoneConfig};
+use signpost_dns::{Answerer, DnsCounters, Snapshot, Transport, ZoneConfig};
 use signpost_model::{Limits, ProfileSet};
 use signpost_routing::{AllHealthy, RoutingTable};
 
@@ -97,6 +99,35 @@ enum Mode {
     Rrl,
     /// Each query carries a client cookie: one server cookie computed per query.
     Cookie,
+    /// Plain queries, counted (metrics on: this worker's own counter set, slots kept by name).
+    Counted,
+    /// Counted, with both profiles enrolled in Traffic View (the client's /24 counted too).
+    TrafficView,
+    /// Queries to a hosted zone: answers, a CNAME chain, NODATA, NXDOMAIN, a referral.
+    Hosted,
+}
+
+/// The hosted zone of [`Mode::Hosted`] and its query mix.
+const HOSTED: &str = "\
+$TTL 300
+@       IN SOA ns1 hostmaster 1 3600 600 604800 60
+        IN NS  ns1
+ns1     IN A   192.0.2.53
+www     IN A   192.0.2.1
+alias   IN CNAME www
+sub     IN NS  ns.sub
+ns.sub  IN A   192.0.2.77
+";
+
+fn hosted_mix() -> Vec<Vec<u8>> {
+    let www = query("www.contoso.test", 1, false);
+    let mut v = vec![www.clone(); 6];
+    v.push(query("alias.contoso.test", 1, false));
+    v.push(query("alias.contoso.test", 1, false));
+    v.push(query("www.contoso.test", 28, false));
+    v.push(query("nothere.contoso.test", 1, false));
+    v.push(query("host.sub.contoso.test", 1, false));
+    v
 }
 
 fn main() {
@@ -113,19 +144,53 @@ fn main() {
             "trafficmanager.net",
             vec!["127.0.0.1".parse().unwrap()],
         )];
-        let snapshot = Arc::new(ArcSwap::from_pointee(
-            Snapshot::build(&zones, routing, 1).unwrap(),
-        ));
-        let answerer = Answerer::new(snapshot, 1232);
+        let counters = DnsCounters::default();
+        let hosted = Arc::new(HostedZone::parse("contoso.test", HOSTED).unwrap());
+        let enrolled = {
+            let mut file = file.clone();
+            for p in &mut file.profiles {
+                if let Some(props) = p.properties.as_mut() {
+                    props.traffic_view_enrollment_status = Some("Enabled".into());
+                }
+            }
+            ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap()
+        };
+        let build = |routing: RoutingTable| {
+            Arc::new(ArcSwap::from_pointee(
+                Snapshot::build(&zones, routing, 1)
+                    .unwrap()
+                    .with_metric_slots(counters.slots())
+                    .with_hosted(vec![hosted.clone()]),
+            ))
+        };
+        let answerer = Answerer::new(build(routing.clone()), 1232);
+        let counted = Answerer::new(build(routing), 1232).counting_alone(&counters);
+        let traffic_view =
+            Answerer::new(build(RoutingTable::compile(&enrolled, &AllHealthy)), 1232)
+                .counting_alone(&counters);
         let peer = "127.0.0.1".parse().unwrap();
         let peers: Vec<std::net::IpAddr> = (0..4096u32)
             .map(|i| std::net::Ipv4Addr::from(0x0A00_0000 | (i << 8)).into())
             .collect();
-        for mode in [Mode::Plain, Mode::Ecs, Mode::Rrl, Mode::Cookie] {
+        for mode in [
+            Mode::Plain,
+            Mode::Ecs,
+            Mode::Rrl,
+            Mode::Cookie,
+            Mode::Counted,
+            Mode::TrafficView,
+            Mode::Hosted,
+        ] {
             let queries = match mode {
                 Mode::Ecs => mix(true),
                 Mode::Cookie => mix(false).into_iter().map(with_cookie).collect(),
-                Mode::Plain | Mode::Rrl => mix(false),
+                Mode::Plain | Mode::Rrl | Mode::Counted | Mode::TrafficView => mix(false),
+                Mode::Hosted => hosted_mix(),
+            };
+            let answerer = match mode {
+                Mode::Counted => &counted,
+                Mode::TrafficView => &traffic_view,
+                _ => &answerer,
             };
             let mut rrl = RateLimiter::new(RrlConfig::default(), 1);
             let mut rng = fastrand::Rng::with_seed(7);
@@ -159,6 +224,9 @@ fn main() {
                 Mode::Ecs => "ecs",
                 Mode::Rrl => "rrl",
                 Mode::Cookie => "cookie",
+                Mode::Counted => "counted",
+                Mode::TrafficView => "tv",
+                Mode::Hosted => "hosted",
             };
             println!("{:>9} {:>7} {:>12.1} {:>16.3}", extra + 2, name, ns, allocs);
         }

@@ -13,7 +13,7 @@ use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
 use crate::cookies::{self, CookieSecret};
-use crate::hosted::HostedZone;
+use crate::hosted::{self, HostedZone, Sections};
 use crate::metrics::{DnsCounters, WorkerCounters};
 use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::traffic::Place;
@@ -224,9 +224,16 @@ impl Answerer {
             Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
             return (answered(BADVERS, name_end as usize), slot);
         }
-        if let Some((hosted, _)) = snap.find_hosted(name) {
-            let rcode = hosted_answer(hosted, q, name, ctx, out);
-            return (answered(rcode, HEADER_LEN), slot);
+        if let Some((hosted, apex_at)) = snap.find_hosted(name) {
+            let (rcode, class_at) = hosted_answer(hosted, q, name, ctx, out);
+            // Rate limiting classifies NXDOMAIN by the zone and a referral by its cut, so a
+            // flood of random names shares one budget (as for the traffic-manager zones).
+            let class_start = match class_at {
+                HostedClass::Name => HEADER_LEN,
+                HostedClass::Zone => HEADER_LEN + apex_at,
+                HostedClass::Cut(at) => HEADER_LEN + at,
+            };
+            return (answered(rcode, class_start), slot);
         }
         let Some((zone, apex_at)) = snap.find_zone(name) else {
             let refused = Rcode::REFUSED.to_int().into();
@@ -349,36 +356,60 @@ impl Answerer {
     }
 }
 
-/// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE.
-fn hosted_answer(zone: &HostedZone, q: &Query, name: &[u8], ctx: Ctx, out: &mut Vec<u8>) -> u16 {
-    let a = zone.answer(name, q.qtype.to_int());
-    let mut w = Writer::begin(q, out, !a.referral, 0, ctx);
-    for (owner, tail) in &a.answer {
-        match owner {
-            Some(o) => w.out.extend_from_slice(o),
-            None => w.out.extend_from_slice(&pointer(HEADER_LEN)),
+/// What classifies a hosted answer for rate limiting: the query name, the zone (NXDOMAIN), or
+/// the zone cut at this offset of the name (a referral).
+enum HostedClass {
+    Name,
+    Zone,
+    Cut(usize),
+}
+
+/// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE and what
+/// classifies it.
+fn hosted_answer(
+    zone: &HostedZone,
+    q: &Query,
+    name: &[u8],
+    ctx: Ctx,
+    out: &mut Vec<u8>,
+) -> (u16, HostedClass) {
+    let mut w = Writer::begin(q, out, true, 0, ctx);
+    let outcome = zone.answer(name, q.qtype.to_int(), &mut w);
+    let (rcode, class) = match outcome {
+        hosted::Outcome::NxDomain => (Rcode::NXDOMAIN.to_int().into(), HostedClass::Zone),
+        hosted::Outcome::Answer => (0, HostedClass::Name),
+        hosted::Outcome::Referral(cut_len) => {
+            // A referral is not authoritative (RFC 1034 4.3.2, step 3b).
+            w.out[2] &= !0x04;
+            (0, HostedClass::Cut(name.len() - cut_len))
         }
-        w.out.extend_from_slice(tail);
-        w.answers += 1;
-    }
-    for (owner, tail) in &a.authority {
-        w.out.extend_from_slice(owner);
-        w.out.extend_from_slice(tail);
-        w.authority += 1;
-    }
-    for (owner, tail) in &a.additional {
-        w.additional_at.get_or_insert(w.out.len());
-        w.out.extend_from_slice(owner);
-        w.out.extend_from_slice(tail);
-        w.additional += 1;
-    }
-    let rcode = if a.nxdomain {
-        Rcode::NXDOMAIN.to_int().into()
-    } else {
-        0
     };
     w.finish(q, rcode, None, None);
-    rcode
+    (rcode, class)
+}
+
+impl<'z> Sections<'z> for Writer<'_> {
+    fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]) {
+        match owner {
+            Some(o) => self.out.extend_from_slice(o),
+            None => self.out.extend_from_slice(&pointer(HEADER_LEN)),
+        }
+        self.out.extend_from_slice(tail);
+        self.answers += 1;
+    }
+
+    fn authority(&mut self, owner: &'z [u8], tail: &'z [u8]) {
+        self.out.extend_from_slice(owner);
+        self.out.extend_from_slice(tail);
+        self.authority += 1;
+    }
+
+    fn additional(&mut self, owner: &'z [u8], tail: &'z [u8]) {
+        self.additional_at.get_or_insert(self.out.len());
+        self.out.extend_from_slice(owner);
+        self.out.extend_from_slice(tail);
+        self.additional += 1;
+    }
 }
 
 fn family_of(qtype: Rtype) -> QueryFamily {

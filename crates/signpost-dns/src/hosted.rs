@@ -65,24 +65,11 @@ pub struct HostedZone {
     pub(crate) apex: Vec<u8>,
     /// Names by lower-case wire form (root label included); empty non-terminals are empty nodes.
     nodes: HashMap<Vec<u8>, Node>,
-    /// The SOA record's tail, and the negative-caching TTL (min of its TTL and MINIMUM).
-    soa: Vec<u8>,
-    negative_ttl: u32,
+    /// The SOA record's tail with the negative-caching TTL (min of its TTL and MINIMUM), as
+    /// NXDOMAIN and NODATA answers carry it.
+    negative_soa: Vec<u8>,
     /// Records in the file.
     pub records: usize,
-}
-
-/// Sections of a response, as a hosted-zone answer fills them.
-#[derive(Debug, Default)]
-pub(crate) struct HostedAnswer {
-    /// (owner wire name, or `None` for the question name; record tail).
-    pub(crate) answer: Vec<(Option<Vec<u8>>, Vec<u8>)>,
-    pub(crate) authority: Vec<(Vec<u8>, Vec<u8>)>,
-    pub(crate) additional: Vec<(Vec<u8>, Vec<u8>)>,
-    /// NXDOMAIN rather than NOERROR.
-    pub(crate) nxdomain: bool,
-    /// A referral: not authoritative.
-    pub(crate) referral: bool,
 }
 
 impl HostedZone {
@@ -101,6 +88,8 @@ impl HostedZone {
         let mut file = Zonefile::with_capacity(text.len());
         file.extend_from_slice(text.as_bytes());
         file.set_origin(origin);
+        // A record may leave its class out (RFC 1035 5.1); the zone is IN.
+        file.set_default_class(domain::base::iana::Class::IN);
         // Line of a byte offset, for errors found after the reader accepted an entry.
         let line_of = |offset: usize| {
             text.as_bytes()[..offset.min(text.len())]
@@ -137,7 +126,16 @@ impl HostedZone {
             if !is_within(&owner, &apex) {
                 return Err(err(line, format!("{} is outside the zone", record.owner())));
             }
+            if record.class() != domain::base::iana::Class::IN {
+                return Err(err(
+                    line,
+                    format!("class {}: only IN is served", record.class()),
+                ));
+            }
             let rtype = record.rtype();
+            if rtype == Rtype::DNAME {
+                return Err(err(line, "DNAME is not supported".to_string()));
+            }
             let mut rdata = Vec::new();
             use domain::base::rdata::ComposeRecordData;
             record
@@ -214,9 +212,10 @@ impl HostedZone {
                 nodes.entry(owner[at..].to_vec()).or_default();
             }
         }
-        let Some((soa, negative_ttl)) = soa else {
+        let Some((mut negative_soa, negative_ttl)) = soa else {
             return Err(err(0, "no SOA record at the apex".to_string()));
         };
+        negative_soa[4..8].copy_from_slice(&negative_ttl.to_be_bytes());
         if nodes
             .get(&apex)
             .and_then(|n| n.rrset(Rtype::NS.to_int()))
@@ -228,79 +227,91 @@ impl HostedZone {
             name: zone_name,
             apex,
             nodes,
-            soa,
-            negative_ttl,
+            negative_soa,
             records,
         })
     }
 
-    /// The answer to `qtype` at `name` (lower-case wire, inside this zone).
-    pub(crate) fn answer(&self, name: &[u8], qtype: u16) -> HostedAnswer {
-        let mut out = HostedAnswer::default();
-        let mut current = name.to_vec();
+    /// Writes the answer to `qtype` at `name` (lower-case wire, inside this zone) into `out`,
+    /// section by section; says whether it is NXDOMAIN or a referral. Allocates nothing: every
+    /// part written is borrowed from the zone (or is the question's name).
+    pub(crate) fn answer<'z>(
+        &'z self,
+        name: &[u8],
+        qtype: u16,
+        out: &mut impl Sections<'z>,
+    ) -> Outcome {
+        let mut current: &[u8] = name;
+        // The first owner is the question's name (a pointer); later ones are written out.
+        let mut owner: Option<&'z [u8]> = None;
         for link in 0..=MAX_CHAIN {
-            // The first owner is the question's name (a pointer); later ones are written out.
-            let owner = (link > 0).then(|| current.clone());
-            if let Some(cut) = self.cut_above(&current) {
+            // DS at a cut is the parent's data (RFC 4035 3.1.4.1): answered here, not referred.
+            let ds = qtype == Rtype::DS.to_int();
+            if let Some(cut) = self.cut_above(current).filter(|c| !(ds && *c == current)) {
                 if link == 0 {
-                    self.referral(cut, &mut out);
+                    self.referral(cut, out);
+                    return Outcome::Referral(cut.len());
                 }
-                return out;
+                return Outcome::Answer;
             }
-            let node = match self.nodes.get(&current) {
-                Some(n) => n,
-                None => match self.wildcard_for(&current) {
-                    Some(n) => n,
-                    None => {
-                        if link == 0 {
-                            out.nxdomain = true;
-                        }
-                        self.negative(&mut out);
-                        return out;
-                    }
-                },
+            let Some(node) = self
+                .nodes
+                .get(current)
+                .or_else(|| self.wildcard_for(current))
+            else {
+                self.negative(out);
+                return if link == 0 {
+                    Outcome::NxDomain
+                } else {
+                    Outcome::Answer
+                };
             };
             if let Some(cname) = node.rrset(Rtype::CNAME.to_int())
                 && qtype != Rtype::CNAME.to_int()
             {
-                out.answer.push((owner, cname.tails[0].clone()));
-                let target = cname.targets[0].clone();
-                if !is_within(&target, &self.apex) {
-                    return out;
+                out.answer(owner, &cname.tails[0]);
+                let target = &cname.targets[0];
+                if !is_within(target, &self.apex) {
+                    return Outcome::Answer;
                 }
                 current = target;
+                owner = Some(target);
                 continue;
             }
-            let matching: Vec<&RrSet> = node
+            let mut any = false;
+            for set in node
                 .rrsets
                 .iter()
                 .filter(|r| r.rtype == qtype || qtype == Rtype::ANY.to_int())
-                .collect();
-            if matching.is_empty() {
-                self.negative(&mut out);
-            }
-            for set in matching {
+            {
                 for tail in &set.tails {
-                    out.answer.push((owner.clone(), tail.clone()));
+                    out.answer(owner, tail);
+                    any = true;
                 }
             }
-            return out;
+            if !any {
+                self.negative(out);
+            }
+            return Outcome::Answer;
         }
-        out
+        Outcome::Answer
     }
 
-    /// The zone cut at or above `name` (below the apex), if any: the closest to the apex.
-    fn cut_above<'a>(&self, name: &'a [u8]) -> Option<&'a [u8]> {
-        let mut cuts = Vec::new();
+    /// The zone cut at or above `name` (below the apex), if any: the one closest to the apex,
+    /// as the zone's own key.
+    fn cut_above(&self, name: &[u8]) -> Option<&[u8]> {
+        // Label starts of `name` below the apex, from the top down (a name has at most 127).
+        let mut starts = [0usize; 128];
+        let mut count = 0;
         let mut at = 0;
-        while name.len() - at > self.apex.len() {
-            cuts.push(&name[at..]);
+        while name.len() - at > self.apex.len() && count < starts.len() {
+            starts[count] = at;
+            count += 1;
             at += 1 + name[at] as usize;
         }
-        cuts.into_iter().rev().find(|n| {
-            self.nodes
-                .get(*n)
-                .is_some_and(|node| node.rrset(Rtype::NS.to_int()).is_some())
+        starts[..count].iter().rev().find_map(|&at| {
+            let (key, node) = self.nodes.get_key_value(&name[at..])?;
+            node.rrset(Rtype::NS.to_int()).map(|_| key.as_slice())
         })
     }
 
@@ -310,16 +321,17 @@ impl HostedZone {
         while at < name.len() - 1 {
             at += 1 + name[at] as usize;
             if self.nodes.contains_key(&name[at..]) {
-                let mut wild = vec![1, b'*'];
-                wild.extend_from_slice(&name[at..]);
-                return self.nodes.get(&wild);
+                let mut wild = [0u8; 257];
+                let len = 2 + name.len() - at;
+                wild[..2].copy_from_slice(&[1, b'*']);
+                wild[2..len].copy_from_slice(&name[at..]);
+                return self.nodes.get(&wild[..len]);
             }
         }
         None
     }
 
-    fn referral(&self, cut: &[u8], out: &mut HostedAnswer) {
-        out.referral = true;
+    fn referral<'z>(&'z self, cut: &'z [u8], out: &mut impl Sections<'z>) {
         let Some(ns) = self
             .nodes
             .get(cut)
@@ -328,7 +340,7 @@ impl HostedZone {
             return;
         };
         for tail in &ns.tails {
-            out.authority.push((cut.to_vec(), tail.clone()));
+            out.authority(cut, tail);
         }
         for target in &ns.targets {
             let Some(node) = self.nodes.get(target) else {
@@ -340,17 +352,35 @@ impl HostedZone {
                 .filter(|r| r.rtype == Rtype::A.to_int() || r.rtype == Rtype::AAAA.to_int())
             {
                 for tail in &set.tails {
-                    out.additional.push((target.clone(), tail.clone()));
+                    out.additional(target, tail);
                 }
             }
         }
     }
 
-    fn negative(&self, out: &mut HostedAnswer) {
-        let mut soa = self.soa.clone();
-        soa[4..8].copy_from_slice(&self.negative_ttl.to_be_bytes());
-        out.authority.push((self.apex.clone(), soa));
+    fn negative<'z>(&'z self, out: &mut impl Sections<'z>) {
+        out.authority(&self.apex, &self.negative_soa);
     }
+}
+
+/// What a hosted answer is, beside its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Authoritative data or NODATA.
+    Answer,
+    /// The name does not exist.
+    NxDomain,
+    /// Below a zone cut (whose wire name is this long, a suffix of the query name): not
+    /// authoritative.
+    Referral(usize),
+}
+
+/// Where a hosted answer's records go: (owner wire name, record tail) per section; an answer
+/// owner of `None` is the question's name.
+pub(crate) trait Sections<'z> {
+    fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]);
+    fn authority(&mut self, owner: &'z [u8], tail: &'z [u8]);
+    fn additional(&mut self, owner: &'z [u8], tail: &'z [u8]);
 }
 
 /// Lines a reader's entry offset sits before its record starts (blank and comment lines).
@@ -415,42 +445,93 @@ ns.sub  IN A   192.0.2.77
         HostedZone::parse("contoso.test", ZONE).unwrap()
     }
 
+    /// The sections written, collected.
+    #[derive(Default)]
+    struct Collected {
+        answer: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+        authority: Vec<(Vec<u8>, Vec<u8>)>,
+        additional: Vec<(Vec<u8>, Vec<u8>)>,
+        outcome: Option<Outcome>,
+    }
+
+    impl<'z> Sections<'z> for Collected {
+        fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]) {
+            self.answer.push((owner.map(<[u8]>::to_vec), tail.to_vec()));
+        }
+        fn authority(&mut self, owner: &'z [u8], tail: &'z [u8]) {
+            self.authority.push((owner.to_vec(), tail.to_vec()));
+        }
+        fn additional(&mut self, owner: &'z [u8], tail: &'z [u8]) {
+            self.additional.push((owner.to_vec(), tail.to_vec()));
+        }
+    }
+
+    trait Ask {
+        fn ask(&self, name: &[u8], qtype: u16) -> Collected;
+    }
+
+    impl Ask for HostedZone {
+        fn ask(&self, name: &[u8], qtype: u16) -> Collected {
+            let mut c = Collected::default();
+            c.outcome = Some(self.answer(name, qtype, &mut c));
+            c
+        }
+    }
+
     #[test]
     fn answers_follow_rfc_1034() {
         let z = zone();
-        let a = z.answer(&wire("www.contoso.test."), 1);
+        let a = z.ask(&wire("www.contoso.test."), 1);
         assert_eq!(a.answer.len(), 1);
-        assert!(!a.nxdomain && !a.referral && a.authority.is_empty());
-        let nodata = z.answer(&wire("www.contoso.test."), 16);
-        assert!(nodata.answer.is_empty() && !nodata.nxdomain);
+        assert_eq!(a.outcome, Some(Outcome::Answer));
+        assert!(a.authority.is_empty());
+        let nodata = z.ask(&wire("www.contoso.test."), 16);
+        assert!(nodata.answer.is_empty() && nodata.outcome == Some(Outcome::Answer));
         assert_eq!(nodata.authority.len(), 1, "the SOA");
         assert_eq!(ttl_of(&nodata.authority[0].1), 60, "min(SOA TTL, MINIMUM)");
-        let nx = z.answer(&wire("nope.contoso.test."), 1);
-        assert!(nx.nxdomain && nx.answer.is_empty());
-        let ent = z.answer(&wire("b.c.contoso.test."), 1);
+        let nx = z.ask(&wire("nope.contoso.test."), 1);
+        assert!(nx.outcome == Some(Outcome::NxDomain) && nx.answer.is_empty());
+        let ent = z.ask(&wire("b.c.contoso.test."), 1);
         assert!(
-            !ent.nxdomain && ent.answer.is_empty(),
+            ent.outcome == Some(Outcome::Answer) && ent.answer.is_empty(),
             "empty non-terminal: NODATA"
         );
-        let chain = z.answer(&wire("chain.contoso.test."), 1);
+        let chain = z.ask(&wire("chain.contoso.test."), 1);
         assert_eq!(chain.answer.len(), 3, "two CNAMEs, then the A");
         assert_eq!(chain.answer[0].0, None, "the first owner is the question");
         assert_eq!(
             chain.answer[2].0.as_deref(),
             Some(&wire("www.contoso.test.")[..])
         );
-        let out = z.answer(&wire("out.contoso.test."), 1);
+        let out = z.ask(&wire("out.contoso.test."), 1);
         assert_eq!(
             out.answer.len(),
             1,
             "a CNAME out of the zone ends the chain"
         );
-        let wild = z.answer(&wire("anything.wild.contoso.test."), 1);
+        let wild = z.ask(&wire("anything.wild.contoso.test."), 1);
         assert_eq!(wild.answer.len(), 1);
-        let referral = z.answer(&wire("host.sub.contoso.test."), 1);
-        assert!(referral.referral && referral.answer.is_empty());
+        let referral = z.ask(&wire("host.sub.contoso.test."), 1);
+        assert!(
+            matches!(referral.outcome, Some(Outcome::Referral(_))) && referral.answer.is_empty()
+        );
         assert_eq!(referral.authority.len(), 1);
         assert_eq!(referral.additional.len(), 1, "glue");
+        assert_eq!(
+            referral.outcome,
+            Some(Outcome::Referral(wire("sub.contoso.test.").len()))
+        );
+        // DS at the cut is the parent's: NODATA here, authoritative, not a referral.
+        let ds = z.ask(&wire("sub.contoso.test."), 43);
+        assert_eq!(ds.outcome, Some(Outcome::Answer));
+        assert!(ds.answer.is_empty() && ds.authority.len() == 1);
+        // A record without a class is IN; other classes are refused.
+        assert!(
+            HostedZone::parse("contoso.test", "@ 60 SOA ns1 h 1 2 3 4 5\n@ 60 NS ns1\n").is_ok()
+        );
+        let e = HostedZone::parse("contoso.test", "@ CH SOA ns1 h 1 2 3 4 5\n@ CH NS ns1\n")
+            .unwrap_err();
+        assert!(e.message.contains("CH"), "{e}");
     }
 
     #[test]

@@ -252,6 +252,9 @@ impl Snapshot {
     /// The hosted zone containing `name` (lower-case wire), when it is more specific than every
     /// traffic-manager zone that also contains it, and where its apex starts in `name`.
     pub(crate) fn find_hosted(&self, name: &[u8]) -> Option<(&HostedZone, usize)> {
+        if self.hosted.is_empty() {
+            return None;
+        }
         let tm = self.find_zone(name).map(|(_, at)| at);
         self.hosted
             .iter()

@@ -81,10 +81,20 @@ impl fmt::Display for Place {
 /// (profile slot, place, endpoint slot).
 pub(crate) type Key = (u32, Place, u32);
 
-/// A multiply-and-rotate hasher for [`Key`]s, which no client chooses freely enough to matter
-/// (a /24 or a GeoIP code) and the map is bounded anyway: SipHash would be most of the cost.
-#[derive(Default)]
+/// A multiply-and-rotate hasher for [`Key`]s, seeded per process: clients choose the /24 they
+/// send in ECS, so an unseeded hash would let them precompute collisions; with the seed unknown
+/// they cannot, and the map is bounded anyway. SipHash would be most of the cost.
 pub(crate) struct KeyHasher(u64);
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        Self(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0u8) | 1
+        }))
+    }
+}
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -178,6 +188,9 @@ impl TrafficHistory {
     /// passed and forgets those older than [`KEEP_MINUTES`].
     pub(crate) fn absorb(&self, counts: KeyMap, minute: u64) {
         let mut profiles = self.0.lock().expect("traffic history lock");
+        // Where each (profile, place, endpoint) already has a row in its open bucket.
+        let mut rows_at: HashMap<Key, usize> = HashMap::new();
+        let mut indexed: std::collections::HashSet<u32> = std::collections::HashSet::new();
         for ((profile, place, endpoint), n) in counts {
             let buckets = profiles.entry(profile).or_default();
             if buckets.back().is_none_or(|b| b.minute < minute) {
@@ -188,17 +201,21 @@ impl TrafficHistory {
                 });
             }
             let bucket = buckets.back_mut().expect("pushed above");
-            match bucket
-                .rows
-                .iter_mut()
-                .find(|r| r.place == place && r.endpoint == endpoint)
-            {
-                Some(r) => r.queries = r.queries.saturating_add(n),
-                None => bucket.rows.push(Row {
-                    place,
-                    endpoint,
-                    queries: n,
-                }),
+            if indexed.insert(profile) {
+                for (i, r) in bucket.rows.iter().enumerate() {
+                    rows_at.insert((profile, r.place, r.endpoint), i);
+                }
+            }
+            match rows_at.get(&(profile, place, endpoint)) {
+                Some(&i) => bucket.rows[i].queries = bucket.rows[i].queries.saturating_add(n),
+                None => {
+                    rows_at.insert((profile, place, endpoint), bucket.rows.len());
+                    bucket.rows.push(Row {
+                        place,
+                        endpoint,
+                        queries: n,
+                    });
+                }
             }
         }
         for buckets in profiles.values_mut() {

@@ -119,6 +119,7 @@ impl RumStore {
         let mut networks = self.networks.lock().expect("rum lock");
         let mut prefixes = PrefixTable::default();
         let mut used = 0;
+        let mut digest = 0u64;
         networks.retain(|net, regions| {
             regions.retain(|_, d| d.weight_at(now) >= PRUNE_WEIGHT);
             let mut ranked: Vec<(String, u32)> = regions
@@ -128,6 +129,8 @@ impl RumStore {
                 .collect();
             if ranked.len() >= MIN_REGIONS {
                 ranked.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                // Order-independent (the map's order is not the same twice).
+                digest = digest.wrapping_add(hash_of(&(net, &ranked)));
                 *prefixes.get_or_insert_with(*net, Vec::new) = ranked;
                 used += 1;
             }
@@ -136,8 +139,14 @@ impl RumStore {
         RumTable {
             prefixes,
             networks: used,
+            digest,
         }
     }
+}
+
+fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(value)
 }
 
 /// The measured latencies routing uses: one entry per client network with enough of them.
@@ -145,6 +154,8 @@ impl RumStore {
 pub struct RumTable {
     prefixes: PrefixTable<Vec<(String, u32)>>,
     networks: usize,
+    /// A digest of every entry: equal digests, the same ranking (so nothing to publish).
+    digest: u64,
 }
 
 impl RumTable {
@@ -156,6 +167,11 @@ impl RumTable {
     /// Whether no network has enough measurements.
     pub fn is_empty(&self) -> bool {
         self.networks == 0
+    }
+
+    /// A digest of the table's entries (networks and their ranked figures).
+    pub fn digest(&self) -> u64 {
+        self.digest
     }
 }
 

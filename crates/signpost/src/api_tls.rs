@@ -28,6 +28,9 @@ use crate::watched::WatchedFile;
 /// Longest a client may take to finish its handshake.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Handshakes in progress at most; a connection past that waits for one to finish.
+pub(crate) const MAX_HANDSHAKES: usize = 1024;
+
 /// How often the certificate files are looked at.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
@@ -125,7 +128,11 @@ async fn accept_loop(
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
     stop: CancellationToken,
 ) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
+        let Ok(permit) = handshakes.clone().acquire_owned().await else {
+            return;
+        };
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
             accepted = listener.accept() => accepted,
@@ -142,7 +149,9 @@ async fn accept_loop(
         let acceptor = TlsAcceptor::from(config.load_full());
         let ready = ready.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+            drop(permit);
+            match handshake {
                 Ok(Ok(tls)) => {
                     let _ = ready.send((tls, peer)).await;
                 }

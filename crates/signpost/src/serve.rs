@@ -53,6 +53,8 @@ struct RumBuilt {
     at: Option<std::time::Instant>,
     /// Client networks it held.
     networks: usize,
+    /// Its digest ([`signpost_geo::rum::RumTable::digest`]).
+    digest: u64,
 }
 /// The status file is written at most this often after a configuration or health change (off
 /// the publish path, so a change reaches DNS first)...
@@ -623,7 +625,8 @@ impl Control {
             if file.replaced().is_none() {
                 continue;
             }
-            match load_hosted(setting) {
+            // Reading and compiling a big zone takes a while: the runtime is told.
+            match tokio::task::block_in_place(|| load_hosted(setting)) {
                 Ok(zone) => {
                     self.hosted[i] = zone;
                     changed = true;
@@ -661,16 +664,19 @@ impl Control {
             .map_or(0, |d| d.as_secs());
         let measured = self.rum.measurements.table(now);
         let networks = measured.len();
-        let was = self.rum_built.networks;
+        let unchanged =
+            measured.digest() == self.rum_built.digest && networks == self.rum_built.networks;
         self.rum_built = RumBuilt {
             generation,
             at: Some(std::time::Instant::now()),
             networks,
+            digest: measured.digest(),
         };
-        if networks == 0 && was == 0 {
+        // The same ranking as published: no new snapshot.
+        if unchanged {
             return;
         }
-        tracing::info!(networks, "real user measurements in use");
+        tracing::debug!(networks, "real user measurements changed");
         self.publisher.set_latency(if networks == 0 {
             self.operator_latency.clone()
         } else {

@@ -331,6 +331,9 @@ fn an_override_with_for_expires_by_itself() {
     let args = args(&dir, port);
     let s = start(&dir, &args);
     assert_eq!(s.ask("app.tm.test", Rtype::A), [PRIMARY]);
+    // Taken before the override is made: it expires at its whole-second creation time plus 3 s,
+    // which is at least 2 s after this.
+    let set = Instant::now();
     let out = cli(
         &s,
         &[
@@ -345,7 +348,6 @@ fn an_override_with_for_expires_by_itself() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let set = Instant::now();
     let reply: Value = {
         let r = http(s.api, "GET", OVERRIDE, &[], None);
         assert_eq!(r.status, 200, "{:?}", r.body);
@@ -618,7 +620,8 @@ fn an_override_reaches_every_node_of_a_fleet_and_expires_on_each() {
     for n in &nodes {
         answer_on(n, "CNAME one.example.com.");
     }
-    let body = json!({"state": "Degraded", "reason": "fleet test", "for": "3s"});
+    // Long enough for every node to be checked while it is in effect on a loaded machine.
+    let body = json!({"state": "Degraded", "reason": "fleet test", "for": "6s"});
     let r = http(
         nodes[0].api,
         "PUT",
