@@ -112,7 +112,14 @@ pub(crate) async fn heat_map(
         Err(e) => return Err(e.into()),
     };
     let stored_name = profile.doc.name.clone().unwrap_or_else(|| name.to_string());
-    let view = ops.traffic_view(&stored_name, None, None)?;
+    // Collecting the workers' counts and copying a day of buckets: off the runtime's threads,
+    // as `/trafficView` does.
+    let (state, profile_name) = (s.clone(), stored_name.clone());
+    let view = tokio::task::spawn_blocking(move || {
+        Ops::plain(&state).traffic_view(&profile_name, None, None)
+    })
+    .await
+    .map_err(|e| ArmError::from(crate::ops::OpError::Internal(e.to_string())))??;
     // Endpoints by number, in the profile's order; a nested child's endpoint (which Traffic View
     // names) that is not one of the profile's own gets a number after them.
     let mut numbers: BTreeMap<String, usize> = BTreeMap::new();
