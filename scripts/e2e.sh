@@ -291,6 +291,30 @@ else
 fi
 check "the server survived schemathesis" "ok" "$(curl -sf "http://127.0.0.1:$OA/healthz" || echo down)"
 
+# Azure's own Python SDK (azure-mgmt-trafficmanager, PyPI) against Signpost's ARM routes over
+# HTTPS, with a certificate made here for 127.0.0.1 (the SDK refuses to send a bearer token over
+# plain http): scripts/arm-sdk.py runs a Traffic Manager script's workflow and digs after each
+# step. Every endpoint has alwaysServe, and names resolve only through 127.0.0.1:9: nothing is
+# probed or looked up off this machine.
+python3 -c 'import azure.mgmt.trafficmanager' 2>/dev/null ||
+  python3 -m pip install -q --disable-pip-version-check 'azure-mgmt-trafficmanager==2.0.0' >/dev/null 2>&1
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+  -keyout "$W/arm-key.pem" -out "$W/arm-cert.pem" >/dev/null 2>&1
+AA=$(free_port); AD=$(free_port); ARM_TOKEN=arm-sdk-admin-$RANDOM-0123456789
+SIGNPOST_ADMIN_TOKEN=$ARM_TOKEN "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$AD \
+  --api-listen 127.0.0.1:$AA --api-tls-cert "$W/arm-cert.pem" --api-tls-key "$W/arm-key.pem" \
+  --data-dir "$W/arm-data" --dns-workers 1 --probe-resolver 127.0.0.1:9 >"$W/signpost-arm.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do curl -sf --cacert "$W/arm-cert.pem" "https://127.0.0.1:$AA/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+if python3 scripts/arm-sdk.py --base-url "https://127.0.0.1:$AA" --token "$ARM_TOKEN" \
+     --ca "$W/arm-cert.pem" --dns-port "$AD" --zone tm.test >"$W/arm-sdk.log" 2>&1; then
+  check "azure-mgmt-trafficmanager over HTTPS: $(grep -c '^ok' "$W/arm-sdk.log") checks of scripts/arm-sdk.py" "ok" "ok"
+else
+  check "azure-mgmt-trafficmanager over HTTPS (scripts/arm-sdk.py)" "ok" "failed (see below)"
+  cat "$W/arm-sdk.log"; tail -20 "$W/signpost-arm.log"
+fi
+
 # The README's three-node fleet (scripts/fleet.sh): three etcd members and three nodes on loopback.
 FLEET_ETCD=$(python3 -c '
 import socket

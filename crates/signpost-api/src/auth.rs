@@ -6,7 +6,7 @@
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::routes::ApiState;
@@ -58,15 +58,19 @@ fn public(path: &str) -> bool {
     )
 }
 
-/// Middleware: 401 without a valid token, 403 when a reader writes.
+/// Middleware: 401 without a valid token, 403 when a reader writes. ARM's paths get ARM's codes
+/// (`InvalidAuthenticationToken`, `AuthorizationFailed`) in ARM's envelope; on them a name
+/// availability check is a read, as in ARM.
 pub(crate) async fn require(
     State(state): State<ApiState>,
     request: Request,
     next: Next,
-) -> Result<Response, ApiError> {
+) -> Response {
     if !state.tokens.enabled() || public(request.uri().path()) {
-        return Ok(next.run(request).await);
+        return next.run(request).await;
     }
+    let path = request.uri().path();
+    let arm = crate::arm::is_arm(path);
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -74,23 +78,34 @@ pub(crate) async fn require(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let Some(role) = presented.and_then(|t| state.tokens.role(t)) else {
-        return Err(ApiError::new(
+        if arm {
+            return crate::arm::ArmError::unauthenticated().into_response();
+        }
+        return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
             "a valid bearer token is required",
-        ));
+        )
+        .into_response();
     };
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-    let name_check = request
-        .uri()
-        .path()
-        .ends_with("/checkTrafficManagerNameAvailability");
+    let name_check = if arm {
+        let lower = path.to_ascii_lowercase();
+        lower.ends_with("/checktrafficmanagernameavailability")
+            || lower.ends_with("/checktrafficmanagernameavailabilityv2")
+    } else {
+        path.ends_with("/checkTrafficManagerNameAvailability")
+    };
     if role == Role::Reader && !reads && !name_check {
-        return Err(ApiError::new(
+        if arm {
+            return crate::arm::ArmError::forbidden().into_response();
+        }
+        return ApiError::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
             "this token may only read",
-        ));
+        )
+        .into_response();
     }
-    Ok(next.run(request).await)
+    next.run(request).await
 }

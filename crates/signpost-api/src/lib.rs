@@ -17,6 +17,8 @@
 //! - [`metrics`]: Prometheus metrics (`GET /metrics`): instruments the control plane updates,
 //!   and collectors that read the DNS workers' counters and the snapshot at scrape time;
 //! - `reference`: the geographic hierarchy and the Performance regions (read-only data);
+//! - `arm`: Azure Resource Manager's Traffic Manager API (`/subscriptions/...`, `/providers/...`)
+//!   over the same operations, for Azure's SDKs and tools;
 //! - `auth`: bearer tokens with `admin` and `reader` roles;
 //! - `error`: errors as Azure-style JSON with the field path and the rule;
 //! - [`openapi`]: the OpenAPI document generated from the handlers (`GET /openapi.json`);
@@ -25,6 +27,7 @@
 //! Writes go to the store (validated whole, durable on commit); the store announces its new
 //! revision, which the server's control loop turns into a new DNS snapshot.
 
+mod arm;
 mod auth;
 mod dashboard;
 mod error;

@@ -243,17 +243,23 @@ pub(crate) async fn count_requests(
         .to_string();
     let method = request.method().to_string();
     let response = next.run(request).await;
+    count_request(&s, route, method, response.status().as_u16());
+    response
+}
+
+/// Counts one API request under its route's pattern (also for ARM's routes, which are parsed
+/// rather than routed: their pattern is the OpenAPI document's path).
+pub(crate) fn count_request(s: &ApiState, route: String, method: String, status: u16) {
     if let Some(metrics) = &s.metrics {
         metrics
             .requests
             .get_or_create(&RequestLabels {
                 route,
                 method,
-                status: response.status().as_u16(),
+                status,
             })
             .inc();
     }
-    response
 }
 
 /// Real User Measurements reports by what became of them, and the networks measured.

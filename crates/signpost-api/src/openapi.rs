@@ -125,7 +125,7 @@ pub struct Explanation {
     modifiers(&Bounds),
     info(
         title = "Signpost API",
-        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; operator overrides; status and explain; the geographic hierarchy and Performance regions."
+        description = "Profiles and endpoints in Azure Traffic Manager's JSON shape; operator overrides; status and explain; the geographic hierarchy and Performance regions; and Azure Resource Manager's Traffic Manager routes (tag arm: /subscriptions/..., /providers/..., paths matched without case, api-version required, ARM's error envelope)."
     ),
     paths(
         crate::profiles::list,
@@ -155,6 +155,23 @@ pub struct Explanation {
         crate::overrides::get_override,
         crate::overrides::delete_override,
         crate::overrides::list,
+        crate::arm::doc::get_profile,
+        crate::arm::doc::put_profile,
+        crate::arm::doc::patch_profile,
+        crate::arm::doc::delete_profile,
+        crate::arm::doc::list_group,
+        crate::arm::doc::list_subscription,
+        crate::arm::doc::get_endpoint,
+        crate::arm::doc::put_endpoint,
+        crate::arm::doc::patch_endpoint,
+        crate::arm::doc::delete_endpoint,
+        crate::arm::doc::heat_map,
+        crate::arm::doc::name_availability,
+        crate::arm::doc::name_availability_v2,
+        crate::arm::doc::geographic_hierarchy,
+        crate::arm::doc::get_user_metrics_key,
+        crate::arm::doc::put_user_metrics_key,
+        crate::arm::doc::delete_user_metrics_key,
     ),
     components(schemas(
         ProfileDoc,
@@ -192,7 +209,20 @@ pub struct Explanation {
         crate::reference::RegionSource,
         crate::overrides::OverrideRequest,
         crate::overrides::OverrideRecord,
-        crate::overrides::OverrideList
+        crate::overrides::OverrideList,
+        crate::arm::doc::ArmErrorBody,
+        crate::arm::doc::ArmErrorDetail,
+        crate::arm::doc::ArmErrorItem,
+        crate::arm::doc::ArmProfileList,
+        crate::arm::doc::DeleteOperationResult,
+        crate::arm::doc::HeatMapModel,
+        crate::arm::doc::HeatMapProperties,
+        crate::arm::doc::HeatMapEndpoint,
+        crate::arm::doc::TrafficFlow,
+        crate::arm::doc::QueryExperience,
+        crate::arm::doc::ApiVersion,
+        crate::arm::doc::UserMetricsModel,
+        crate::arm::doc::UserMetricsProperties
     ))
 )]
 pub struct ApiDoc;
@@ -304,6 +334,47 @@ mod tests {
     }
 
     /// The override routes are documented, with their request and record schemas.
+    /// ARM's routes are documented as the SDK spells them, with `api-version` required and
+    /// one of the versions served.
+    #[test]
+    fn arm_routes_are_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let profile = &doc["paths"]["/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}"];
+        for method in ["get", "put", "patch", "delete"] {
+            let params = profile[method]["parameters"].as_array().unwrap();
+            let version = params.iter().find(|p| p["name"] == "api-version").unwrap();
+            assert_eq!(version["required"], true, "{method}");
+        }
+        let versions = &doc["components"]["schemas"]["ApiVersion"]["enum"];
+        assert_eq!(
+            versions.as_array().unwrap().len(),
+            crate::arm::API_VERSIONS.len()
+        );
+        for v in crate::arm::API_VERSIONS {
+            assert!(
+                versions.as_array().unwrap().contains(&Value::from(*v)),
+                "{v}"
+            );
+        }
+        assert!(doc["paths"]["/providers/Microsoft.Network/checkTrafficManagerNameAvailability"]["post"].is_object());
+        // The metrics' route label of every ARM route is its path in the document.
+        for path in [
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles",
+            "/subscriptions/s/providers/Microsoft.Network/trafficmanagerprofiles",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p/ExternalEndpoints/e",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/p/heatMaps/default",
+            "/providers/Microsoft.Network/checkTrafficManagerNameAvailability",
+            "/subscriptions/s/providers/Microsoft.Network/checkTrafficManagerNameAvailabilityV2",
+            "/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default",
+            "/subscriptions/s/providers/Microsoft.Network/trafficManagerUserMetricsKeys/default",
+        ] {
+            let pattern = crate::arm::route_pattern(path).unwrap();
+            assert!(doc["paths"][pattern].is_object(), "{pattern}");
+        }
+        assert!(doc["paths"]["/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/trafficmanagerprofiles/{profileName}/heatMaps/{heatMapType}"]["get"].is_object());
+    }
+
     #[test]
     fn overrides_are_in_the_document() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

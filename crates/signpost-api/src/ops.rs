@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 use signpost_model::ValidationError;
-use signpost_model::azure::{self, EndpointDoc, IdScheme, MonitorStatuses, ProfileDoc};
+use signpost_model::azure::{self, ArmHome, EndpointDoc, IdScheme, MonitorStatuses, ProfileDoc};
 use signpost_model::set::ProfilesFile;
 use signpost_model::{EndpointKind, Override, UtcTime, validate};
 use signpost_store::{
@@ -55,6 +55,9 @@ pub struct Versioned<T> {
     pub doc: T,
     /// The revision of the write that last changed its profile.
     pub revision: u64,
+    /// Where ARM placed its profile (never part of the document shown; see
+    /// [`ProfileDoc::arm_home`]).
+    pub home: Option<ArmHome>,
 }
 
 /// What a write left.
@@ -105,6 +108,23 @@ impl<'a> Ops<'a> {
         Ok(all.iter().map(|p| self.present(p)).collect())
     }
 
+    /// Every profile for which `ids_of` (given its ARM home) gives an id scheme, with its ids
+    /// from that scheme: ARM's lists, whose ids name each profile's own resource group and which
+    /// leave out the profiles of other groups.
+    pub async fn list_with(
+        &self,
+        ids_of: impl Fn(Option<&ArmHome>) -> Option<IdScheme>,
+    ) -> Result<Vec<Versioned<ProfileDoc>>, OpError> {
+        let all = self.list_stored().await?;
+        Ok(all
+            .iter()
+            .filter_map(|p| {
+                let ids = ids_of(p.doc.arm_home.as_ref())?;
+                Some(Ops::new(self.state, &ids).present(p))
+            })
+            .collect())
+    }
+
     /// One profile.
     pub async fn get(&self, name: &str) -> Result<Versioned<ProfileDoc>, OpError> {
         let p = self.load(name).await?;
@@ -116,11 +136,24 @@ impl<'a> Ops<'a> {
     pub async fn put(
         &self,
         name: &str,
+        doc: ProfileDoc,
+        pre: Precondition,
+    ) -> Result<Saved<ProfileDoc>, OpError> {
+        self.put_homed(name, doc, None, pre).await
+    }
+
+    /// [`Ops::put`] that also records the profile's ARM home (`None`: keep the stored one, as
+    /// every write outside ARM does).
+    pub async fn put_homed(
+        &self,
+        name: &str,
         mut doc: ProfileDoc,
+        home: Option<ArmHome>,
         pre: Precondition,
     ) -> Result<Saved<ProfileDoc>, OpError> {
         doc.name = Some(name.to_string());
         doc.to_stored_form();
+        doc.arm_home = home;
         let store = self.state.store.clone();
         let target = name.to_string();
         let written =
@@ -144,6 +177,17 @@ impl<'a> Ops<'a> {
         patch: &Value,
         pre: Precondition,
     ) -> Result<Saved<ProfileDoc>, OpError> {
+        self.patch_homed(name, patch, None, pre).await
+    }
+
+    /// [`Ops::patch`] that also records the profile's ARM home, as [`Ops::put_homed`].
+    pub async fn patch_homed(
+        &self,
+        name: &str,
+        patch: &Value,
+        home: Option<ArmHome>,
+        pre: Precondition,
+    ) -> Result<Saved<ProfileDoc>, OpError> {
         let current = self.load(name).await?;
         let pre = match pre {
             Precondition::None => Precondition::Revision(current.revision),
@@ -151,7 +195,8 @@ impl<'a> Ops<'a> {
         };
         let mut doc = current.doc.to_value();
         merge_patch(&mut doc, patch);
-        self.put(name, profile_body(name, doc)?, pre).await
+        self.put_homed(name, profile_body(name, doc)?, home, pre)
+            .await
     }
 
     /// Deletes profile `name` if `pre` holds.
@@ -435,12 +480,12 @@ impl<'a> Ops<'a> {
                     .ok_or_else(|| OpError::NotFound(format!("endpoint {endpoint:?} not found")))?;
             }
         }
-        let Versioned { doc, revision } = self.put(name, doc, pre).await?.current;
+        let current = self.put(name, doc, pre).await?.current;
         // Absent when a patch changed the endpoint's type: it is no longer under `kind`.
-        let at = doc.endpoint(kind, endpoint).map(|(i, _)| i);
+        let at = current.doc.endpoint(kind, endpoint).map(|(i, _)| i);
         Ok(at.map(|i| Saved {
             created,
-            current: endpoint_at(Versioned { doc, revision }, i),
+            current: endpoint_at(current, i),
         }))
     }
 
@@ -461,6 +506,7 @@ impl<'a> Ops<'a> {
     /// name, fqdn) and from the live snapshot (monitor statuses).
     fn present(&self, p: &StoredProfile) -> Versioned<ProfileDoc> {
         let mut doc = p.doc.clone();
+        let home = doc.arm_home.clone();
         let snapshot = self.state.snapshot.load();
         let compiled = snapshot
             .routing
@@ -478,6 +524,7 @@ impl<'a> Ops<'a> {
         Versioned {
             doc,
             revision: p.revision,
+            home,
         }
     }
 }
@@ -549,10 +596,15 @@ fn find_endpoint<'d>(
 }
 
 fn endpoint_at(profile: Versioned<ProfileDoc>, i: usize) -> Versioned<EndpointDoc> {
-    let Versioned { mut doc, revision } = profile;
+    let Versioned {
+        mut doc,
+        revision,
+        home,
+    } = profile;
     Versioned {
         doc: doc.endpoints_mut().swap_remove(i),
         revision,
+        home,
     }
 }
 
@@ -708,6 +760,63 @@ mod tests {
             ops.name_availability("web").await.unwrap(),
             Availability::Available
         );
+    }
+
+    /// A profile's ARM home is set only by the homed writes, never shown, and kept by every
+    /// write that names none: a plain replace, an endpoint write, a profiles file applied (twice
+    /// without a change).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_arm_home_survives_writes_that_name_none() {
+        let s = state("home");
+        let arm = IdScheme::arm("sub-1", "rg-1");
+        let ops = Ops::new(&s, &arm);
+        let body = json!({"signpostArmHome": {"subscription": "forged", "resourceGroup": "x"},
+            "properties": {"trafficRoutingMethod": "Priority",
+            "endpoints": [{"name": "one", "type": "externalEndpoints",
+                "properties": {"target": "one.example.com", "alwaysServe": "Enabled"}}]}});
+        let home = ArmHome {
+            subscription: "sub-1".into(),
+            resource_group: "rg-1".into(),
+        };
+        let doc = profile_body("web", body.clone()).unwrap();
+        let saved = ops
+            .put_homed("web", doc, Some(home.clone()), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(saved.current.home.as_ref(), Some(&home));
+        assert!(saved.current.doc.arm_home.is_none(), "never shown");
+        assert!(
+            saved
+                .current
+                .doc
+                .to_value()
+                .get("signpostArmHome")
+                .is_none()
+        );
+
+        // A plain replace whose body claims another home: the body's is dropped, the stored kept.
+        let plain = Ops::plain(&s);
+        let doc = profile_body("web", body.clone()).unwrap();
+        let replaced = plain.put("web", doc, Precondition::None).await.unwrap();
+        assert_eq!(replaced.current.home.as_ref(), Some(&home));
+        plain
+            .put_endpoint(
+                "web",
+                "externalEndpoints",
+                "two",
+                json!({"properties": {"target": "two.example.com", "alwaysServe": "Enabled"}}),
+                Precondition::None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(plain.get("web").await.unwrap().home.as_ref(), Some(&home));
+
+        // A profiles file: applied, it keeps the home; applied again, it changes nothing.
+        let current = plain.get("web").await.unwrap().doc.to_value();
+        let file = profiles_file(json!({"profiles": [current]})).unwrap();
+        plain.apply(&file, false, false).await.unwrap();
+        assert!(plain.apply(&file, false, false).await.unwrap().is_empty());
+        assert_eq!(plain.get("web").await.unwrap().home.as_ref(), Some(&home));
     }
 
     /// RFC 7386's own examples: members replaced, `null` removes, arrays replaced whole.

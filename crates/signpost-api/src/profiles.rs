@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::openapi::{
     ApplyReport, NameAvailability, NameAvailabilityRequest, ProfileList, ProfilesFileBody,
 };
-use crate::ops::{self, Availability, Ops, Saved};
+use crate::ops::{self, Availability, OpError, Ops, Saved};
 use crate::routes::ApiState;
 
 /// A JSON request body; a body that is not JSON is a 400 in the API's error shape (axum's own
@@ -188,13 +188,19 @@ pub async fn name_availability(
     State(s): State<ApiState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(name_availability_answer(&s, body).await?))
+}
+
+/// Azure's answer to a name-availability request `body` (`{"name", "type"}`), for `/api/v1` and
+/// ARM alike.
+pub(crate) async fn name_availability_answer(s: &ApiState, body: Value) -> Result<Value, OpError> {
     let request: crate::openapi::NameAvailabilityRequest =
-        serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+        serde_json::from_value(body).map_err(|e| OpError::BadRequest(format!("body: {e}")))?;
     let name = request.name.trim_end_matches('.').to_ascii_lowercase();
     let kind = request
         .resource_type
         .unwrap_or_else(|| ARM_TYPE.to_string());
-    let answer = match Ops::plain(&s).name_availability(&name).await? {
+    Ok(match Ops::plain(s).name_availability(&name).await? {
         Availability::Available => json!({"name": name, "type": kind, "nameAvailable": true}),
         Availability::Invalid => json!({
             "name": name, "type": kind, "nameAvailable": false, "reason": "Invalid",
@@ -207,8 +213,7 @@ pub async fn name_availability(
                 s.zone
             ),
         }),
-    };
-    Ok(Json(answer))
+    })
 }
 
 /// The ETag of a stored version: its revision, quoted (HTTP's business, not the store's).
@@ -220,7 +225,7 @@ pub(crate) fn etag(revision: u64) -> String {
 /// is not one of our ETags can match no version: it becomes revision 0, which no profile ever has
 /// (a store's first commit is revision 1), so the store answers 412 — after it has checked the
 /// body, since a malformed document is a 400 whatever the preconditions say.
-fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+pub(crate) fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     if let Some(v) = headers.get(header::IF_MATCH) {
         let v = v
             .to_str()

@@ -92,6 +92,8 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/checkTrafficManagerNameAvailability",
             post(profiles::name_availability),
         )
+        // ARM's paths match without case, so they are parsed by one dispatcher, not routed.
+        .fallback(crate::arm::fallback)
         // After routing, so the route's pattern is known.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -46,10 +46,42 @@ pub struct ProfileDoc {
     /// The profile's settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<ProfilePropertiesDoc>,
+    /// Where ARM placed the profile (its subscription and resource group): stored, never shown
+    /// ([`ProfileDoc::fill_read_only`] clears it) and never taken from a request (the stored
+    /// forms drop it); a write that does not name one keeps the stored one
+    /// ([`ProfileDoc::keep_home_of`]). `None`: created outside ARM.
+    #[serde(rename = "signpostArmHome", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub arm_home: Option<ArmHome>,
     /// Fields Signpost does not know.
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The subscription and resource group an ARM client created a profile in. ARM compares both
+/// case-insensitively, as Azure does; the spelling of the creating request is kept for ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArmHome {
+    /// The subscription id, as the creating request spelled it.
+    pub subscription: String,
+    /// The resource group name, as the creating request spelled it.
+    pub resource_group: String,
+}
+
+impl ArmHome {
+    /// Whether this is subscription `subscription` (and, when given, resource group
+    /// `resource_group`), ignoring case.
+    pub fn is_in(&self, subscription: &str, resource_group: Option<&str>) -> bool {
+        self.subscription.eq_ignore_ascii_case(subscription)
+            && resource_group.is_none_or(|rg| self.resource_group.eq_ignore_ascii_case(rg))
+    }
+
+    /// The ids of profiles in this home.
+    pub fn ids(&self) -> IdScheme {
+        IdScheme::arm(&self.subscription, &self.resource_group)
+    }
 }
 
 /// `properties` of a profile.
@@ -377,6 +409,7 @@ impl ProfileDoc {
     /// among the fields Signpost does not know.
     pub fn to_stored_form(&mut self) {
         self.id = None;
+        self.arm_home = None;
         drop_nulls_in(&mut self.extra);
         let Some(p) = self.properties.as_mut() else {
             return;
@@ -409,6 +442,14 @@ impl ProfileDoc {
                     drop_nulls_in(&mut s.extra);
                 }
             }
+        }
+    }
+
+    /// Keeps `previous`'s ARM home when this document names none: a write through `/api/v1`, a
+    /// profiles file or `apply` does not move a profile out of the resource group ARM put it in.
+    pub fn keep_home_of(&mut self, previous: &ProfileDoc) {
+        if self.arm_home.is_none() {
+            self.arm_home.clone_from(&previous.arm_home);
         }
     }
 
@@ -463,6 +504,7 @@ impl ProfileDoc {
         health: Option<&MonitorStatuses<'_>>,
     ) {
         let relative = self.relative_name().unwrap_or_default();
+        self.arm_home = None;
         self.id = Some(ids.profile(name));
         self.name = Some(name.to_string());
         self.resource_type = Some(PROFILE_TYPE.to_string());
@@ -632,6 +674,7 @@ fn drop_nulls(v: &mut Value) {
 fn strip_read_only(doc: &mut Value) {
     if let Some(obj) = doc.as_object_mut() {
         obj.remove("id");
+        obj.remove("signpostArmHome");
     }
     let Some(p) = doc.get_mut("properties").and_then(Value::as_object_mut) else {
         return;

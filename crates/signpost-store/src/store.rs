@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use signpost_model::azure::ProfileDoc;
+use signpost_model::azure::{ArmHome, ProfileDoc};
 use signpost_model::{
     FieldError, Limits, Override, Profile, ProfileSet, ValidationError, validate,
 };
@@ -44,6 +44,9 @@ pub struct Store {
 struct Cache {
     /// Validated profiles by lower-case name, with the revision that wrote them.
     profiles: HashMap<String, (u64, Profile)>,
+    /// The ARM homes of the cached profiles that have one (by lower-case name), so a write that
+    /// names none keeps the stored one without reading the document again.
+    homes: HashMap<String, ArmHome>,
     /// The backend revision the cache matches (`None` before the first sync).
     synced: Option<u64>,
     /// The cross-profile rules passed over exactly `profiles` (this store's own commits check
@@ -248,6 +251,10 @@ impl Store {
                 Change::Put(doc) => {
                     let mut doc = ProfileDoc::clone(doc);
                     doc.name = Some(stored_name.clone());
+                    if doc.arm_home.is_none() {
+                        // The ARM home survives writes that do not name one (ProfileDoc::arm_home).
+                        doc.arm_home = cache.homes.get(&stored_name.to_ascii_lowercase()).cloned();
+                    }
                     let op = Op::Put {
                         name: stored_name.clone(),
                         doc: doc.to_value().to_string(),
@@ -271,6 +278,10 @@ impl Store {
                 Commit::Stale(_) => continue,
             };
             let key = stored_name.to_ascii_lowercase();
+            match doc.as_ref().and_then(|d| d.arm_home.clone()) {
+                Some(home) => cache.homes.insert(key.clone(), home),
+                None => cache.homes.remove(&key),
+            };
             match profile {
                 Some(p) => {
                     cache.profiles.insert(key, (revision, p));
@@ -370,13 +381,17 @@ impl Store {
                 Commit::Done(r) => r,
                 Commit::Stale(_) => continue,
             };
-            for (name, _, p) in changed {
-                cache
-                    .profiles
-                    .insert(name.to_ascii_lowercase(), (revision, p));
+            for (name, doc, p) in changed {
+                let key = name.to_ascii_lowercase();
+                match doc.arm_home {
+                    Some(home) => cache.homes.insert(key.clone(), home),
+                    None => cache.homes.remove(&key),
+                };
+                cache.profiles.insert(key, (revision, p));
             }
             for name in &applied.deleted {
                 cache.profiles.remove(&name.to_ascii_lowercase());
+                cache.homes.remove(&name.to_ascii_lowercase());
             }
             cache.synced = Some(revision);
             cache.checked |= !applied.is_empty(); // check_set ran over the whole resulting set
@@ -406,11 +421,11 @@ impl Store {
                 .map_or_else(|| name_of(doc), |(_, p)| p.name.clone());
             let mut d = doc.clone();
             d.name = Some(name.clone());
-            let same = self
-                .backend
-                .get(&name)?
-                .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok())
-                .is_some_and(|current| current == d);
+            let current = self.stored_doc(&name)?;
+            if let Some(current) = &current {
+                d.keep_home_of(current);
+            }
+            let same = current.is_some_and(|current| current == d);
             if same {
                 continue;
             }
@@ -437,6 +452,14 @@ impl Store {
             applied.deleted.sort();
         }
         Ok((applied, changed))
+    }
+
+    /// The stored document of profile `name`, if any (an unreadable one counts as none).
+    fn stored_doc(&self, name: &str) -> Result<Option<ProfileDoc>, StoreError> {
+        Ok(self
+            .backend
+            .get(name)?
+            .and_then(|e| serde_json::from_str::<ProfileDoc>(&e.doc).ok()))
     }
 
     /// Every operator override, expired ones included: expiry is each reader's business, judged
@@ -626,6 +649,7 @@ impl Store {
             .collect();
         let before = cache.profiles.len();
         cache.profiles.retain(|k, _| present.contains(k));
+        cache.homes.retain(|k, _| present.contains(k));
         if cache.profiles.len() != before || !scan.fetched.is_empty() {
             cache.checked = false;
         }
@@ -637,9 +661,12 @@ impl Store {
             };
             let stored = decode(entry).map_err(in_profile)?;
             let profile = validate_doc(&stored.doc, &self.limits).map_err(in_profile)?;
-            cache
-                .profiles
-                .insert(stored.name.to_ascii_lowercase(), (stored.revision, profile));
+            let key = stored.name.to_ascii_lowercase();
+            match stored.doc.arm_home {
+                Some(home) => cache.homes.insert(key.clone(), home),
+                None => cache.homes.remove(&key),
+            };
+            cache.profiles.insert(key, (stored.revision, profile));
         }
         cache.synced = Some(scan.revision);
         Ok(scan.revision)
