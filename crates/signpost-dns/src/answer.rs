@@ -301,9 +301,6 @@ impl Answerer {
                 );
                 let compiled = snap.routing.profile(*id);
                 let ttl = compiled.ttl;
-                // Traffic View: where the client is, once, for every endpoint answered.
-                let place = (compiled.traffic_view && !matches!(self.counting, Counting::Off))
-                    .then(|| Place::of(client, snap.geo.as_deref()));
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
                         w.negative(zone, &apex_ptr);
@@ -315,6 +312,10 @@ impl Answerer {
                     }
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
                     Outcome::Answer { profile, picks } => {
+                        // Traffic View: where the client is, once, for every endpoint answered.
+                        let place = (compiled.traffic_view
+                            && !matches!(self.counting, Counting::Off))
+                        .then(|| Place::of(client, snap.geo.as_deref()));
                         let tails = &zone.records[profile as usize];
                         // Answers count for the endpoint that holds the record: with nesting, an
                         // endpoint of the child profile the decision ended in.

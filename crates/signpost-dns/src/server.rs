@@ -4,7 +4,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -68,7 +68,9 @@ impl Default for ServerConfig {
 pub struct DnsServer {
     local: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
-    stats: Vec<Arc<WorkerStats>>,
+    /// The workers' counters: always their restarts and rate-limiting counts, the responses
+    /// too when the server was started counting.
+    counters: Arc<DnsCounters>,
     threads: Vec<JoinHandle<()>>,
     /// Stops the TCP accept loops and their connections.
     tcp_stop: CancellationToken,
@@ -93,7 +95,9 @@ impl DnsServer {
             .then(|| config.cookie_secret.unwrap_or_else(CookieSecret::random));
         let answerer = Answerer::new(snapshot, config.max_udp_payload).with_cookie_secret(secret);
         let stop = Arc::new(AtomicBool::new(false));
-        let mut stats = Vec::new();
+        // Counting responses is optional; the workers' own counts are always kept.
+        let counting = counters.is_some();
+        let counters = counters.unwrap_or_default();
         let tcp_stop = CancellationToken::new();
         let mut local = Vec::new();
         let mut threads = Vec::new();
@@ -111,9 +115,10 @@ impl DnsServer {
                 }
                 let worker = Worker {
                     socket,
-                    answerer: match &counters {
-                        Some(c) => answerer.clone().counting_alone(c),
-                        None => answerer.clone(),
+                    answerer: if counting {
+                        answerer.clone().counting_alone(&counters)
+                    } else {
+                        answerer.clone()
                     },
                     stop: stop.clone(),
                     stats: Arc::new(WorkerStats::default()),
@@ -121,10 +126,7 @@ impl DnsServer {
                     rrl: config.rrl,
                     workers: config.workers.max(1),
                 };
-                stats.push(worker.stats.clone());
-                if let Some(c) = &counters {
-                    c.add_udp_worker(worker.stats.clone());
-                }
+                counters.add_udp_worker(worker.stats.clone());
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("dns-udp-{i}"))
@@ -133,9 +135,10 @@ impl DnsServer {
             }
             tokio::spawn(crate::tcp::serve(
                 tcp,
-                match &counters {
-                    Some(c) => answerer.clone().counting_per_thread(c.clone()),
-                    None => answerer.clone(),
+                if counting {
+                    answerer.clone().counting_per_thread(counters.clone())
+                } else {
+                    answerer.clone()
                 },
                 crate::tcp::TcpLimits {
                     idle_timeout: config.tcp_idle_timeout,
@@ -151,7 +154,7 @@ impl DnsServer {
         Ok(Self {
             local,
             stop,
-            stats,
+            counters,
             threads,
             tcp_stop,
         })
@@ -164,19 +167,12 @@ impl DnsServer {
 
     /// How many times a UDP worker panicked and was restarted since the start.
     pub fn worker_restarts(&self) -> u64 {
-        self.sum(|s| &s.restarts)
+        self.counters.worker_restarts()
     }
 
     /// Responses rate limiting dropped and sent truncated since the start: (dropped, slipped).
     pub fn rrl_counts(&self) -> (u64, u64) {
-        (self.sum(|s| &s.rrl_dropped), self.sum(|s| &s.rrl_slipped))
-    }
-
-    fn sum(&self, counter: impl Fn(&WorkerStats) -> &AtomicU64) -> u64 {
-        self.stats
-            .iter()
-            .map(|s| counter(s).load(Ordering::Relaxed))
-            .sum()
+        self.counters.rrl()
     }
 
     /// Stops the listeners and waits for the UDP workers to finish.

@@ -293,6 +293,12 @@ mod tests {
     }
 
     #[test]
+    fn a_row_is_the_size_the_memory_bound_says() {
+        // README and the module's doc compute Traffic View's memory with 28 bytes a row.
+        assert_eq!(std::mem::size_of::<Row>(), 28);
+    }
+
+    #[test]
     fn places_without_a_database_are_networks() {
         assert_eq!(
             Place::of("203.0.113.77".parse().unwrap(), None).to_string(),

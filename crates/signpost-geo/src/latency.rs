@@ -67,6 +67,14 @@ impl LatencyTable {
         Ok(t)
     }
 
+    /// Sets the milliseconds to each region (canonical names) from the clients in `net`,
+    /// replacing what the table had for exactly that prefix.
+    pub fn set(&mut self, net: IpNet, regions: Vec<(String, u32)>) {
+        let list = self.prefixes.get_or_insert_with(net, Vec::new);
+        self.lines = self.lines - list.len() + regions.len();
+        *list = regions;
+    }
+
     /// Entries read.
     pub fn len(&self) -> usize {
         self.lines

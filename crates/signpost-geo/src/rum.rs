@@ -22,7 +22,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use ipnet::IpNet;
-use signpost_routing::{Latencies, LatencySource, PrefixTable};
+use signpost_routing::{Latencies, LatencySource};
+
+use crate::LatencyTable;
 
 /// A sample's weight halves in this many seconds.
 pub const HALF_LIFE_SECS: f64 = 1800.0;
@@ -117,7 +119,7 @@ impl RumStore {
     /// has faded away.
     pub fn table(&self, now: u64) -> RumTable {
         let mut networks = self.networks.lock().expect("rum lock");
-        let mut prefixes = PrefixTable::default();
+        let mut measured = LatencyTable::default();
         let mut used = 0;
         let mut digest = 0u64;
         networks.retain(|net, regions| {
@@ -131,13 +133,13 @@ impl RumStore {
                 ranked.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
                 // Order-independent (the map's order is not the same twice).
                 digest = digest.wrapping_add(hash_of(&(net, &ranked)));
-                *prefixes.get_or_insert_with(*net, Vec::new) = ranked;
+                measured.set(*net, ranked);
                 used += 1;
             }
             !regions.is_empty()
         });
         RumTable {
-            prefixes,
+            measured,
             networks: used,
             digest,
         }
@@ -152,7 +154,8 @@ fn hash_of(value: &impl std::hash::Hash) -> u64 {
 /// The measured latencies routing uses: one entry per client network with enough of them.
 #[derive(Debug, Default)]
 pub struct RumTable {
-    prefixes: PrefixTable<Vec<(String, u32)>>,
+    /// The figures, in the shape of an operator's latency table (one line per region).
+    measured: LatencyTable,
     networks: usize,
     /// A digest of every entry: equal digests, the same ranking (so nothing to publish).
     digest: u64,
@@ -177,12 +180,7 @@ impl RumTable {
 
 impl LatencySource for RumTable {
     fn latencies(&self, addr: IpAddr) -> Latencies<'_> {
-        let m = self.prefixes.lookup(addr);
-        Latencies {
-            entries: m.value.map(Vec::as_slice),
-            prefix: m.prefix,
-            scope: m.scope,
-        }
+        self.measured.latencies(addr)
     }
 }
 

@@ -154,13 +154,27 @@ impl Store {
     /// Sets (or with `None` removes) the Real User Measurements key, durable on return and
     /// shared with every node of a fleet like the profiles.
     pub fn set_rum_key(&self, key: Option<&str>) -> Result<(), StoreError> {
-        let ops = [Op::PutMeta {
-            key: RUM_KEY.to_string(),
-            value: key.unwrap_or_default().to_string(),
-        }];
+        self.commit_current(|_| {
+            Ok(Some(vec![Op::PutMeta {
+                key: RUM_KEY.to_string(),
+                value: key.unwrap_or_default().to_string(),
+            }]))
+        })
+    }
+
+    /// Commits the ops `plan` makes from the cache as synced to the current revision, against
+    /// that revision, and again from a fresh sync while someone else wrote in between; `plan`
+    /// may say there is nothing to write (`None`). Announces what it committed.
+    fn commit_current(
+        &self,
+        mut plan: impl FnMut(&Cache) -> Result<Option<Vec<Op>>, StoreError>,
+    ) -> Result<(), StoreError> {
         let mut cache = self.lock();
         for _ in 0..MAX_ATTEMPTS {
             let expected = self.sync(&mut cache)?;
+            let Some(ops) = plan(&cache)? else {
+                return Ok(());
+            };
             match self.backend.commit(expected, &ops)? {
                 Commit::Done(revision) => {
                     cache.synced = Some(revision);
@@ -557,9 +571,7 @@ impl Store {
         endpoint: &str,
         mut make: impl FnMut(&str, &str, &[StoredOverride]) -> Option<Vec<Op>>,
     ) -> Result<(), StoreError> {
-        let mut cache = self.lock();
-        for _ in 0..MAX_ATTEMPTS {
-            let expected = self.sync(&mut cache)?;
+        self.commit_current(|cache| {
             let p = cache
                 .profiles
                 .get(&profile.to_ascii_lowercase())
@@ -572,21 +584,8 @@ impl Store {
                 .ok_or_else(|| {
                     StoreError::EndpointNotFound(p.name.clone(), endpoint.to_string())
                 })?;
-            let (p_name, e_name) = (p.name.clone(), e.name.clone());
-            let existing = self.overrides()?;
-            let Some(ops) = make(&p_name, &e_name, &existing) else {
-                return Ok(());
-            };
-            match self.backend.commit(expected, &ops)? {
-                Commit::Done(revision) => {
-                    cache.synced = Some(revision);
-                    self.announce(revision);
-                    return Ok(());
-                }
-                Commit::Stale(_) => continue,
-            }
-        }
-        Err(StoreError::Contended)
+            Ok(make(&p.name, &e.name, &self.overrides()?))
+        })
     }
 
     /// The ops that remove the overrides a configuration write leaves without an endpoint: every

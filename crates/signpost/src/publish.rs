@@ -34,17 +34,17 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Builds the first snapshot from `set` and `health`.
+    /// A publisher for `zones` and the `hosted` zones; it serves an empty snapshot until the
+    /// first [`Publisher::publish`].
     pub(crate) fn new(
         zones: Vec<ZoneConfig>,
+        hosted: Vec<Arc<HostedZone>>,
         geo: Option<Arc<dyn Locate + Send + Sync>>,
         latency: Option<Arc<dyn LatencySource + Send + Sync>>,
         counters: Option<Arc<DnsCounters>>,
         instruments: Instruments,
-        set: &ProfileSet,
-        health: &dyn HealthView,
     ) -> Result<Self> {
-        let mut publisher = Self {
+        Ok(Self {
             zones,
             geo,
             latency,
@@ -57,10 +57,8 @@ impl Publisher {
             all_down: BTreeSet::new(),
             counters,
             instruments,
-            hosted: Vec::new(),
-        };
-        publisher.publish(set, health)?;
-        Ok(publisher)
+            hosted,
+        })
     }
 
     /// The metrics this publisher updates.

@@ -157,21 +157,15 @@ async fn serve(settings: Settings) -> Result<()> {
     // Real User Measurements: reports need the key the store holds (none: RUM is off).
     let rum = Arc::new(Rum::default());
     rum.set_key(store.rum_key()?);
-    let publisher = Publisher::new(
+    let mut publisher = Publisher::new(
         settings.zones.clone(),
+        hosted.clone(),
         geo,
         latency.clone(),
         counters.clone(),
         instruments.clone(),
-        &set,
-        &overrides.over(&monitor.health()),
     )?;
-    let mut publisher = publisher;
-    let hosted_zones = hosted.clone();
-    if !hosted.is_empty() {
-        publisher.set_hosted(hosted);
-        publisher.publish(&set, &overrides.over(&monitor.health()))?;
-    }
+    publisher.publish(&set, &overrides.over(&monitor.health()))?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
     let dns = DnsServer::start_counting(&settings.server, publisher.snapshot(), counters.clone())
@@ -291,7 +285,7 @@ async fn serve(settings: Settings) -> Result<()> {
         latency_table: latency_file,
         operator_latency: latency,
         hosted_files,
-        hosted: hosted_zones,
+        hosted,
         rum,
         rum_built: RumBuilt::default(),
         regions: settings.limits.regions.clone(),

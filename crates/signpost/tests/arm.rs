@@ -5,14 +5,8 @@
 
 mod common;
 
-use std::net::{IpAddr, UdpSocket};
-use std::str::FromStr;
-use std::time::Duration;
-
 use common::{Reply, Server, http, temp_dir};
-use domain::base::iana::{Class, Rtype};
-use domain::base::opt::ClientSubnet;
-use domain::base::{MessageBuilder, Name};
+use domain::base::iana::Rtype;
 use serde_json::{Value, json};
 
 const V: &str = "api-version=2026-09-01";
@@ -562,25 +556,6 @@ fn database() -> Vec<u8> {
     w.to_bytes().unwrap()
 }
 
-/// An A query for `name` with ECS `client/24`.
-fn ask_from(server: &Server, name: &str, client: &str) {
-    let mut b = MessageBuilder::new_vec().question();
-    b.push((
-        Name::<Vec<u8>>::from_str(name).unwrap(),
-        Rtype::A,
-        Class::IN,
-    ))
-    .unwrap();
-    let mut b = b.additional();
-    b.opt(|o| o.push(&ClientSubnet::new(24, 0, IpAddr::from_str(client).unwrap())))
-        .unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    sock.send_to(&b.finish(), server.addr).unwrap();
-    let mut buf = [0u8; 1500];
-    sock.recv(&mut buf).expect("an answer");
-}
-
 #[test]
 fn heat_map_from_traffic_view() {
     let dir = temp_dir("arm-heat");
@@ -595,10 +570,10 @@ fn heat_map_from_traffic_view() {
     assert_eq!(r.status, 201, "{}", r.text);
     arm.server.eventually("heat.tm.test", &["A 127.0.0.1"]);
     for _ in 0..3 {
-        ask_from(&arm.server, "heat.tm.test", "198.51.100.7");
+        arm.server.query_ecs("heat.tm.test", "198.51.100.7");
     }
     for _ in 0..2 {
-        ask_from(&arm.server, "heat.tm.test", "192.0.2.1");
+        arm.server.query_ecs("heat.tm.test", "192.0.2.1");
     }
 
     let r = arm.call("GET", &format!("{path}/heatMaps/default"), None);

@@ -7,69 +7,12 @@ mod common;
 #[path = "../../signpost-store/tests/etcd_cluster/mod.rs"]
 mod etcd_cluster;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Server, cli, http, stderr, stdout, temp_dir, write};
+use common::{BIN, Server, Stub, cli, http, stderr, stdout, temp_dir, two_listeners, write};
 use domain::base::iana::Rtype;
 use serde_json::{Value, json};
-
-/// A tiny HTTP server answering 200 until stopped; stopping closes the port (connections
-/// refused), so the endpoint it stands for goes Degraded.
-struct Stub {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Stub {
-    fn start(listener: TcpListener) -> Self {
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        s.set_nonblocking(false).unwrap();
-                        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-                        let mut buf = [0u8; 1024];
-                        let _ = s.read(&mut buf);
-                        let _ = s.write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = self.thread.take().unwrap().join();
-    }
-}
-
-/// Listeners on 127.0.0.2 and 127.0.0.3 sharing one port (a profile has one probe port).
-fn two_listeners() -> (TcpListener, TcpListener, u16) {
-    for _ in 0..50 {
-        let a = TcpListener::bind("127.0.0.2:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if let Ok(b) = TcpListener::bind(SocketAddr::from(([127, 0, 0, 3], port))) {
-            return (a, b, port);
-        }
-    }
-    panic!("no port free on both addresses");
-}
 
 /// `app`: Priority, primary probed at 127.0.0.2, secondary at 127.0.0.3, one probe a second.
 fn profiles(port: u16, ttl: u32) -> String {

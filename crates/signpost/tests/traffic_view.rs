@@ -24,11 +24,6 @@ fn database() -> Vec<u8> {
     w.to_bytes().unwrap()
 }
 
-/// An A query for `name` with ECS `client/24`.
-fn ask_from(server: &Server, name: &str, client: &str) {
-    server.query_ecs(name, client);
-}
-
 fn profile(relative: &str, enrolled: &str) -> Value {
     json!({"properties": {
         "trafficRoutingMethod": "Priority",
@@ -79,13 +74,13 @@ fn queries_are_counted_by_location_and_endpoint() {
     });
 
     for _ in 0..3 {
-        ask_from(&server, "visits.tm.test", "198.51.100.7");
+        server.query_ecs("visits.tm.test", "198.51.100.7");
     }
     for _ in 0..2 {
-        ask_from(&server, "visits.tm.test", "203.0.113.9");
+        server.query_ecs("visits.tm.test", "203.0.113.9");
     }
-    ask_from(&server, "visits.tm.test", "192.0.2.1"); // not in the database
-    ask_from(&server, "hushed.tm.test", "198.51.100.7");
+    server.query_ecs("visits.tm.test", "192.0.2.1"); // not in the database
+    server.query_ecs("hushed.tm.test", "198.51.100.7");
 
     let view = http(
         server.api,

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use signpost_model::ValidationError;
 use signpost_store::StoreError;
 
+use crate::error::ApiError;
 use crate::ops::OpError;
 
 /// An ARM error response.
@@ -70,78 +70,39 @@ impl ArmError {
             "The client's token has the reader role: it may read but not write.",
         )
     }
+}
 
-    /// 400 `BadRequest` from validation errors: the first field is the target, every field a
-    /// detail of code `InvalidResource`.
-    fn invalid(v: ValidationError) -> Self {
-        let mut e = Self::new(StatusCode::BAD_REQUEST, "BadRequest", v.to_string());
-        e.target = v.errors.first().map(|f| f.path.clone());
-        e.details = v
-            .errors
+/// The `/api/v1` error in ARM's words: the same status and message (one mapping of store and
+/// operation failures for both surfaces), ARM's code, and each field error a detail of code
+/// `InvalidResource` with the first field as the target.
+impl From<ApiError> for ArmError {
+    fn from(e: ApiError) -> Self {
+        let code = match e.code {
+            "NotFound" => "ResourceNotFound",
+            "StoreUnavailable" | "Contended" => "ServiceUnavailable",
+            "InternalError" => "InternalServerError",
+            other => other,
+        };
+        let mut arm = Self::new(e.status, code, e.message);
+        arm.target = e.details.first().map(|(path, _)| path.clone());
+        arm.details = e
+            .details
             .into_iter()
-            .map(|f| ("InvalidResource", f.path, f.rule))
+            .map(|(path, rule)| ("InvalidResource", path, rule))
             .collect();
-        e
+        arm
     }
 }
 
 impl From<StoreError> for ArmError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Precondition(m) => {
-                Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
-            }
-            StoreError::NotFound(name) => {
-                Self::not_found(format!("The profile '{name}' was not found."))
-            }
-            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
-            StoreError::Invalid(v) => Self::invalid(v),
-            StoreError::Backend { kind, message } => {
-                tracing::error!(store = kind, error = %message, "store unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    format!(
-                        "the configuration store ({kind}) cannot be reached; nothing was changed: {message}"
-                    ),
-                )
-            }
-            StoreError::Contended => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                StoreError::Contended.to_string(),
-            ),
-            other => {
-                tracing::error!(error = %other, "store failure");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerError",
-                    other.to_string(),
-                )
-            }
-        }
+        ApiError::from(e).into()
     }
 }
 
 impl From<OpError> for ArmError {
     fn from(e: OpError) -> Self {
-        match e {
-            OpError::NotFound(m) => Self::not_found(m),
-            OpError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "BadRequest", m),
-            OpError::Invalid(v) => Self::invalid(v),
-            OpError::Precondition(m) => {
-                Self::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", m)
-            }
-            OpError::Store(e) => e.into(),
-            other => {
-                tracing::error!(error = %other, "operation failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerError",
-                    other.to_string(),
-                )
-            }
-        }
+        ApiError::from(e).into()
     }
 }
 
