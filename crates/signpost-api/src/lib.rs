@@ -11,6 +11,7 @@
 //! - [`overrides`]: operator overrides (force an endpoint Online or Degraded, with a reason and
 //!   an optional expiry), `.../{endpointName}/override` and `/api/v1/overrides`;
 //! - [`observe`]: read-only status and explain, from the live snapshot and the health monitor;
+//! - [`dnssec`]: DNSSEC key sets in the store, `/api/v1/dnssec` (keys, DS, key rolls);
 //! - [`rum`]: Real User Measurements: the user metrics key, `/rum.js`, targets and reports;
 //! - [`traffic`]: Traffic View (`/trafficView`): queries by minute, client location and endpoint;
 //! - [`nodes`]: this node and its fleet (`/api/v1/nodes`);
@@ -30,6 +31,7 @@
 mod arm;
 mod auth;
 mod dashboard;
+pub mod dnssec;
 mod error;
 pub mod metrics;
 pub mod nodes;

@@ -648,6 +648,7 @@ mod tests {
             node: crate::NodeIdentity::alone("test".into(), None),
             metrics: None,
             rum: None,
+            dnssec: Arc::from([]),
         }
     }
 

@@ -37,6 +37,8 @@ pub struct ApiState {
     pub metrics: Option<Arc<Metrics>>,
     /// Real User Measurements; `None`: off.
     pub rum: Option<Arc<Rum>>,
+    /// The zones this server signs (lower-case apexes).
+    pub dnssec: Arc<[String]>,
 }
 
 /// The API's routes under `/api/v1`, plus `/healthz`, `/openapi.json` and the dashboard's page
@@ -87,6 +89,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/rum/targets", get(rum::targets))
         .route("/api/v1/rum/reports", post(rum::report))
         .route("/rum.js", get(rum::script))
+        .route("/api/v1/dnssec", get(crate::dnssec::list))
+        .route("/api/v1/dnssec/{zone}", get(crate::dnssec::get_zone))
+        .route("/api/v1/dnssec/{zone}/roll", post(crate::dnssec::roll))
         .route("/api/v1/apply", post(profiles::apply))
         .route(
             "/api/v1/checkTrafficManagerNameAvailability",

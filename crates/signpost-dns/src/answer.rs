@@ -10,12 +10,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
-use signpost_routing::{Outcome, QueryFamily, route};
+use signpost_routing::{Outcome, ProfileId, QueryFamily, route};
 
 use crate::cookies::{self, CookieSecret};
+use crate::dnssec::signer::Signed;
+use crate::dnssec::zone::APEX_TYPES;
+use crate::dnssec::{DNSKEY_TTL, ZoneDnssec, denial};
 use crate::hosted::{self, HostedZone, Sections};
 use crate::metrics::{DnsCounters, WorkerCounters};
-use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
+use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone, rr_tail};
 use crate::traffic::Place;
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
@@ -241,14 +244,47 @@ impl Answerer {
             return (answered(refused, name_end as usize), slot);
         };
         let apex_ptr = pointer(HEADER_LEN + apex_at);
+        // The zone's signatures, when it is signed and the client asked for them (RFC 3225).
+        let dnssec = zone
+            .dnssec
+            .as_ref()
+            .filter(|_| q.edns.is_some_and(|e| e.dnssec_ok));
+        if zone.dnssec.is_some() && q.qtype.to_int() == denial::NXNAME {
+            // RFC 9824 3.4: NXNAME is a meta type, never asked for.
+            let formerr = Rcode::FORMERR.to_int().into();
+            Writer::begin(q, out, false, 0, ctx).finish(q, formerr, None, None);
+            return (answered(formerr, name_end as usize), slot);
+        }
         let mut w = Writer::begin(q, out, true, HEADER_LEN + apex_at, ctx);
         let relative = &name[..apex_at];
+        let qname_ptr = pointer(HEADER_LEN);
         if relative.is_empty() {
             match q.qtype {
-                Rtype::SOA | Rtype::ANY => w.answer(&apex_ptr, &zone.soa, None),
+                Rtype::SOA | Rtype::ANY => {
+                    w.answer(&apex_ptr, &zone.soa, None);
+                    if let Some(d) = dnssec {
+                        d.sign(
+                            name,
+                            Rtype::SOA.to_int(),
+                            d.soa_ttl,
+                            &mut [&d.soa_rdata],
+                            |s| w.signatures(&apex_ptr, s, Section::Answer, None),
+                        );
+                    }
+                }
                 Rtype::NS => {
                     for ns in &zone.ns {
                         w.answer(&apex_ptr, ns, None);
+                    }
+                    if let Some(d) = dnssec {
+                        let mut set = [&[][..]; MAX_SIGNED_SET];
+                        let n = d.ns_rdata.len().min(MAX_SIGNED_SET);
+                        for (slot, r) in set.iter_mut().zip(&d.ns_rdata) {
+                            *slot = r;
+                        }
+                        d.sign(name, Rtype::NS.to_int(), d.ns_ttl, &mut set[..n], |s| {
+                            w.signatures(&apex_ptr, s, Section::Answer, None)
+                        });
                     }
                     for (host, tails) in &zone.glue {
                         for t in tails {
@@ -256,30 +292,76 @@ impl Answerer {
                         }
                     }
                 }
-                _ => w.negative(zone, &apex_ptr),
+                Rtype::DNSKEY if zone.dnssec.is_some() => {
+                    let keys = zone.dnssec.as_ref().map_or(&[][..], |d| &d.dnskeys[..]);
+                    for t in keys {
+                        w.answer_plain(t);
+                    }
+                    if let Some(d) = dnssec {
+                        let mut set = [&[][..]; MAX_SIGNED_SET];
+                        let n = keys.len().min(MAX_SIGNED_SET);
+                        for (slot, t) in set.iter_mut().zip(keys) {
+                            *slot = &t[10..];
+                        }
+                        d.sign(
+                            name,
+                            Rtype::DNSKEY.to_int(),
+                            DNSKEY_TTL,
+                            &mut set[..n],
+                            |s| w.signatures(&qname_ptr, s, Section::Answer, None),
+                        );
+                    }
+                }
+                _ => w.denial(zone, &apex_ptr, dnssec, &apex_ptr, name, &APEX_TYPES),
             }
             w.finish(q, 0, None, None);
             return (answered(0, HEADER_LEN), slot);
         }
         let (rcode, scope) = match zone.names.get(relative) {
             None => {
-                w.negative(zone, &apex_ptr);
-                (Rcode::NXDOMAIN.to_int().into(), None)
+                w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[denial::NXNAME]);
+                // Compact denial answers NOERROR to DNSSEC clients (RFC 9824 3.2).
+                let rcode = if dnssec.is_some() { 0 } else { NXDOMAIN };
+                (rcode, None)
             }
             Some(NameEntry::Empty) => {
-                w.negative(zone, &apex_ptr);
+                w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[]);
                 (0, None)
             }
             Some(NameEntry::Host(i)) => {
                 let family = family_of(q.qtype);
                 let before = w.answers;
+                let mut present = [0u16; 2];
+                let mut types = 0;
                 for t in &zone.hosts[*i] {
                     if tail_matches(t, family) {
                         w.answer_plain(t);
                     }
+                    let rtype = rtype_of(t);
+                    if !present[..types].contains(&rtype) {
+                        present[types] = rtype;
+                        types += 1;
+                    }
                 }
                 if w.answers == before {
-                    w.negative(zone, &apex_ptr);
+                    w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
+                } else if let Some(d) = dnssec {
+                    for rtype in &present[..types] {
+                        let mut set = [&[][..]; MAX_SIGNED_SET];
+                        let mut n = 0;
+                        for t in zone.hosts[*i].iter().filter(|t| rtype_of(t) == *rtype) {
+                            if n < MAX_SIGNED_SET && tail_matches(t, family) {
+                                set[n] = &t[10..];
+                                n += 1;
+                            }
+                        }
+                        if n > 0 {
+                            let ttl = ttl_of(&zone.hosts[*i][0]);
+                            d.sign(name, *rtype, ttl, &mut set[..n], |s| {
+                                w.signatures(&qname_ptr, s, Section::Answer, None)
+                            });
+                        }
+                    }
                 }
                 (0, None)
             }
@@ -301,13 +383,23 @@ impl Answerer {
                 );
                 let compiled = snap.routing.profile(*id);
                 let ttl = compiled.ttl;
+                // What a NODATA denial says the name holds: the address types it can answer
+                // with, never the type asked for (nor CNAME: that would be no NODATA).
+                let mut present = [0u16; 2];
+                let mut types = 0;
+                for rtype in [Rtype::A.to_int(), Rtype::AAAA.to_int()] {
+                    if rtype != q.qtype.to_int() {
+                        present[types] = rtype;
+                        types += 1;
+                    }
+                }
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
-                        w.negative(zone, &apex_ptr);
-                        Rcode::NXDOMAIN.to_int().into()
+                        w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[denial::NXNAME]);
+                        if dnssec.is_some() { 0 } else { NXDOMAIN }
                     }
                     Outcome::NoData => {
-                        w.negative(zone, &apex_ptr);
+                        w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
                         0
                     }
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
@@ -336,7 +428,9 @@ impl Answerer {
                             }
                         }
                         if w.answers == 0 {
-                            w.negative(zone, &apex_ptr);
+                            w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
+                        } else if let Some(d) = dnssec {
+                            sign_picks(&mut w, d, name, profile, picks.as_slice(), family, ttl);
                         }
                         0
                     }
@@ -348,12 +442,72 @@ impl Answerer {
         };
         w.finish(q, rcode, scope, None);
         // NXDOMAIN is classified by the zone, so a flood of random names shares one budget.
-        let class_start = if rcode == u16::from(Rcode::NXDOMAIN.to_int()) {
+        let denied_name = dnssec.is_some()
+            && match zone.names.get(relative) {
+                None => true,
+                Some(NameEntry::Profile(id)) => snap.routing.profile(*id).nxdomain,
+                _ => false,
+            };
+        let class_start = if rcode == NXDOMAIN || denied_name {
             HEADER_LEN + apex_at
         } else {
             HEADER_LEN
         };
         (answered(rcode, class_start), slot)
+    }
+}
+
+/// RRsets signed from a stack array: more records than this in one RRset go unsigned (Signpost's
+/// own RRsets stay far below: MultiValue returns at most 20 picks).
+const MAX_SIGNED_SET: usize = 32;
+
+const NXDOMAIN: u16 = 3;
+
+/// Where records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Answer,
+    Authority,
+}
+
+/// The RRSIGs of a profile's answer: one per type among the records written for `picks`
+/// (CNAME, or the addresses of the family asked for).
+fn sign_picks(
+    w: &mut Writer<'_>,
+    d: &ZoneDnssec,
+    owner: &[u8],
+    profile: ProfileId,
+    picks: &[u16],
+    family: QueryFamily,
+    ttl: u32,
+) {
+    let records = &d.records[profile as usize];
+    let qname_ptr = pointer(HEADER_LEN);
+    for rtype in [Rtype::CNAME, Rtype::A, Rtype::AAAA].map(Rtype::to_int) {
+        let written = rtype == Rtype::CNAME.to_int()
+            || (rtype == Rtype::A.to_int()
+                && matches!(family, QueryFamily::V4 | QueryFamily::Both))
+            || (rtype == Rtype::AAAA.to_int()
+                && matches!(family, QueryFamily::V6 | QueryFamily::Both));
+        if !written {
+            continue;
+        }
+        let mut set = [&[][..]; MAX_SIGNED_SET];
+        let mut n = 0;
+        for &i in picks {
+            if let Some((t, rdata)) = &records[i as usize]
+                && *t == rtype
+                && n < MAX_SIGNED_SET
+            {
+                set[n] = rdata;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            d.sign(owner, rtype, ttl, &mut set[..n], |s| {
+                w.signatures(&qname_ptr, s, Section::Answer, None)
+            });
+        }
     }
 }
 
@@ -424,6 +578,10 @@ fn family_of(qtype: Rtype) -> QueryFamily {
 
 fn rtype_of(tail: &[u8]) -> u16 {
     u16::from_be_bytes([tail[0], tail[1]])
+}
+
+fn ttl_of(tail: &[u8]) -> u32 {
+    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
 
 fn is_cname(tail: &[u8]) -> bool {
@@ -519,6 +677,62 @@ impl<'o> Writer<'o> {
         self.put(owner);
         self.out.extend_from_slice(tail);
         self.additional += 1;
+    }
+
+    /// A whole record (owner pointer, tail) in `section`.
+    fn raw(&mut self, owner: &[u8], tail: &[u8], section: Section) {
+        self.out.extend_from_slice(owner);
+        self.out.extend_from_slice(tail);
+        match section {
+            Section::Answer => self.answers += 1,
+            Section::Authority => self.authority += 1,
+        }
+    }
+
+    /// The RRSIGs in `signed`, owned by `owner` (wire bytes as written: usually a pointer), in
+    /// `section`, with their TTL replaced by `ttl` when given (an RRset served with a smaller
+    /// TTL than it was signed with: a negative answer's SOA).
+    fn signatures(&mut self, owner: &[u8], signed: &Signed, section: Section, ttl: Option<u32>) {
+        for tail in signed.tails() {
+            let at = self.out.len() + owner.len();
+            self.raw(owner, tail, section);
+            if let Some(ttl) = ttl {
+                self.out[at + 4..at + 8].copy_from_slice(&ttl.to_be_bytes());
+            }
+        }
+    }
+
+    /// A negative answer: the SOA, and when signing, its RRSIG and the compact denial at
+    /// `owner` (lower-case wire; written as `owner_ptr`) listing `types` (RFC 9824).
+    fn denial(
+        &mut self,
+        zone: &Zone,
+        apex_ptr: &[u8],
+        dnssec: Option<&ZoneDnssec>,
+        owner_ptr: &[u8],
+        owner: &[u8],
+        types: &[u16],
+    ) {
+        self.negative(zone, apex_ptr);
+        let Some(d) = dnssec else { return };
+        let ttl = zone.negative_ttl;
+        d.sign(
+            &zone.apex,
+            Rtype::SOA.to_int(),
+            d.soa_ttl,
+            &mut [&d.soa_rdata],
+            |s| self.signatures(apex_ptr, s, Section::Authority, Some(ttl)),
+        );
+        let mut rdata = Vec::with_capacity(owner.len() + 12);
+        denial::compact_nsec(owner, types, &mut rdata);
+        self.raw(
+            owner_ptr,
+            &rr_tail(Rtype::NSEC, ttl, &rdata),
+            Section::Authority,
+        );
+        d.sign(owner, Rtype::NSEC.to_int(), ttl, &mut [&rdata], |s| {
+            self.signatures(owner_ptr, s, Section::Authority, None)
+        });
     }
 
     /// The zone's SOA in the authority section, with the negative-caching TTL.

@@ -17,6 +17,7 @@
 
 pub mod answer;
 pub mod cookies;
+pub mod dnssec;
 pub mod hosted;
 pub mod metrics;
 pub mod rrl;

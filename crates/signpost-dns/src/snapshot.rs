@@ -16,6 +16,7 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
+use crate::dnssec::{ZoneDnssec, ZoneSigner};
 use crate::hosted::HostedZone;
 use crate::metrics::{MetricSlots, ProfileSlots};
 use signpost_routing::{
@@ -142,6 +143,20 @@ impl Encoded {
         &self.patches[..self.patch_count as usize]
     }
 
+    /// The RDATA of this record tail with its pointers into `apex` written out: the canonical
+    /// form DNSSEC signs (names are lower-case already).
+    pub(crate) fn expanded_rdata(&self, apex: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes.len() + apex.len());
+        let mut from = 10;
+        for &(pos, off) in self.patches() {
+            out.extend_from_slice(&self.bytes[from..pos as usize]);
+            out.extend_from_slice(&apex[off as usize..]);
+            from = pos as usize + 2;
+        }
+        out.extend_from_slice(&self.bytes[from..]);
+        out
+    }
+
     /// Appends `name` (lower-case wire, with the root label) compressed against `apex`: its
     /// longest suffix that is a suffix of the apex (at a label boundary of both) becomes a pointer.
     fn push_name(&mut self, name: &[u8], apex: &[u8]) {
@@ -188,6 +203,8 @@ pub(crate) struct Zone {
     /// Record tail per profile per endpoint (`None` for nested endpoints); per zone because CNAME
     /// targets are compressed against this zone's apex.
     pub(crate) records: Vec<Vec<Option<Encoded>>>,
+    /// Signing state, when the zone is signed (see [`Snapshot::with_signers`]).
+    pub(crate) dnssec: Option<ZoneDnssec>,
 }
 
 /// Everything a query needs, immutable.
@@ -241,6 +258,30 @@ impl Snapshot {
             .map(|p| slots.profile(&p.name, p.endpoints.iter().map(|e| e.name.as_str())))
             .collect();
         self
+    }
+
+    /// The same snapshot signing the zones `signers` names (by lower-case apex, no trailing
+    /// dot): every answer it can give is signed now, or carried over from the signer's last
+    /// snapshot (see [`crate::dnssec`]).
+    pub fn with_signers(mut self, signers: &HashMap<String, Arc<ZoneSigner>>) -> Self {
+        for zone in &mut self.zones {
+            let signer = signers.iter().find_map(|(apex, s)| {
+                wire_name("zone", apex)
+                    .is_ok_and(|w| w == zone.apex)
+                    .then(|| s.clone())
+            });
+            zone.dnssec = signer.map(|s| crate::dnssec::zone::sign(zone, &self.routing, s));
+        }
+        self
+    }
+
+    /// Whether a signature of this snapshot has less than a week left at `now` (seconds since
+    /// the epoch): time to publish again.
+    pub fn signatures_due(&self, now: u32) -> bool {
+        self.zones
+            .iter()
+            .filter_map(|z| z.dnssec.as_ref())
+            .any(|d| d.due(now))
     }
 
     /// The same snapshot also serving `hosted` zones.
@@ -486,5 +527,6 @@ fn compile_zone(
         glue,
         hosts,
         names,
+        dnssec: None,
     })
 }

@@ -26,6 +26,8 @@ use crate::{Applied, Change, Precondition, StoreError, StoredOverride, StoredPro
 const APPLIED_FILE: &str = "applied_file";
 /// Metadata key of the Real User Measurements key (empty: none).
 const RUM_KEY: &str = "rum_key";
+/// Metadata key prefix of a signed zone's DNSSEC keys (`dnssec_keys/<zone>`).
+const DNSSEC_KEYS: &str = "dnssec_keys/";
 /// Times a write is checked again after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 16;
 /// How long one wait of the change-feed thread lasts before it looks whether the store is gone.
@@ -160,6 +162,43 @@ impl Store {
                 value: key.unwrap_or_default().to_string(),
             }]))
         })
+    }
+
+    /// The DNSSEC key set stored for `zone` (lower-case apex), as its owner wrote it.
+    pub fn dnssec_keys(&self, zone: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .backend
+            .meta(&format!("{DNSSEC_KEYS}{zone}"))?
+            .filter(|k| !k.is_empty()))
+    }
+
+    /// Replaces the DNSSEC key set of `zone` with what `change` makes of the stored one
+    /// (`change` returns `None` to leave it), checked against concurrent writers like every
+    /// write: two nodes starting at once agree on one key. Returns the key set stored after.
+    pub fn update_dnssec_keys(
+        &self,
+        zone: &str,
+        mut change: impl FnMut(Option<&str>) -> Result<Option<String>, StoreError>,
+    ) -> Result<Option<String>, StoreError> {
+        let key = format!("{DNSSEC_KEYS}{zone}");
+        let mut after = None;
+        self.commit_current(|_| {
+            let stored = self.backend.meta(&key)?.filter(|k| !k.is_empty());
+            match change(stored.as_deref())? {
+                None => {
+                    after = stored;
+                    Ok(None)
+                }
+                Some(value) => {
+                    after = Some(value.clone());
+                    Ok(Some(vec![Op::PutMeta {
+                        key: key.clone(),
+                        value,
+                    }]))
+                }
+            }
+        })?;
+        Ok(after)
     }
 
     /// Commits the ops `plan` makes from the cache as synced to the current revision, against

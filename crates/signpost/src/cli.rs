@@ -373,6 +373,11 @@ pub struct ServeArgs {
     /// reloaded when the file changes, a bad file rejected whole with its line.
     #[arg(long = "hosted-zone", value_name = "NAME=FILE")]
     pub hosted_zones: Vec<String>,
+    /// Sign the answers of this zone (a --zone or --hosted-zone; repeatable) with DNSSEC: a key
+    /// (ECDSA P-256) is made on first start and kept in the store. `signpost dnssec ds ZONE`
+    /// prints the DS record for the parent zone.
+    #[arg(long = "dnssec", value_name = "ZONE")]
+    pub dnssec: Vec<String>,
     /// Share the configuration with other nodes through etcd: client URLs, comma-separated
     /// (sets `[store] kind = "etcd"`).
     #[arg(long, value_delimiter = ',', env = "SIGNPOST_ETCD")]

@@ -5,13 +5,14 @@
 //! never wait. Entering and leaving fail-open or all-down is logged loudly here, because a profile
 //! serving Degraded endpoints hides a broken probe.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_api::Instruments;
+use signpost_dns::dnssec::ZoneSigner;
 use signpost_dns::hosted::HostedZone;
 use signpost_dns::{DnsCounters, Snapshot, ZoneConfig};
 use signpost_model::ProfileSet;
@@ -31,6 +32,10 @@ pub(crate) struct Publisher {
     instruments: Instruments,
     /// The operator's hosted zones.
     hosted: Vec<Arc<HostedZone>>,
+    /// Signers of the signed zones, by lower-case apex, with the stored key set each was made
+    /// from.
+    signers: HashMap<String, Arc<ZoneSigner>>,
+    key_sets: HashMap<String, String>,
 }
 
 impl Publisher {
@@ -58,7 +63,30 @@ impl Publisher {
             counters,
             instruments,
             hosted,
+            signers: HashMap::new(),
+            key_sets: HashMap::new(),
         })
+    }
+
+    /// Signs `zone` with the key set stored as `text` from the next publish on; says whether
+    /// that changed anything (a set that does not load keeps the signer in use, logged).
+    pub(crate) fn set_key_set(&mut self, zone: &str, text: &str) -> bool {
+        if self.key_sets.get(zone).is_some_and(|t| t == text) {
+            return false;
+        }
+        match signpost_api::dnssec::KeySet::parse(text).and_then(|set| set.signer(zone)) {
+            Ok(signer) => {
+                let tags: Vec<u16> = signer.keys().iter().map(|k| k.tag()).collect();
+                tracing::info!(zone, keys = ?tags, "dnssec: signing with these keys");
+                self.signers.insert(zone.to_string(), Arc::new(signer));
+                self.key_sets.insert(zone.to_string(), text.to_string());
+                true
+            }
+            Err(e) => {
+                tracing::error!(zone, error = %e, "dnssec: key set not loaded; keeping the keys in use");
+                false
+            }
+        }
     }
 
     /// The metrics this publisher updates.
@@ -89,7 +117,8 @@ impl Publisher {
         let mut snapshot = Snapshot::build(&self.zones, routing, serial)?
             .with_geo(self.geo.clone())
             .with_latency(self.latency.clone())
-            .with_hosted(self.hosted.clone());
+            .with_hosted(self.hosted.clone())
+            .with_signers(&self.signers);
         if let Some(counters) = &self.counters {
             snapshot = snapshot.with_metric_slots(counters.slots());
         }

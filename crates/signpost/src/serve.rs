@@ -165,6 +165,15 @@ async fn serve(settings: Settings) -> Result<()> {
         counters.clone(),
         instruments.clone(),
     )?;
+    // DNSSEC: each signed zone's keys, from the store (made there on the first start).
+    for zone in &settings.dnssec {
+        signpost_api::dnssec::ensure_keys(&store, &zone.name, zone.algorithm)
+            .map_err(|e| anyhow::anyhow!("dnssec: {}: {e}", zone.name))?;
+        let text = store.dnssec_keys(&zone.name)?.unwrap_or_default();
+        if !publisher.set_key_set(&zone.name, &text) {
+            anyhow::bail!("dnssec: {}: the stored keys do not load", zone.name);
+        }
+    }
     publisher.publish(&set, &overrides.over(&monitor.health()))?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
@@ -218,6 +227,7 @@ async fn serve(settings: Settings) -> Result<()> {
             ))
         }),
         rum: Some(rum.clone()),
+        dnssec: settings.dnssec.iter().map(|z| z.name.clone()).collect(),
     };
     // A certificate that does not load stops the start, naming the file.
     let tls = match &settings.api_tls {
@@ -297,6 +307,7 @@ async fn serve(settings: Settings) -> Result<()> {
         loaded: loaded_tx,
         overrides,
         loading: false,
+        signed_zones: settings.dnssec.iter().map(|z| z.name.clone()).collect(),
         load_again: false,
     };
     let control = tokio::spawn(control.run(store_changes, loaded_rx, shutdown.clone()));
@@ -465,13 +476,22 @@ struct Control {
     overrides: Overrides,
     /// A read of the store is under way.
     loading: bool,
+    /// The zones signed (lower-case apexes), whose key sets each read of the store reads too.
+    signed_zones: Arc<[String]>,
     /// The store changed again during that read.
     load_again: bool,
 }
 
 /// What a read of the store gives: the configuration, with the operator overrides.
-type Loaded =
-    Result<(u64, ProfileSet, Vec<signpost_store::StoredOverride>), signpost_store::StoreError>;
+type Loaded = Result<
+    (
+        u64,
+        ProfileSet,
+        Vec<signpost_store::StoredOverride>,
+        Vec<(String, String)>,
+    ),
+    signpost_store::StoreError,
+>;
 
 impl Control {
     /// Runs until `shutdown` is cancelled.
@@ -515,6 +535,7 @@ impl Control {
                     self.check_latency_table().await;
                     self.check_rum();
                     self.check_hosted();
+                    self.check_signatures();
                     let ProfilesSource::File(path) = &self.source else { continue };
                     let Ok(now) = std::fs::read_to_string(path) else { continue };
                     if self.last_file.as_deref() == Some(now.as_str()) {
@@ -710,6 +731,18 @@ impl Control {
         }
     }
 
+    /// Publishes again when a signature served has less than a week left (see
+    /// `signpost_dns::dnssec::signer`): the new snapshot signs those answers anew.
+    fn check_signatures(&mut self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as u32);
+        if self.publisher.current().signatures_due(now) {
+            tracing::info!("dnssec: signatures near expiry; signing again");
+            self.publish();
+        }
+    }
+
     /// The store changed: read it again on the blocking pool, and apply what was read when it
     /// arrives ([`Control::apply_loaded`]). The read never runs on the control loop: a fleet
     /// node whose etcd is gone may wait seconds for each attempt, and health changes must be
@@ -722,6 +755,7 @@ impl Control {
         self.loading = true;
         let (store, loaded) = (Arc::clone(&self.store), self.loaded.clone());
         let rum = self.rum.clone();
+        let signed = self.signed_zones.clone();
         tokio::task::spawn_blocking(move || {
             // The user metrics key is configuration too (a write on another node changes it).
             match store.rum_key() {
@@ -730,9 +764,16 @@ impl Control {
                     tracing::warn!(error = %e, "cannot read the user metrics key; keeping the one in use")
                 }
             }
-            let read = store
-                .profile_set()
-                .and_then(|(revision, set)| Ok((revision, set, store.overrides()?)));
+            let read = store.profile_set().and_then(|(revision, set)| {
+                // Signed zones' key sets are configuration too (a key roll on another node).
+                let mut key_sets = Vec::with_capacity(signed.len());
+                for zone in signed.iter() {
+                    if let Some(text) = store.dnssec_keys(zone)? {
+                        key_sets.push((zone.clone(), text));
+                    }
+                }
+                Ok((revision, set, store.overrides()?, key_sets))
+            });
             let _ = loaded.send(read);
         });
     }
@@ -743,7 +784,10 @@ impl Control {
     fn apply_loaded(&mut self, loaded: Loaded) {
         self.loading = false;
         match loaded {
-            Ok((revision, set, overrides)) => {
+            Ok((revision, set, overrides, key_sets)) => {
+                for (zone, text) in &key_sets {
+                    self.publisher.set_key_set(zone, text);
+                }
                 // Read from a fleet node's local copy (etcd unreachable): what it holds is
                 // served, and the store is read again until it is current.
                 self.reload_pending = self.store.stale().is_some();

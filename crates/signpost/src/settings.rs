@@ -82,8 +82,8 @@ pub use signpost_model::validate::bounds::MAX_ENDPOINTS_LIMIT;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsFile {
-    /// Zones.
-    pub zones: Option<Vec<String>>,
+    /// Zones: names, or tables `{ name, dnssec, algorithm }`.
+    pub zones: Option<Vec<ZoneSetting>>,
     /// DNS listen addresses.
     pub dns_listen: Option<Vec<SocketAddr>>,
     /// Profiles file, relative to the settings file.
@@ -150,6 +150,64 @@ pub struct HostedZoneSetting {
     pub name: String,
     /// Its RFC 1035 master file.
     pub file: PathBuf,
+    /// Sign the zone's answers (DNSSEC).
+    #[serde(default)]
+    pub dnssec: bool,
+    /// The signing algorithm of a new key: `ECDSAP256SHA256` (default) or `ED25519`.
+    pub algorithm: Option<String>,
+}
+
+/// One `zones` entry: a name, or a table that can turn signing on.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ZoneSetting {
+    /// `"tm.example.net"`.
+    Name(String),
+    /// `{ name = "tm.example.net", dnssec = true }`.
+    Table(ZoneTable),
+}
+
+/// The table form of a `zones` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneTable {
+    /// The zone's apex.
+    pub name: String,
+    /// Sign the zone's answers (DNSSEC).
+    #[serde(default)]
+    pub dnssec: bool,
+    /// The signing algorithm of a new key: `ECDSAP256SHA256` (default) or `ED25519`.
+    pub algorithm: Option<String>,
+}
+
+impl ZoneSetting {
+    /// The zone's apex as written.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(n) => n,
+            Self::Table(t) => &t.name,
+        }
+    }
+}
+
+/// A zone to sign: its lower-case apex and the algorithm of the key made if it has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedZone {
+    /// Lower-case apex, no trailing dot.
+    pub name: String,
+    /// Algorithm of a new key.
+    pub algorithm: signpost_dns::dnssec::Algorithm,
+}
+
+/// The signing algorithm named at `field` (ECDSA P-256 when none is).
+fn algorithm_of(field: &str, name: Option<&str>) -> Result<signpost_dns::dnssec::Algorithm> {
+    use signpost_dns::dnssec::Algorithm;
+    match name {
+        None => Ok(Algorithm::EcdsaP256Sha256),
+        Some(n) => Algorithm::parse(n).with_context(|| {
+            format!("{field}: {n:?} is not a signing algorithm (ECDSAP256SHA256 or ED25519)")
+        }),
+    }
 }
 
 impl SettingsFile {
@@ -428,6 +486,8 @@ pub struct Settings {
     pub latency_table: Option<PathBuf>,
     /// Hosted zones and their files.
     pub hosted_zones: Vec<HostedZoneSetting>,
+    /// Zones (traffic-manager and hosted) whose answers are signed.
+    pub dnssec: Vec<SignedZone>,
     /// The store backend.
     pub store: StoreKind,
     /// This node's name in a fleet.
@@ -546,11 +606,24 @@ impl Settings {
             }
             server.tcp_lifetime = Duration::from_secs(t);
         }
-        let zone_names = if !args.zones.is_empty() {
-            args.zones.clone()
+        let zone_settings: Vec<ZoneSetting> = if !args.zones.is_empty() {
+            args.zones.iter().cloned().map(ZoneSetting::Name).collect()
         } else {
-            file.zones.unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()])
+            file.zones
+                .unwrap_or_else(|| vec![ZoneSetting::Name(DEFAULT_ZONE.to_string())])
         };
+        let zone_names: Vec<String> = zone_settings.iter().map(|z| z.name().to_string()).collect();
+        let mut dnssec = Vec::new();
+        for z in &zone_settings {
+            if let ZoneSetting::Table(t) = z
+                && t.dnssec
+            {
+                dnssec.push(SignedZone {
+                    name: t.name.trim_end_matches('.').to_ascii_lowercase(),
+                    algorithm: algorithm_of("zones.algorithm", t.algorithm.as_deref())?,
+                });
+            }
+        }
         let soa = file.soa.unwrap_or_default();
         let defaults = SoaTimers::default();
         let timers = SoaTimers {
@@ -665,7 +738,35 @@ impl Settings {
             hosted_zones.push(HostedZoneSetting {
                 name: name.to_string(),
                 file: PathBuf::from(path),
+                dnssec: false,
+                algorithm: None,
             });
+        }
+        for h in &hosted_zones {
+            if h.dnssec {
+                dnssec.push(SignedZone {
+                    name: h.name.trim_end_matches('.').to_ascii_lowercase(),
+                    algorithm: algorithm_of("hosted_zones.algorithm", h.algorithm.as_deref())?,
+                });
+            }
+        }
+        for flag in &args.dnssec {
+            let name = flag.trim_end_matches('.').to_ascii_lowercase();
+            let known = zone_names
+                .iter()
+                .any(|z| z.trim_end_matches('.').eq_ignore_ascii_case(&name))
+                || hosted_zones
+                    .iter()
+                    .any(|h| h.name.trim_end_matches('.').eq_ignore_ascii_case(&name));
+            if !known {
+                bail!("--dnssec {flag}: not a zone this server serves (--zone or --hosted-zone)");
+            }
+            if !dnssec.iter().any(|d| d.name == name) {
+                dnssec.push(SignedZone {
+                    name,
+                    algorithm: signpost_dns::dnssec::Algorithm::EcdsaP256Sha256,
+                });
+            }
         }
         for (i, h) in hosted_zones.iter().enumerate() {
             let name = h.name.trim_end_matches('.').to_ascii_lowercase();
@@ -696,6 +797,7 @@ impl Settings {
             geoip,
             latency_table,
             hosted_zones,
+            dnssec,
             store,
             node_name,
             health_quorum,
@@ -740,7 +842,7 @@ mod tests {
             toml::from_str(&readme[start..end]).expect("the README example parses");
         assert_eq!(
             file.zones.as_deref(),
-            Some(&["tm.example.net".to_string()][..])
+            Some(&[ZoneSetting::Name("tm.example.net".to_string())][..])
         );
         assert_eq!(file.tokens.as_ref().map(Vec::len), Some(1));
         assert!(file.latency_table.is_some() && file.geoip.is_some());
