@@ -80,9 +80,10 @@ def client(args, token):
     return TrafficManagerManagementClient(Token(token), SUB, **kwargs)
 
 
-def dig(args, name, qtype="CNAME"):
+def dig(args, name, qtype="CNAME", subnet=None):
+    ecs = [f"+subnet={subnet}"] if subnet else []
     out = subprocess.run(
-        ["dig", "+norec", "+noall", "+answer", "+comments", f"@127.0.0.1", "-p", str(args.dns_port), f"{name}.{args.zone}", qtype],
+        ["dig", "+norec", "+noall", "+answer", "+comments", *ecs, f"@127.0.0.1", "-p", str(args.dns_port), f"{name}.{args.zone}", qtype],
         capture_output=True, text=True, timeout=10,
     ).stdout
     status = "NXDOMAIN" if "NXDOMAIN" in out else "NOERROR"
@@ -232,15 +233,27 @@ def main():
     except ClientAuthenticationError as e:
         check("401 for a token Signpost did not issue", (401, "InvalidAuthenticationToken"), (e.status_code, e.error.code))
 
-    # The heat map: the digs above came from 127.0.0.1, counted by Traffic View under 127.0.0.0/24.
+    # The heat map: the digs above came from 127.0.0.1, counted by Traffic View under 127.0.0.0/24;
+    # two more with ECS from 198.51.100.0/24, which the server's GeoIP City database (scripts/e2e.sh,
+    # `--geoip`) puts in California at 37.77, -122.42.
+    for _ in range(2):
+        dig(args, "contoso-sdk", subnet="198.51.100.7/32")
     heat = tm.heat_map.get(RG, "contoso-sdk", "default")
     check("heat map: its type", "Microsoft.Network/trafficManagerProfiles/heatMaps", heat.type)
     # The three, and the backup: deleted since, but it answered queries in the window.
     check("heat map: every endpoint that answered", 4, len(heat.endpoints))
     flows = {f.source_ip: sum(q.query_count for q in f.query_experiences) for f in heat.traffic_flows}
     check("heat map: queries from 127.0.0.0", True, flows.get("127.0.0.0", 0) > 0)
+    placed = [f for f in heat.traffic_flows if f.latitude is not None]
+    check("heat map: the placed flow has latitude and longitude", [(37.77, -122.42, 2)],
+          [(f.latitude, f.longitude, sum(q.query_count for q in f.query_experiences)) for f in placed])
+    check("heat map: a network the database does not know has none", None,
+          next((f.latitude for f in heat.traffic_flows if f.source_ip == "127.0.0.0"), "no flow"))
     boxed = tm.heat_map.get(RG, "contoso-sdk", "default", top_left=[60.0, -130.0], bot_right=[20.0, -60.0])
-    check("heat map in a box: no flow has coordinates", 0, len(boxed.traffic_flows or []))
+    check("heat map in a box over North America: the California flow", [37.77],
+          [f.latitude for f in boxed.traffic_flows or []])
+    boxed = tm.heat_map.get(RG, "contoso-sdk", "default", top_left=[70.0, -10.0], bot_right=[35.0, 40.0])
+    check("heat map in a box over Europe: none", 0, len(boxed.traffic_flows or []))
 
     # Delete twice.
     r = tm.profiles.delete(RG, "contoso-sdk")

@@ -295,7 +295,7 @@ check "the server survived schemathesis" "ok" "$(curl -sf "http://127.0.0.1:$OA/
 # HTTPS, with a certificate made here for 127.0.0.1 (the SDK refuses to send a bearer token over
 # plain http): scripts/arm-sdk.py runs a Traffic Manager script's workflow and digs after each
 # step. Every endpoint has alwaysServe, and names resolve only through 127.0.0.1:9: nothing is
-# probed or looked up off this machine.
+# probed or looked up off this machine. The test City database places the heat map's ECS flow.
 python3 -c 'import azure.mgmt.trafficmanager' 2>/dev/null ||
   python3 -m pip install -q --disable-pip-version-check 'azure-mgmt-trafficmanager==2.0.0' >/dev/null 2>&1
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -304,7 +304,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 AA=$(free_port); AD=$(free_port); ARM_TOKEN=arm-sdk-admin-$RANDOM-0123456789
 SIGNPOST_ADMIN_TOKEN=$ARM_TOKEN "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$AD \
   --api-listen 127.0.0.1:$AA --api-tls-cert "$W/arm-cert.pem" --api-tls-key "$W/arm-key.pem" \
-  --data-dir "$W/arm-data" --dns-workers 1 --probe-resolver 127.0.0.1:9 >"$W/signpost-arm.log" 2>&1 &
+  --data-dir "$W/arm-data" --dns-workers 1 --probe-resolver 127.0.0.1:9 --geoip "$W/geo.mmdb" \
+  >"$W/signpost-arm.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf --cacert "$W/arm-cert.pem" "https://127.0.0.1:$AA/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 if python3 scripts/arm-sdk.py --base-url "https://127.0.0.1:$AA" --token "$ARM_TOKEN" \

@@ -1,6 +1,7 @@
 //! Traffic View over HTTP: `GET /api/v1/profiles/{name}/trafficView?since=&until=`, the counts
 //! the DNS path keeps for profiles with `trafficViewEnrollmentStatus: Enabled` (see
-//! [`signpost_dns::traffic`]), by minute, client location and endpoint.
+//! [`signpost_dns::traffic`]), by minute, client location and endpoint, with each location's
+//! point (`latitude`, `longitude`) when a GeoIP City database gave one.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -66,6 +67,13 @@ pub struct TrafficRow {
     pub endpoint: String,
     /// Queries.
     pub queries: u64,
+    /// Latitude of the location in degrees: where the GeoIP City database put the first client
+    /// counted there (absent without one, and for `other`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Longitude of the location in degrees (with `latitude`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
 }
 
 /// `GET /api/v1/profiles/{name}/trafficView?since=&until=`.
@@ -121,11 +129,22 @@ pub(crate) fn view(
         .ok_or_else(|| OpError::NotFound(format!("profile {name:?} not found")))?;
     let profile = snapshot.routing.profile(id);
     let counters = s.metrics.as_ref().and_then(|m| m.counters());
-    let buckets = match (counters, snapshot.metric_slots(id)) {
+    let recorded = match (counters, snapshot.metric_slots(id)) {
         (Some(c), Some(slots)) if profile.traffic_view => {
             c.traffic(slots.profile, since, until, now)
         }
-        _ => Vec::new(),
+        _ => Default::default(),
+    };
+    let points = &recorded.points;
+    let row = |place: Place, endpoint: String, queries: u64| {
+        let point = points.get(&place);
+        TrafficRow {
+            location: place.to_string(),
+            endpoint,
+            queries,
+            latitude: point.map(|p| p.0),
+            longitude: point.map(|p| p.1),
+        }
     };
     let mut names: HashMap<u32, String> = HashMap::new();
     let mut endpoint = |slot: u32| -> String {
@@ -139,8 +158,9 @@ pub(crate) fn view(
             .clone()
     };
     let mut totals: HashMap<(Place, u32), u64> = HashMap::new();
-    let buckets = buckets
-        .into_iter()
+    let buckets = recorded
+        .buckets
+        .iter()
         .map(|b| TrafficBucket {
             start: rfc3339(b.minute * 60),
             rows: b
@@ -148,11 +168,7 @@ pub(crate) fn view(
                 .iter()
                 .map(|r| {
                     *totals.entry((r.place, r.endpoint)).or_default() += u64::from(r.queries);
-                    TrafficRow {
-                        location: r.place.to_string(),
-                        endpoint: endpoint(r.endpoint),
-                        queries: u64::from(r.queries),
-                    }
+                    row(r.place, endpoint(r.endpoint), u64::from(r.queries))
                 })
                 .collect(),
         })
@@ -172,11 +188,7 @@ pub(crate) fn view(
         until: rfc3339(until_secs),
         totals: totals
             .into_iter()
-            .map(|((place, slot), queries)| TrafficRow {
-                location: place.to_string(),
-                endpoint: endpoint(slot),
-                queries,
-            })
+            .map(|((place, slot), queries)| row(place, endpoint(slot), queries))
             .collect(),
         buckets,
     })

@@ -404,7 +404,8 @@ impl Answerer {
                     }
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
                     Outcome::Answer { profile, picks } => {
-                        // Traffic View: where the client is, once, for every endpoint answered.
+                        // Traffic View: where the client is (and its point), one lookup for every
+                        // endpoint answered.
                         let place = (compiled.traffic_view
                             && !matches!(self.counting, Counting::Off))
                         .then(|| Place::of(client, snap.geo.as_deref()));
@@ -420,8 +421,8 @@ impl Answerer {
                                 if let Some(&e) = endpoint_slots.and_then(|s| s.get(i as usize)) {
                                     self.count(|c| {
                                         c.answer(e);
-                                        if let Some(place) = place {
-                                            c.traffic(slot, place, e);
+                                        if let Some((place, point)) = place {
+                                            c.traffic(slot, place, point, e);
                                         }
                                     });
                                 }

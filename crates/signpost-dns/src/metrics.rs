@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::traffic::{Bucket, Pending, Place, TrafficHistory};
+use crate::traffic::{Pending, Place, Point, Recorded, TrafficHistory};
 use crate::udp::WorkerStats;
 
 /// Query types counted by name; every other type is counted as `other` (the last label).
@@ -173,10 +173,10 @@ impl WorkerCounters {
         c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
-    /// Counts one query of the Traffic View profile in `profile` from `place`, answered by the
-    /// endpoint in `endpoint`.
-    pub(crate) fn traffic(&self, profile: u32, place: Place, endpoint: u32) {
-        self.traffic.add(profile, place, endpoint);
+    /// Counts one query of the Traffic View profile in `profile` from `place` (at `point`, when
+    /// the database gave one), answered by the endpoint in `endpoint`.
+    pub(crate) fn traffic(&self, profile: u32, place: Place, point: Option<Point>, endpoint: u32) {
+        self.traffic.add(profile, place, point, endpoint);
     }
 
     /// Counts one answer record for the endpoint in `slot`.
@@ -337,18 +337,17 @@ impl DnsCounters {
             .take();
         let live = self.live.lock().expect("counters lock");
         for set in live.iter() {
-            for (key, n) in set.traffic.take() {
-                let c = counts.entry(key).or_insert(0);
-                *c = c.saturating_add(n);
+            for (key, tally) in set.traffic.take() {
+                counts.entry(key).or_default().add(tally);
             }
         }
         drop(live);
         self.traffic.absorb(counts, minute);
     }
 
-    /// Traffic View of the profile in `slot` from minute `since` to `until`, after a collection
-    /// at minute `now`.
-    pub fn traffic(&self, slot: u32, since: u64, until: u64, now: u64) -> Vec<Bucket> {
+    /// Traffic View of the profile in `slot` from minute `since` to `until` (its buckets and
+    /// their places' points), after a collection at minute `now`.
+    pub fn traffic(&self, slot: u32, since: u64, until: u64, now: u64) -> Recorded {
         self.collect_traffic(now);
         self.traffic.read(slot, since, until)
     }

@@ -10,6 +10,19 @@
 //! keeps its [`TOP_PLACES`] busiest places and sums the rest as [`Place::Other`]: memory per
 //! profile is at most [`KEEP_MINUTES`] × ([`TOP_PLACES`] + 1) × endpoints rows of
 //! `size_of::<Row>()` (28) bytes.
+//!
+//! Coordinates: the GeoIP lookup that finds a query's [`Place`] also gives the client's point
+//! (latitude and longitude, from a City database; none from a Country one), and a pending count
+//! keeps the point of the query that created it. The history keeps **one point per place per
+//! profile, the first one it absorbed**, in a side table beside the buckets (the rows stay 28
+//! bytes): for a network it is where the database put its first client, for a subdivision or
+//! country the city of its first client, a real place inside it rather than a mean that could
+//! fall outside it (or, across the antimeridian, on the other side of the world). A point lives
+//! as long as its place has a row in the profile's buckets (it is forgotten when the last one is
+//! trimmed away or expires, and taken afresh if the place comes back), so the table holds at most
+//! one entry per place of the history: [`KEEP_MINUTES`] × [`TOP_PLACES`] entries of
+//! `size_of::<(Place, Point)>()` (40) bytes per profile, plus the places of the current minute.
+//! [`Place::Other`] has no point.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -28,6 +41,9 @@ pub const TOP_PLACES: usize = 16;
 /// Keys one worker holds between two collections; later places count as [`Place::Other`].
 pub const PENDING_MAX: usize = 4096;
 
+/// A point on Earth: (latitude, longitude) in degrees, as [`signpost_model::Location`] gives it.
+pub type Point = (f64, f64);
+
 /// Where a query came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Place {
@@ -41,18 +57,25 @@ pub enum Place {
 
 impl Place {
     /// Where `client` (the ECS address, else the resolver's) is: its subdivision or country in
-    /// `geo`, else its /24 or /48.
-    pub fn of(client: IpAddr, geo: Option<&(dyn Locate + Send + Sync)>) -> Self {
-        if let Some((Some(location), _)) = geo.map(|g| g.locate(client))
-            && let Some(code) = location
-                .codes()
+    /// `geo`, else its /24 or /48; with the client's point when `geo` has one (a City
+    /// database), from the same lookup.
+    pub fn of(client: IpAddr, geo: Option<&(dyn Locate + Send + Sync)>) -> (Self, Option<Point>) {
+        let location = geo.and_then(|g| g.locate(client).0);
+        let point = location.as_ref().and_then(|l| l.coordinates());
+        if let Some(code) = location.as_ref().and_then(|l| {
+            l.codes()
                 .next()
                 .filter(|c| c.len() <= 7 && *c != "WORLD" && !c.starts_with("GEO-"))
-        {
+        }) {
             let mut bytes = [0u8; 7];
             bytes[..code.len()].copy_from_slice(code.as_bytes());
-            return Self::Code(bytes, code.len() as u8);
+            return (Self::Code(bytes, code.len() as u8), point);
         }
+        (Self::network(client), point)
+    }
+
+    /// The /24 (IPv4) or /48 (IPv6) network of `client`.
+    fn network(client: IpAddr) -> Self {
         match client {
             IpAddr::V4(a) => {
                 let [x, y, z, _] = a.octets();
@@ -120,27 +143,53 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap = HashMap<Key, u32, BuildHasherDefault<KeyHasher>>;
+/// What a worker counted for one [`Key`] since the last collection.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Tally {
+    /// Queries.
+    pub(crate) queries: u32,
+    /// The point of the query that made the tally (see the module's doc).
+    pub(crate) point: Option<Point>,
+}
+
+impl Tally {
+    /// Adds `other`'s queries; keeps the point seen first.
+    pub(crate) fn add(&mut self, other: Tally) {
+        self.queries = self.queries.saturating_add(other.queries);
+        self.point = self.point.or(other.point);
+    }
+}
+
+pub(crate) type KeyMap = HashMap<Key, Tally, BuildHasherDefault<KeyHasher>>;
 
 /// One worker's counts since the last collection.
 #[derive(Debug, Default)]
 pub(crate) struct Pending(Mutex<KeyMap>);
 
 impl Pending {
-    /// Counts one answered query.
-    pub(crate) fn add(&self, profile: u32, place: Place, endpoint: u32) {
+    /// Counts one answered query from `place` (at `point`, if located).
+    pub(crate) fn add(&self, profile: u32, place: Place, point: Option<Point>, endpoint: u32) {
         let mut map = self.0.lock().expect("traffic lock");
-        Self::add_to(&mut map, (profile, place, endpoint), 1);
+        Self::add_to(
+            &mut map,
+            (profile, place, endpoint),
+            Tally { queries: 1, point },
+        );
     }
 
-    fn add_to(map: &mut KeyMap, key: Key, n: u32) {
-        let key = if map.len() >= PENDING_MAX && !map.contains_key(&key) {
-            (key.0, Place::Other, key.2)
+    fn add_to(map: &mut KeyMap, key: Key, tally: Tally) {
+        if map.len() >= PENDING_MAX && !map.contains_key(&key) {
+            // Other is many places: it has no point.
+            let other = Tally {
+                point: None,
+                ..tally
+            };
+            map.entry((key.0, Place::Other, key.2))
+                .or_default()
+                .add(other);
         } else {
-            key
-        };
-        let c = map.entry(key).or_insert(0);
-        *c = c.saturating_add(n);
+            map.entry(key).or_default().add(tally);
+        }
     }
 
     /// Takes the counts, leaving none.
@@ -151,8 +200,8 @@ impl Pending {
     /// Adds `counts` (an ended thread's) to these.
     pub(crate) fn merge(&self, counts: KeyMap) {
         let mut map = self.0.lock().expect("traffic lock");
-        for (key, n) in counts {
-            Self::add_to(&mut map, key, n);
+        for (key, tally) in counts {
+            Self::add_to(&mut map, key, tally);
         }
     }
 }
@@ -179,20 +228,45 @@ pub struct Bucket {
     finished: bool,
 }
 
-/// 24 hours of one-minute buckets per profile slot.
+/// What Traffic View read of one profile: its buckets in a window and the points of their
+/// places.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    /// The buckets, oldest first.
+    pub buckets: Vec<Bucket>,
+    /// The point of each place of those buckets that has one (see the module's doc).
+    pub points: HashMap<Place, Point>,
+}
+
+/// One profile's history.
 #[derive(Debug, Default)]
-pub struct TrafficHistory(Mutex<HashMap<u32, VecDeque<Bucket>>>);
+struct ProfileHistory {
+    buckets: VecDeque<Bucket>,
+    /// One point per place that has a row in `buckets`, the first absorbed.
+    points: HashMap<Place, Point>,
+}
+
+/// 24 hours of one-minute buckets per profile slot, and the points of their places.
+#[derive(Debug, Default)]
+pub struct TrafficHistory(Mutex<HashMap<u32, ProfileHistory>>);
 
 impl TrafficHistory {
     /// Adds `counts`, collected at `minute`, to the history; trims the buckets whose minute has
-    /// passed and forgets those older than [`KEEP_MINUTES`].
+    /// passed and forgets those older than [`KEEP_MINUTES`], and the points of places no bucket
+    /// holds any more.
     pub(crate) fn absorb(&self, counts: KeyMap, minute: u64) {
         let mut profiles = self.0.lock().expect("traffic history lock");
         // Where each (profile, place, endpoint) already has a row in its open bucket.
         let mut rows_at: HashMap<Key, usize> = HashMap::new();
         let mut indexed: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        for ((profile, place, endpoint), n) in counts {
-            let buckets = profiles.entry(profile).or_default();
+        for ((profile, place, endpoint), tally) in counts {
+            let history = profiles.entry(profile).or_default();
+            if let Some(point) = tally.point
+                && place != Place::Other
+            {
+                history.points.entry(place).or_insert(point);
+            }
+            let buckets = &mut history.buckets;
             if buckets.back().is_none_or(|b| b.minute < minute) {
                 buckets.push_back(Bucket {
                     minute,
@@ -206,6 +280,7 @@ impl TrafficHistory {
                     rows_at.insert((profile, r.place, r.endpoint), i);
                 }
             }
+            let n = tally.queries;
             match rows_at.get(&(profile, place, endpoint)) {
                 Some(&i) => bucket.rows[i].queries = bucket.rows[i].queries.saturating_add(n),
                 None => {
@@ -218,33 +293,55 @@ impl TrafficHistory {
                 }
             }
         }
-        for buckets in profiles.values_mut() {
+        for history in profiles.values_mut() {
+            let buckets = &mut history.buckets;
+            let mut changed = false;
             while buckets
                 .front()
                 .is_some_and(|b| b.minute + KEEP_MINUTES <= minute)
             {
                 buckets.pop_front();
+                changed = true;
             }
             for b in buckets
                 .iter_mut()
                 .filter(|b| !b.finished && b.minute < minute)
             {
                 trim(b);
+                changed = true;
+            }
+            // Rows only leave when a bucket is trimmed or expires: then (about once a minute)
+            // the points of places without rows go too.
+            if changed && !history.points.is_empty() {
+                let held: std::collections::HashSet<Place> = buckets
+                    .iter()
+                    .flat_map(|b| b.rows.iter().map(|r| r.place))
+                    .collect();
+                history.points.retain(|p, _| held.contains(p));
             }
         }
-        profiles.retain(|_, b| !b.is_empty());
+        profiles.retain(|_, h| !h.buckets.is_empty());
     }
 
-    /// The buckets of the profile in `slot` from minute `since` to minute `until` (inclusive).
-    pub fn read(&self, slot: u32, since: u64, until: u64) -> Vec<Bucket> {
+    /// The buckets of the profile in `slot` from minute `since` to minute `until` (inclusive),
+    /// with the points of their places.
+    pub fn read(&self, slot: u32, since: u64, until: u64) -> Recorded {
         let profiles = self.0.lock().expect("traffic history lock");
-        profiles.get(&slot).map_or_else(Vec::new, |buckets| {
-            buckets
-                .iter()
-                .filter(|b| (since..=until).contains(&b.minute))
-                .cloned()
-                .collect()
-        })
+        let Some(history) = profiles.get(&slot) else {
+            return Recorded::default();
+        };
+        let buckets: Vec<Bucket> = history
+            .buckets
+            .iter()
+            .filter(|b| (since..=until).contains(&b.minute))
+            .cloned()
+            .collect();
+        let points = buckets
+            .iter()
+            .flat_map(|b| b.rows.iter())
+            .filter_map(|r| history.points.get(&r.place).map(|p| (r.place, *p)))
+            .collect();
+        Recorded { buckets, points }
     }
 }
 
@@ -292,20 +389,33 @@ mod tests {
         Place::Net(IpAddr::from([10, 0, i, 0]), 24)
     }
 
+    fn queries(n: u32) -> Tally {
+        Tally {
+            queries: n,
+            point: None,
+        }
+    }
+
     #[test]
     fn a_row_is_the_size_the_memory_bound_says() {
         // README and the module's doc compute Traffic View's memory with 28 bytes a row.
         assert_eq!(std::mem::size_of::<Row>(), 28);
+        // And 40 bytes a point of the side table.
+        assert_eq!(std::mem::size_of::<(Place, Point)>(), 40);
     }
 
     #[test]
     fn places_without_a_database_are_networks() {
         assert_eq!(
-            Place::of("203.0.113.77".parse().unwrap(), None).to_string(),
+            Place::of("203.0.113.77".parse().unwrap(), None)
+                .0
+                .to_string(),
             "203.0.113.0/24"
         );
         assert_eq!(
-            Place::of("2001:db8:1:2::9".parse().unwrap(), None).to_string(),
+            Place::of("2001:db8:1:2::9".parse().unwrap(), None)
+                .0
+                .to_string(),
             "2001:db8:1::/48"
         );
     }
@@ -316,10 +426,10 @@ mod tests {
         let mut counts = KeyMap::default();
         for i in 0..(TOP_PLACES as u8 + 4) {
             // Place i has i + 1 queries, all answered by endpoint 7.
-            counts.insert((1, net(i), 7), u32::from(i) + 1);
+            counts.insert((1, net(i), 7), queries(u32::from(i) + 1));
         }
         history.absorb(counts, 100);
-        let open = history.read(1, 0, 200);
+        let open = history.read(1, 0, 200).buckets;
         assert_eq!(
             open[0].rows.len(),
             TOP_PLACES + 4,
@@ -327,9 +437,9 @@ mod tests {
         );
         // The next collection, a minute later, finishes minute 100.
         let mut later = KeyMap::default();
-        later.insert((1, net(0), 7), 1);
+        later.insert((1, net(0), 7), queries(1));
         history.absorb(later, 101);
-        let buckets = history.read(1, 0, 200);
+        let buckets = history.read(1, 0, 200).buckets;
         assert_eq!(buckets.len(), 2);
         let rows = &buckets[0].rows;
         assert_eq!(rows.len(), TOP_PLACES + 1);
@@ -348,13 +458,14 @@ mod tests {
     #[test]
     fn buckets_older_than_a_day_are_forgotten() {
         let history = TrafficHistory::default();
-        let one = || KeyMap::from_iter([((1, net(1), 2), 1)]);
+        let one = || KeyMap::from_iter([((1, net(1), 2), queries(1))]);
         history.absorb(one(), 10);
         history.absorb(one(), 10 + KEEP_MINUTES - 1);
-        assert_eq!(history.read(1, 0, u64::MAX).len(), 2);
+        assert_eq!(history.read(1, 0, u64::MAX).buckets.len(), 2);
         history.absorb(one(), 10 + KEEP_MINUTES);
         let minutes: Vec<u64> = history
             .read(1, 0, u64::MAX)
+            .buckets
             .iter()
             .map(|b| b.minute)
             .collect();
@@ -368,15 +479,55 @@ mod tests {
             pending.add(
                 1,
                 Place::Net(IpAddr::from([10, (i >> 8) as u8, i as u8, 0]), 24),
+                None,
                 3,
             );
         }
-        pending.add(1, Place::Net(IpAddr::from([11, 0, 0, 0]), 24), 3);
-        pending.add(1, Place::Net(IpAddr::from([10, 0, 0, 0]), 24), 3);
+        pending.add(
+            1,
+            Place::Net(IpAddr::from([11, 0, 0, 0]), 24),
+            Some((1.0, 2.0)),
+            3,
+        );
+        pending.add(1, Place::Net(IpAddr::from([10, 0, 0, 0]), 24), None, 3);
         let map = pending.take();
         assert_eq!(map.len(), PENDING_MAX + 1);
-        assert_eq!(map[&(1, Place::Other, 3)], 1);
-        assert_eq!(map[&(1, Place::Net(IpAddr::from([10, 0, 0, 0]), 24), 3)], 2);
+        assert_eq!(map[&(1, Place::Other, 3)], queries(1), "other has no point");
+        assert_eq!(
+            map[&(1, Place::Net(IpAddr::from([10, 0, 0, 0]), 24), 3)].queries,
+            2
+        );
         assert!(pending.take().is_empty());
+    }
+
+    #[test]
+    fn a_place_keeps_its_first_point_while_the_history_holds_it() {
+        let history = TrafficHistory::default();
+        let at = |n, point| Tally { queries: n, point };
+        let paris = Some((48.86, 2.35));
+        let lyon = Some((45.76, 4.84));
+        let fr = Place::Code(*b"FR\0\0\0\0\0", 2);
+        // Two endpoints' tallies and a later one from another city: the first point stays.
+        history.absorb(
+            KeyMap::from_iter([((1, fr, 1), at(2, paris)), ((1, net(1), 1), at(1, None))]),
+            10,
+        );
+        history.absorb(KeyMap::from_iter([((1, fr, 2), at(1, lyon))]), 10);
+        let read = history.read(1, 0, u64::MAX);
+        assert_eq!(read.points.get(&fr).copied(), paris);
+        assert_eq!(read.points.len(), 1, "no point for a place located nowhere");
+        // A window without the place has no point for it.
+        assert!(history.read(1, 11, 20).points.is_empty());
+        // Once its last row expires, the point goes; it comes back with the place, anew.
+        history.absorb(
+            KeyMap::from_iter([((1, net(2), 1), at(1, None))]),
+            10 + KEEP_MINUTES,
+        );
+        assert!(history.read(1, 0, u64::MAX).points.is_empty());
+        history.absorb(
+            KeyMap::from_iter([((1, fr, 1), at(1, lyon))]),
+            11 + KEEP_MINUTES,
+        );
+        assert_eq!(history.read(1, 0, u64::MAX).points.get(&fr).copied(), lyon);
     }
 }

@@ -16,6 +16,9 @@
 //! Memory is bounded: at most [`MAX_NETWORKS`] client networks; reports from new networks beyond
 //! that are refused (and counted by the caller) until stale ones are pruned, which happens at
 //! each [`RumStore::table`] (weights below [`PRUNE_WEIGHT`] are forgotten).
+//!
+//! [`RumStore::figures`] lists every remembered figure, whatever its weight, for reports (the
+//! heat map's `latency`); routing uses only the table.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -70,6 +73,19 @@ impl Decayed {
     }
 }
 
+/// One remembered figure: the decayed mean from a client network to a region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// The client network (a /24 or /48, [`network_of`]).
+    pub network: IpNet,
+    /// The region (canonical name).
+    pub region: String,
+    /// The decayed mean, in milliseconds.
+    pub mean_ms: f64,
+    /// Its decayed weight now (about the number of recent reports).
+    pub weight: f64,
+}
+
 /// Why a measurement was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
@@ -113,6 +129,26 @@ impl RumStore {
     /// Whether nothing is measured.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Every figure at `now` that has not faded below [`PRUNE_WEIGHT`], enough for routing or
+    /// not (a copy: at most [`MAX_NETWORKS`] networks times their regions).
+    pub fn figures(&self, now: u64) -> Vec<Figure> {
+        let networks = self.networks.lock().expect("rum lock");
+        networks
+            .iter()
+            .flat_map(|(net, regions)| {
+                regions.iter().filter_map(move |(region, d)| {
+                    let weight = d.weight_at(now);
+                    (weight >= PRUNE_WEIGHT).then(|| Figure {
+                        network: *net,
+                        region: region.clone(),
+                        mean_ms: d.mean_ms,
+                        weight,
+                    })
+                })
+            })
+            .collect()
     }
 
     /// The networks with enough measurements at `now`, as a table for routing; forgets what
@@ -262,6 +298,26 @@ mod tests {
         assert_eq!(l.to("West Europe"), Some(31));
         assert_eq!(l.to("East US"), Some(100));
         assert!(table.latencies(ip("198.51.101.1")).entries.is_none());
+    }
+
+    #[test]
+    fn figures_list_every_remembered_mean_enough_for_routing_or_not() {
+        let rum = RumStore::default();
+        rum.record(ip("198.51.100.7"), "West Europe", 30, 0)
+            .unwrap();
+        rum.record(ip("198.51.100.8"), "West Europe", 50, 0)
+            .unwrap();
+        let figures = rum.figures(0);
+        assert_eq!(figures.len(), 1);
+        let f = &figures[0];
+        assert_eq!(f.network.to_string(), "198.51.100.0/24");
+        assert_eq!(
+            (f.region.as_str(), f.mean_ms, f.weight),
+            ("West Europe", 40.0, 2.0)
+        );
+        assert!(rum.table(0).is_empty(), "not enough for routing");
+        assert!((rum.figures(HALF_LIFE_SECS as u64)[0].weight - 1.0).abs() < 1e-9);
+        assert!(rum.figures(HALF_LIFE_SECS as u64 * 20).is_empty(), "faded");
     }
 
     #[test]

@@ -543,11 +543,12 @@ fn api_version_errors_and_auth_codes() {
     );
 }
 
-/// A City-style database: 198.51.100.0/24 in California.
+/// A City-style database: 198.51.100.0/24 in San Francisco, California.
 fn database() -> Vec<u8> {
     let mut w = mmdb_writer::Writer::new("Signpost-Test-City");
     let california = json!({"continent": {"code": "NA"}, "country": {"iso_code": "US"},
-                            "subdivisions": [{"iso_code": "CA"}]});
+                            "subdivisions": [{"iso_code": "CA"}],
+                            "location": {"latitude": 37.77, "longitude": -122.42}});
     w.insert(
         "198.51.100.0/24".parse::<ipnet::IpNet>().unwrap(),
         &california,
@@ -598,24 +599,43 @@ fn heat_map_from_traffic_view() {
     let california = by_location("US-CA").expect("a flow for California");
     assert!(california.get("sourceIp").is_none());
     assert_eq!(
+        (&california["latitude"], &california["longitude"]),
+        (&json!(37.77), &json!(-122.42))
+    );
+    assert_eq!(
         california["queryExperiences"],
         json!([{"endpointId": 0, "queryCount": 3}])
     );
     let net = by_location("192.0.2.0/24").expect("a flow for the unplaced network");
     assert_eq!(net["sourceIp"], "192.0.2.0");
+    assert!(net.get("latitude").is_none(), "no database point: {net}");
     assert_eq!(
         net["queryExperiences"],
         json!([{"endpointId": 0, "queryCount": 2}])
     );
 
-    // A box selects flows by coordinates, which Traffic View does not keep: none is in it.
-    let r = arm.call(
-        "GET",
-        &format!("{path}/heatMaps/default?topLeft=60,-130&botRight=20,-60"),
-        None,
+    // A box selects flows by their point: North America holds California's, and not the
+    // network's, which has none; Europe holds neither.
+    let in_box = |query: &str| -> Vec<String> {
+        let r = arm.call("GET", &format!("{path}/heatMaps/default?{query}"), None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["properties"]["trafficFlows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["location"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(in_box("topLeft=60,-130&botRight=20,-60"), ["US-CA"]);
+    assert_eq!(
+        in_box("topLeft=37.8,-122.5&botRight=37.7,-122.4"),
+        ["US-CA"]
     );
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["properties"]["trafficFlows"], json!([]));
+    assert!(in_box("topLeft=70,-10&botRight=35,40").is_empty());
+    assert!(
+        in_box("topLeft=60,-120&botRight=20,-60").is_empty(),
+        "west of the box"
+    );
     let r = arm.call(
         "GET",
         &format!("{path}/heatMaps/default?topLeft=100,0&botRight=0,0"),

@@ -2,6 +2,8 @@
 //! loopback source address of its own) say West Europe is faster than East US; a Performance
 //! query with ECS from that network then gets the West Europe endpoint although distance says
 //! East US, and another network is left alone. Bad and unsigned reports are refused and counted.
+//! The heat map gives the measured latency to the answering endpoint's region for the flows of
+//! measured networks and places, and none where nothing was measured.
 
 mod common;
 
@@ -193,5 +195,105 @@ fn with_tokens_the_snippet_and_reports_need_none_but_the_key_does() {
         "measurements": [{"endpoint": "x", "latencyMs": 5}]}),
     );
     assert_eq!(r.0, 400, "not 401: the key is the credential");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A City-style database placing 127.0.0.0/16 in New York and leaving the rest of 127/8 out.
+fn half_database() -> Vec<u8> {
+    let mut w = mmdb_writer::Writer::new("Signpost-Test-City");
+    let new_york = json!({"continent": {"code": "NA"}, "country": {"iso_code": "US"},
+                          "location": {"latitude": 40.71, "longitude": -74.0}});
+    w.insert("127.0.0.0/16".parse::<ipnet::IpNet>().unwrap(), &new_york)
+        .unwrap();
+    w.to_bytes().unwrap()
+}
+
+#[test]
+fn the_heat_map_gives_measured_latencies_by_network_and_place() {
+    let dir = temp_dir("rum-heat");
+    let db = dir.join("geo.mmdb");
+    std::fs::write(&db, half_database()).unwrap();
+    let server = Server::start(
+        &dir,
+        &["--zone", "tm.test", "--geoip", db.to_str().unwrap()],
+    );
+    // Priority: every query is answered by "us" (East US), whatever the measurements say.
+    let profile = json!({"properties": {
+    "trafficRoutingMethod": "Priority",
+    "trafficViewEnrollmentStatus": "Enabled",
+    "dnsConfig": {"relativeName": "fast", "ttl": 30},
+    "endpoints": [
+        {"name": "us", "type": "externalEndpoints", "properties": {
+            "target": "127.0.0.1", "endpointLocation": "East US", "alwaysServe": "Enabled"}},
+        {"name": "eu", "type": "externalEndpoints", "properties": {
+            "target": "127.0.0.2", "endpointLocation": "West Europe", "alwaysServe": "Enabled"}}
+    ]}});
+    let r = http(
+        server.api,
+        "PUT",
+        "/api/v1/profiles/fast",
+        &[],
+        Some(&profile),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    wait_until("the profile is served", || {
+        server.ask_ecs("fast.tm.test", "127.1.0.9") == ["A 127.0.0.1"]
+    });
+    let made = cli(&server, &["rum", "key", "--new"]);
+    assert!(made.status.success(), "{}", common::stderr(&made));
+    let key = stdout(&made).trim().to_string();
+
+    // Two networks the database places in the US, one it does not place; one report each from
+    // the first two (East US 40 and 80 ms: a mean of 60 for the place), two from the third.
+    assert_eq!(
+        report_from(server.api, "127.0.1.5", &report(&key, 40, 10)).0,
+        204
+    );
+    assert_eq!(
+        report_from(server.api, "127.0.2.5", &report(&key, 80, 10)).0,
+        204
+    );
+    for from in ["127.1.0.5", "127.1.0.6"] {
+        assert_eq!(report_from(server.api, from, &report(&key, 30, 10)).0, 204);
+    }
+    for client in ["127.0.1.200", "127.1.0.200", "127.1.0.201", "127.2.0.9"] {
+        assert_eq!(server.ask_ecs("fast.tm.test", client), ["A 127.0.0.1"]);
+    }
+
+    let r = http(
+        server.api,
+        "GET",
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/trafficmanagerprofiles/fast/heatMaps/default?api-version=2022-04-01",
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let flows = r.body["properties"]["trafficFlows"].as_array().unwrap();
+    let flow = |l: &str| {
+        flows
+            .iter()
+            .find(|f| f["location"] == l)
+            .unwrap_or_else(|| panic!("no flow {l}: {}", r.body))
+            .clone()
+    };
+    // The measured network's own figure, for the endpoint that answered ("us", number 0).
+    let net = flow("127.1.0.0/24");
+    assert_eq!(net["sourceIp"], "127.1.0.0");
+    assert_eq!(net["queryExperiences"][0]["endpointId"], 0);
+    assert_eq!(net["queryExperiences"][0]["latency"], 30.0, "{net}");
+    // The place's: the mean of its measured networks, each weighted by its reports.
+    let us = flow("US");
+    assert_eq!(us["queryExperiences"][0]["latency"], 60.0, "{us}");
+    assert_eq!(
+        (&us["latitude"], &us["longitude"]),
+        (&json!(40.71), &json!(-74.0))
+    );
+    // Nothing measured from there: no latency.
+    let quiet = flow("127.2.0.0/24");
+    assert_eq!(quiet["queryExperiences"][0]["queryCount"], 1);
+    assert!(
+        quiet["queryExperiences"][0].get("latency").is_none(),
+        "{quiet}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

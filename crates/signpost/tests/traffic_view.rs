@@ -1,6 +1,7 @@
 //! Traffic View over real sockets: ECS queries from subnets a test GeoIP database places are
 //! counted under their subdivision or country, unplaced ones under their /24, by the endpoint
-//! that answered; profiles not enrolled are not counted; bad windows are refused.
+//! that answered, with the point a City record gives (none from a record without one); profiles
+//! not enrolled are not counted; bad windows are refused.
 
 mod common;
 
@@ -8,11 +9,13 @@ use common::{Server, http, temp_dir};
 use domain::base::iana::Rtype;
 use serde_json::{Value, json};
 
-/// A City-style database: 198.51.100.0/24 in California, 203.0.113.0/24 in Germany.
+/// A City-style database: 198.51.100.0/24 in San Francisco, California; 203.0.113.0/24 in
+/// Germany, without a point (as a Country database has none).
 fn database() -> Vec<u8> {
     let mut w = mmdb_writer::Writer::new("Signpost-Test-City");
     let california = json!({"continent": {"code": "NA"}, "country": {"iso_code": "US"},
-                            "subdivisions": [{"iso_code": "CA"}]});
+                            "subdivisions": [{"iso_code": "CA"}],
+                            "location": {"latitude": 37.77, "longitude": -122.42}});
     let germany = json!({"continent": {"code": "EU"}, "country": {"iso_code": "DE"}});
     w.insert(
         "198.51.100.0/24".parse::<ipnet::IpNet>().unwrap(),
@@ -102,6 +105,28 @@ fn queries_are_counted_by_location_and_endpoint() {
         totals,
         [m("US-CA", 3), m("DE", 2), m("192.0.2.0/24", 1)],
         "{}",
+        view.body
+    );
+    // Where the database put the clients: a point for California, none for Germany or a network.
+    let point = |l: &str| {
+        let r = view.body["totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["location"] == l)
+            .unwrap();
+        (r.get("latitude").cloned(), r.get("longitude").cloned())
+    };
+    assert_eq!(point("US-CA"), (Some(json!(37.77)), Some(json!(-122.42))));
+    assert_eq!(point("DE"), (None, None));
+    assert_eq!(point("192.0.2.0/24"), (None, None));
+    assert!(
+        view.body["buckets"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["location"] == "US-CA" && r["latitude"] == 37.77),
+        "bucket rows carry the point too: {}",
         view.body
     );
     let in_buckets: u64 = view.body["buckets"]

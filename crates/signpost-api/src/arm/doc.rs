@@ -101,9 +101,10 @@ pub(crate) struct HeatMapEndpoint {
 pub(crate) struct TrafficFlow {
     /// The first address of the client network; absent for a GeoIP location.
     pub source_ip: Option<String>,
-    /// Not kept by Traffic View: absent.
+    /// Degrees: where the GeoIP City database put the first client counted at the location;
+    /// absent without a point (no City database, an unknown network, `other`).
     pub latitude: Option<f64>,
-    /// Not kept by Traffic View: absent.
+    /// Degrees, with `latitude`.
     pub longitude: Option<f64>,
     /// Signpost's own: Traffic View's location (`US-CA`, `DE`, `198.51.100.0/24`, `other`).
     pub location: String,
@@ -119,7 +120,9 @@ pub(crate) struct QueryExperience {
     pub endpoint_id: u32,
     /// Queries.
     pub query_count: u64,
-    /// Not measured: absent.
+    /// Milliseconds measured by Real User Measurements from the location to the endpoint's
+    /// region (a network's own decayed mean, a place's the weighted mean of its networks');
+    /// absent when nothing was measured.
     pub latency: Option<f64>,
 }
 
