@@ -227,8 +227,17 @@ impl Answerer {
             Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
             return (answered(BADVERS, name_end as usize), slot);
         }
-        if let Some((hosted, apex_at)) = snap.find_hosted(name) {
-            let (rcode, class_at) = hosted_answer(hosted, q, name, ctx, out);
+        if let Some((hosted, apex_at, signed)) = snap.find_hosted(name) {
+            let dnssec = signed.map(|zone| hosted::Dnssec {
+                zone,
+                sign: q.edns.is_some_and(|e| e.dnssec_ok),
+            });
+            if dnssec.is_some() && q.qtype.to_int() == denial::NXNAME {
+                let formerr = Rcode::FORMERR.to_int().into();
+                Writer::begin(q, out, false, 0, ctx).finish(q, formerr, None, None);
+                return (answered(formerr, name_end as usize), slot);
+            }
+            let (rcode, class_at) = hosted_answer(hosted, q, name, ctx, out, dnssec);
             // Rate limiting classifies NXDOMAIN by the zone and a referral by its cut, so a
             // flood of random names shares one budget (as for the traffic-manager zones).
             let class_start = match class_at {
@@ -464,12 +473,7 @@ const MAX_SIGNED_SET: usize = 32;
 
 const NXDOMAIN: u16 = 3;
 
-/// Where records go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Answer,
-    Authority,
-}
+use hosted::Section;
 
 /// The RRSIGs of a profile's answer: one per type among the records written for `picks`
 /// (CNAME, or the addresses of the family asked for).
@@ -528,11 +532,15 @@ fn hosted_answer(
     name: &[u8],
     ctx: Ctx,
     out: &mut Vec<u8>,
+    dnssec: Option<hosted::Dnssec<'_>>,
 ) -> (u16, HostedClass) {
     let mut w = Writer::begin(q, out, true, 0, ctx);
-    let outcome = zone.answer(name, q.qtype.to_int(), &mut w);
+    let outcome = zone.answer(name, q.qtype.to_int(), &mut w, dnssec);
+    let signing = dnssec.is_some_and(|d| d.sign);
     let (rcode, class) = match outcome {
-        hosted::Outcome::NxDomain => (Rcode::NXDOMAIN.to_int().into(), HostedClass::Zone),
+        // Compact denial answers NOERROR to DNSSEC clients (RFC 9824 3.2).
+        hosted::Outcome::NxDomain if signing => (0, HostedClass::Zone),
+        hosted::Outcome::NxDomain => (NXDOMAIN, HostedClass::Zone),
         hosted::Outcome::Answer => (0, HostedClass::Name),
         hosted::Outcome::Referral(cut_len) => {
             // A referral is not authoritative (RFC 1034 4.3.2, step 3b).
@@ -545,6 +553,26 @@ fn hosted_answer(
 }
 
 impl<'z> Sections<'z> for Writer<'_> {
+    fn record(&mut self, section: hosted::Section, owner: Option<&[u8]>, tail: &[u8]) {
+        match owner {
+            Some(o) => self.raw(o, tail, section),
+            None => self.raw(&pointer(HEADER_LEN), tail, section),
+        }
+    }
+
+    fn signatures(
+        &mut self,
+        section: hosted::Section,
+        owner: Option<&[u8]>,
+        signed: &Signed,
+        ttl: Option<u32>,
+    ) {
+        match owner {
+            Some(o) => Writer::signatures(self, o, signed, section, ttl),
+            None => Writer::signatures(self, &pointer(HEADER_LEN), signed, section, ttl),
+        }
+    }
+
     fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]) {
         match owner {
             Some(o) => self.out.extend_from_slice(o),

@@ -19,6 +19,9 @@ use domain::base::iana::Rtype;
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, Zonefile};
 
+use crate::dnssec::signer::Signed;
+use crate::dnssec::{ZoneDnssec, ZoneSigner, denial};
+
 /// CNAME links followed inside a zone for one answer.
 pub const MAX_CHAIN: usize = 8;
 
@@ -54,6 +57,20 @@ impl Node {
     fn rrset(&self, rtype: u16) -> Option<&RrSet> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
     }
+
+    /// The types at this name (and DNSKEY when `signed_apex`) into `out`; how many.
+    fn types(&self, signed_apex: bool, out: &mut [u16; 64]) -> usize {
+        let mut n = 0;
+        for r in self.rrsets.iter().take(63) {
+            out[n] = r.rtype;
+            n += 1;
+        }
+        if signed_apex {
+            out[n] = Rtype::DNSKEY.to_int();
+            n += 1;
+        }
+        n
+    }
 }
 
 /// A hosted zone, compiled.
@@ -70,6 +87,8 @@ pub struct HostedZone {
     negative_soa: Vec<u8>,
     /// Records in the file.
     pub records: usize,
+    /// The SOA record's own TTL (what its signature covers).
+    soa_ttl: u32,
 }
 
 impl HostedZone {
@@ -154,7 +173,7 @@ impl HostedZone {
             use domain::base::rdata::ComposeRecordData;
             record
                 .data()
-                .compose_rdata(&mut rdata)
+                .compose_canonical_rdata(&mut rdata)
                 .map_err(|_| err(line, "record data too long".to_string()))?;
             let rdlen = u16::try_from(rdata.len())
                 .map_err(|_| err(line, "record data too long".to_string()))?;
@@ -229,6 +248,7 @@ impl HostedZone {
         let Some((mut negative_soa, negative_ttl)) = soa else {
             return Err(err(0, "no SOA record at the apex".to_string()));
         };
+        let soa_ttl = ttl_of(&negative_soa);
         negative_soa[4..8].copy_from_slice(&negative_ttl.to_be_bytes());
         if nodes
             .get(&apex)
@@ -243,28 +263,45 @@ impl HostedZone {
             nodes,
             negative_soa,
             records,
+            soa_ttl,
         })
     }
 
     /// Writes the answer to `qtype` at `name` (lower-case wire, inside this zone) into `out`,
-    /// section by section; says whether it is NXDOMAIN or a referral. Allocates nothing: every
-    /// part written is borrowed from the zone (or is the question's name).
+    /// section by section; says whether it is NXDOMAIN or a referral. With `dnssec` (the zone is
+    /// signed) the apex has DNSKEY, and when it says so every RRset gets its RRSIGs and a
+    /// negative answer its compact denial (RFC 9824). Allocates nothing unsigned: every part
+    /// written is borrowed from the zone (or is the question's name).
     pub(crate) fn answer<'z>(
         &'z self,
         name: &[u8],
         qtype: u16,
         out: &mut impl Sections<'z>,
+        dnssec: Option<Dnssec<'_>>,
     ) -> Outcome {
         let mut current: &[u8] = name;
         // The first owner is the question's name (a pointer); later ones are written out.
         let mut owner: Option<&'z [u8]> = None;
+        let signing = dnssec.filter(|d| d.sign).map(|d| d.zone);
         for link in 0..=MAX_CHAIN {
             // DS at a cut is the parent's data (RFC 4035 3.1.4.1): answered here, not referred.
             let ds = qtype == Rtype::DS.to_int();
             if let Some(cut) = self.cut_above(current).filter(|c| !(ds && *c == current)) {
                 if link == 0 {
-                    self.referral(cut, out);
+                    self.referral(cut, out, signing);
                     return Outcome::Referral(cut.len());
+                }
+                return Outcome::Answer;
+            }
+            if let Some(d) = dnssec
+                && current == self.apex
+                && qtype == Rtype::DNSKEY.to_int()
+            {
+                for tail in &d.zone.dnskeys {
+                    out.record(Section::Answer, owner, tail);
+                }
+                if let Some(z) = signing {
+                    sign_set(z, out, Section::Answer, owner, current, &z.dnskeys);
                 }
                 return Outcome::Answer;
             }
@@ -273,7 +310,7 @@ impl HostedZone {
                 .get(current)
                 .or_else(|| self.wildcard_for(current))
             else {
-                self.negative(out);
+                self.negative(out, signing, owner, current, &[denial::NXNAME]);
                 return if link == 0 {
                     Outcome::NxDomain
                 } else {
@@ -284,6 +321,9 @@ impl HostedZone {
                 && qtype != Rtype::CNAME.to_int()
             {
                 out.answer(owner, &cname.tails[0]);
+                if let Some(z) = signing {
+                    sign_set(z, out, Section::Answer, owner, current, &cname.tails);
+                }
                 let target = &cname.targets[0];
                 if !is_within(target, &self.apex) {
                     return Outcome::Answer;
@@ -302,13 +342,71 @@ impl HostedZone {
                     out.answer(owner, tail);
                     any = true;
                 }
+                if let Some(z) = signing {
+                    sign_set(z, out, Section::Answer, owner, current, &set.tails);
+                }
             }
             if !any {
-                self.negative(out);
+                let mut types = [0u16; 64];
+                let n = node.types(current == self.apex && dnssec.is_some(), &mut types);
+                self.negative(out, signing, owner, current, &types[..n]);
             }
             return Outcome::Answer;
         }
         Outcome::Answer
+    }
+
+    /// Signs this zone with `signer`: every authoritative RRset, the apex's DNSKEY, the NODATA
+    /// denial of every name, the denial of DS at each unsigned delegation.
+    pub(crate) fn sign(&self, signer: std::sync::Arc<ZoneSigner>) -> ZoneDnssec {
+        let dnskeys = crate::dnssec::dnskey_tails(signer.keys());
+        let mut pins = signer.pins();
+        let mut nsec = Vec::new();
+        let mut rdatas: Vec<&[u8]> = Vec::new();
+        for (owner, node) in &self.nodes {
+            let below_cut = self.cut_above(owner).is_some_and(|c| c != owner.as_slice());
+            if below_cut {
+                continue; // glue and occluded data: not authoritative, not signed
+            }
+            let at_cut = owner != &self.apex && node.rrset(Rtype::NS.to_int()).is_some();
+            for set in &node.rrsets {
+                if at_cut && set.rtype != Rtype::DS.to_int() {
+                    continue; // the delegation's NS is the child's: unsigned (RFC 4035 2.2)
+                }
+                rdatas.clear();
+                rdatas.extend(set.tails.iter().map(|t| &t[10..]));
+                pins.add(owner, set.rtype, ttl_of(&set.tails[0]), &mut rdatas);
+            }
+            if at_cut {
+                if node.rrset(Rtype::DS.to_int()).is_none() {
+                    denial::delegation_nsec(owner, &mut nsec);
+                    pins.add(owner, denial::NSEC, self.negative_ttl(), &mut [&nsec]);
+                }
+                continue;
+            }
+            let mut types = [0u16; 64];
+            let n = node.types(owner == &self.apex, &mut types);
+            denial::compact_nsec(owner, &types[..n], &mut nsec);
+            pins.add(owner, denial::NSEC, self.negative_ttl(), &mut [&nsec]);
+        }
+        rdatas.clear();
+        rdatas.extend(dnskeys.iter().map(|t| &t[10..]));
+        pins.add(&self.apex, Rtype::DNSKEY.to_int(), crate::dnssec::DNSKEY_TTL, &mut rdatas);
+        let pinned = pins.finish();
+        ZoneDnssec {
+            signer,
+            pinned,
+            dnskeys,
+            soa_rdata: self.negative_soa[10..].to_vec(),
+            soa_ttl: self.soa_ttl,
+            ns_rdata: Vec::new(),
+            ns_ttl: 0,
+            records: Vec::new(),
+        }
+    }
+
+    fn negative_ttl(&self) -> u32 {
+        ttl_of(&self.negative_soa)
     }
 
     /// The zone cut at or above `name` (below the apex), if any: the one closest to the apex,
@@ -345,16 +443,41 @@ impl HostedZone {
         None
     }
 
-    fn referral<'z>(&'z self, cut: &'z [u8], out: &mut impl Sections<'z>) {
-        let Some(ns) = self
-            .nodes
-            .get(cut)
-            .and_then(|n| n.rrset(Rtype::NS.to_int()))
-        else {
+    fn referral<'z>(
+        &'z self,
+        cut: &'z [u8],
+        out: &mut impl Sections<'z>,
+        signing: Option<&ZoneDnssec>,
+    ) {
+        let Some(node) = self.nodes.get(cut) else {
+            return;
+        };
+        let Some(ns) = node.rrset(Rtype::NS.to_int()) else {
             return;
         };
         for tail in &ns.tails {
             out.authority(cut, tail);
+        }
+        if let Some(z) = signing {
+            // A signed referral proves whether the child is signed: its DS, or that it has none.
+            match node.rrset(Rtype::DS.to_int()) {
+                Some(ds) => {
+                    for tail in &ds.tails {
+                        out.authority(cut, tail);
+                    }
+                    sign_set(z, out, Section::Authority, Some(cut), cut, &ds.tails);
+                }
+                None => {
+                    let mut nsec = Vec::with_capacity(cut.len() + 8);
+                    denial::delegation_nsec(cut, &mut nsec);
+                    let ttl = self.negative_ttl();
+                    let tail = crate::snapshot::rr_tail(Rtype::NSEC, ttl, &nsec);
+                    out.record(Section::Authority, Some(cut), &tail);
+                    z.sign(cut, denial::NSEC, ttl, &mut [&nsec], |s| {
+                        out.signatures(Section::Authority, Some(cut), s, None)
+                    });
+                }
+            }
         }
         for target in &ns.targets {
             let Some(node) = self.nodes.get(target) else {
@@ -372,9 +495,67 @@ impl HostedZone {
         }
     }
 
-    fn negative<'z>(&'z self, out: &mut impl Sections<'z>) {
+    /// The negative answer: the SOA, and when signing its RRSIG and the compact denial at
+    /// `name` (written as `owner`: `None` is the question's name) listing `types`.
+    fn negative<'z>(
+        &'z self,
+        out: &mut impl Sections<'z>,
+        signing: Option<&ZoneDnssec>,
+        owner: Option<&[u8]>,
+        name: &[u8],
+        types: &[u16],
+    ) {
         out.authority(&self.apex, &self.negative_soa);
+        let Some(z) = signing else { return };
+        let ttl = self.negative_ttl();
+        z.sign(&self.apex, Rtype::SOA.to_int(), z.soa_ttl, &mut [&z.soa_rdata], |s| {
+            out.signatures(Section::Authority, Some(&self.apex), s, Some(ttl))
+        });
+        let mut nsec = Vec::with_capacity(name.len() + 12);
+        denial::compact_nsec(name, types, &mut nsec);
+        let tail = crate::snapshot::rr_tail(Rtype::NSEC, ttl, &nsec);
+        out.record(Section::Authority, owner, &tail);
+        z.sign(name, denial::NSEC, ttl, &mut [&nsec], |s| {
+            out.signatures(Section::Authority, owner, s, None)
+        });
     }
+}
+
+/// Whether a hosted zone is signed, and whether this answer carries the signatures (the DO
+/// bit).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dnssec<'a> {
+    pub(crate) zone: &'a ZoneDnssec,
+    pub(crate) sign: bool,
+}
+
+/// Appends the RRSIGs of the RRset `tails` (one type) at `name`, written as `owner`.
+fn sign_set<'z>(
+    z: &ZoneDnssec,
+    out: &mut impl Sections<'z>,
+    section: Section,
+    owner: Option<&[u8]>,
+    name: &[u8],
+    tails: &[Vec<u8>],
+) {
+    let Some(first) = tails.first() else { return };
+    let rtype = u16::from_be_bytes([first[0], first[1]]);
+    let mut set = [&[][..]; 32];
+    let n = tails.len().min(set.len());
+    for (slot, t) in set.iter_mut().zip(tails) {
+        *slot = &t[10..];
+    }
+    if tails.len() > set.len() {
+        // A larger RRset is signed through the heap; rare in hosted zones.
+        let mut all: Vec<&[u8]> = tails.iter().map(|t| &t[10..]).collect();
+        z.sign(name, rtype, ttl_of(first), &mut all, |s| {
+            out.signatures(section, owner, s, None)
+        });
+        return;
+    }
+    z.sign(name, rtype, ttl_of(first), &mut set[..n], |s| {
+        out.signatures(section, owner, s, None)
+    });
 }
 
 /// What a hosted answer is, beside its records.
@@ -395,6 +576,17 @@ pub(crate) trait Sections<'z> {
     fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]);
     fn authority(&mut self, owner: &'z [u8], tail: &'z [u8]);
     fn additional(&mut self, owner: &'z [u8], tail: &'z [u8]);
+    /// A record made for this answer (an NSEC, a DNSKEY) in `section`.
+    fn record(&mut self, section: Section, owner: Option<&[u8]>, tail: &[u8]);
+    /// The RRSIGs in `signed` in `section`, their TTL replaced by `ttl` when given.
+    fn signatures(&mut self, section: Section, owner: Option<&[u8]>, signed: &Signed, ttl: Option<u32>);
+}
+
+/// A section of a response that signed records go into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Answer,
+    Authority,
 }
 
 /// Checks that quotes and parentheses are closed (outside comments, escapes honoured), naming
@@ -466,8 +658,7 @@ fn is_within(name: &[u8], apex: &[u8]) -> bool {
     at == name.len() - apex.len()
 }
 
-/// A TTL in seconds, for tests.
-#[cfg(test)]
+/// The TTL of a record tail.
 fn ttl_of(tail: &[u8]) -> u32 {
     u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
@@ -520,6 +711,18 @@ ns.sub  IN A   192.0.2.77
         fn additional(&mut self, owner: &'z [u8], tail: &'z [u8]) {
             self.additional.push((owner.to_vec(), tail.to_vec()));
         }
+        fn record(&mut self, section: Section, owner: Option<&[u8]>, tail: &[u8]) {
+            let owner = owner.unwrap_or_default().to_vec();
+            match section {
+                Section::Answer => self.answer.push((Some(owner), tail.to_vec())),
+                Section::Authority => self.authority.push((owner, tail.to_vec())),
+            }
+        }
+        fn signatures(&mut self, section: Section, owner: Option<&[u8]>, signed: &Signed, _: Option<u32>) {
+            for tail in signed.tails() {
+                self.record(section, owner, tail);
+            }
+        }
     }
 
     trait Ask {
@@ -529,7 +732,7 @@ ns.sub  IN A   192.0.2.77
     impl Ask for HostedZone {
         fn ask(&self, name: &[u8], qtype: u16) -> Collected {
             let mut c = Collected::default();
-            c.outcome = Some(self.answer(name, qtype, &mut c));
+            c.outcome = Some(self.answer(name, qtype, &mut c, None));
             c
         }
     }

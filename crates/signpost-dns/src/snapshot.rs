@@ -222,6 +222,8 @@ pub struct Snapshot {
     pub(crate) slots: Vec<ProfileSlots>,
     /// The operator's own zones, served from their master files.
     pub(crate) hosted: Vec<Arc<HostedZone>>,
+    /// Signing state of each hosted zone (as `hosted`), when it is signed.
+    pub(crate) hosted_dnssec: Vec<Option<ZoneDnssec>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -272,6 +274,11 @@ impl Snapshot {
             });
             zone.dnssec = signer.map(|s| crate::dnssec::zone::sign(zone, &self.routing, s));
         }
+        self.hosted_dnssec = self
+            .hosted
+            .iter()
+            .map(|h| signers.get(&h.name).map(|s| h.sign(s.clone())))
+            .collect();
         self
     }
 
@@ -281,6 +288,7 @@ impl Snapshot {
         self.zones
             .iter()
             .filter_map(|z| z.dnssec.as_ref())
+            .chain(self.hosted_dnssec.iter().flatten())
             .any(|d| d.due(now))
     }
 
@@ -292,19 +300,26 @@ impl Snapshot {
 
     /// The hosted zone containing `name` (lower-case wire), when it is more specific than every
     /// traffic-manager zone that also contains it, and where its apex starts in `name`.
-    pub(crate) fn find_hosted(&self, name: &[u8]) -> Option<(&HostedZone, usize)> {
+    pub(crate) fn find_hosted(
+        &self,
+        name: &[u8],
+    ) -> Option<(&HostedZone, usize, Option<&ZoneDnssec>)> {
         if self.hosted.is_empty() {
             return None;
         }
         let tm = self.find_zone(name).map(|(_, at)| at);
         self.hosted
             .iter()
-            .filter_map(|z| {
+            .enumerate()
+            .filter_map(|(i, z)| {
                 let off = name.len().checked_sub(z.apex.len())?;
-                (name[off..] == z.apex[..] && is_label_start(name, off)).then_some((&**z, off))
+                (name[off..] == z.apex[..] && is_label_start(name, off)).then(|| {
+                    let signed = self.hosted_dnssec.get(i).and_then(Option::as_ref);
+                    (&**z, off, signed)
+                })
             })
-            .min_by_key(|(_, off)| *off)
-            .filter(|(_, off)| tm.is_none_or(|t| *off < t))
+            .min_by_key(|(_, off, _)| *off)
+            .filter(|(_, off, _)| tm.is_none_or(|t| *off < t))
     }
 
     /// The counter slots of profile `id` (slot 0, no profile, when not counted).
@@ -342,6 +357,7 @@ impl Snapshot {
             zones,
             slots: Vec::new(),
             hosted: Vec::new(),
+            hosted_dnssec: Vec::new(),
         })
     }
 
