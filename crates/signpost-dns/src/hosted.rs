@@ -391,7 +391,12 @@ impl HostedZone {
         }
         rdatas.clear();
         rdatas.extend(dnskeys.iter().map(|t| &t[10..]));
-        pins.add(&self.apex, Rtype::DNSKEY.to_int(), crate::dnssec::DNSKEY_TTL, &mut rdatas);
+        pins.add(
+            &self.apex,
+            Rtype::DNSKEY.to_int(),
+            crate::dnssec::DNSKEY_TTL,
+            &mut rdatas,
+        );
         let pinned = pins.finish();
         ZoneDnssec {
             signer,
@@ -508,9 +513,13 @@ impl HostedZone {
         out.authority(&self.apex, &self.negative_soa);
         let Some(z) = signing else { return };
         let ttl = self.negative_ttl();
-        z.sign(&self.apex, Rtype::SOA.to_int(), z.soa_ttl, &mut [&z.soa_rdata], |s| {
-            out.signatures(Section::Authority, Some(&self.apex), s, Some(ttl))
-        });
+        z.sign(
+            &self.apex,
+            Rtype::SOA.to_int(),
+            z.soa_ttl,
+            &mut [&z.soa_rdata],
+            |s| out.signatures(Section::Authority, Some(&self.apex), s, Some(ttl)),
+        );
         let mut nsec = Vec::with_capacity(name.len() + 12);
         denial::compact_nsec(name, types, &mut nsec);
         let tail = crate::snapshot::rr_tail(Rtype::NSEC, ttl, &nsec);
@@ -579,7 +588,13 @@ pub(crate) trait Sections<'z> {
     /// A record made for this answer (an NSEC, a DNSKEY) in `section`.
     fn record(&mut self, section: Section, owner: Option<&[u8]>, tail: &[u8]);
     /// The RRSIGs in `signed` in `section`, their TTL replaced by `ttl` when given.
-    fn signatures(&mut self, section: Section, owner: Option<&[u8]>, signed: &Signed, ttl: Option<u32>);
+    fn signatures(
+        &mut self,
+        section: Section,
+        owner: Option<&[u8]>,
+        signed: &Signed,
+        ttl: Option<u32>,
+    );
 }
 
 /// A section of a response that signed records go into.
@@ -718,7 +733,13 @@ ns.sub  IN A   192.0.2.77
                 Section::Authority => self.authority.push((owner, tail.to_vec())),
             }
         }
-        fn signatures(&mut self, section: Section, owner: Option<&[u8]>, signed: &Signed, _: Option<u32>) {
+        fn signatures(
+            &mut self,
+            section: Section,
+            owner: Option<&[u8]>,
+            signed: &Signed,
+            _: Option<u32>,
+        ) {
             for tail in signed.tails() {
                 self.record(section, owner, tail);
             }

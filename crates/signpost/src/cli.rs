@@ -85,6 +85,45 @@ pub enum Command {
     /// Real User Measurements.
     #[command(subcommand)]
     Rum(RumCommand),
+    /// DNSSEC: the records the parent zone needs, key rolls.
+    #[command(subcommand)]
+    Dnssec(DnssecCommand),
+}
+
+/// `signpost dnssec ...`.
+#[derive(Debug, Subcommand)]
+pub enum DnssecCommand {
+    /// Print the DS record(s) to publish in the parent zone (one per key; two during a roll).
+    Ds(DnssecZoneArgs),
+    /// Print the DNSKEY record(s) (for a trust anchor, or a parent that takes DNSKEY).
+    Dnskey(DnssecZoneArgs),
+    /// Roll the key (double signatures): `start` adds a new key that signs beside the old one;
+    /// replace the DS at the parent with the new one (`signpost dnssec ds`); after the parent's
+    /// DS TTL has passed, `finish` removes the old key.
+    Roll(DnssecRollArgs),
+}
+
+/// A signed zone.
+#[derive(Debug, Clone, Args)]
+pub struct DnssecZoneArgs {
+    /// The zone (a `--zone` or `--hosted-zone` the server signs).
+    pub zone: String,
+}
+
+/// `signpost dnssec roll`.
+#[derive(Debug, Clone, Args)]
+pub struct DnssecRollArgs {
+    /// `start` or `finish`.
+    #[arg(value_parser = ["start", "finish"])]
+    pub step: String,
+    /// The zone.
+    pub zone: String,
+    /// `finish` even though less than twice the DNSKEY TTL passed since `start`.
+    #[arg(long)]
+    pub force: bool,
+    /// `start`: the new key's algorithm (ECDSAP256SHA256 or ED25519; default: the current one's).
+    #[arg(long)]
+    pub algorithm: Option<String>,
 }
 
 /// `signpost rum ...`.

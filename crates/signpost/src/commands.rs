@@ -527,6 +527,47 @@ pub fn rum_key(client: &Client, output: Output, args: &crate::cli::RumKeyArgs) -
     Ok(())
 }
 
+/// `signpost dnssec ds|dnskey ZONE`, `signpost dnssec roll start|finish ZONE`.
+pub fn dnssec(client: &Client, output: Output, cmd: crate::cli::DnssecCommand) -> Result<()> {
+    use crate::cli::DnssecCommand;
+    let (body, field) = match &cmd {
+        DnssecCommand::Ds(z) | DnssecCommand::Dnskey(z) => {
+            let path = format!("/api/v1/dnssec/{}", segment(&z.zone));
+            let body = ok(client.request("GET", &path, &[], None)?, "dnssec")?;
+            let field = if matches!(cmd, DnssecCommand::Ds(_)) {
+                "ds"
+            } else {
+                "dnskey"
+            };
+            (body, field)
+        }
+        DnssecCommand::Roll(r) => {
+            let path = format!("/api/v1/dnssec/{}/roll", segment(&r.zone));
+            let mut request = serde_json::json!({ "step": r.step, "force": r.force });
+            if let Some(a) = &r.algorithm {
+                request["algorithm"] = a.clone().into();
+            }
+            let body = ok(
+                client.request("POST", &path, &[], Some(&request))?,
+                "dnssec roll",
+            )?;
+            (body, "ds")
+        }
+    };
+    print(output, &body, || {
+        body["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| k[field].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    });
+    Ok(())
+}
+
 /// `signpost nodes`: the fleet's live nodes (this one first).
 pub fn nodes(client: &Client, output: Output) -> Result<()> {
     let body = ok(client.request("GET", "/api/v1/nodes", &[], None)?, "nodes")?;

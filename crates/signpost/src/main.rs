@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Rum(signpost::cli::RumCommand::Key(args)) => {
             client().and_then(|c| commands::rum_key(&c, out, &args))
         }
+        Command::Dnssec(cmd) => client().and_then(|c| commands::dnssec(&c, out, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -374,7 +374,8 @@ mod tests {
         for tail in signed.tails() {
             let rdata = &tail[10..];
             let mut parser = Parser::from_ref(rdata);
-            let rrsig = Rrsig::<&[u8], domain::base::ParsedName<&[u8]>>::parse(&mut parser).unwrap();
+            let rrsig =
+                Rrsig::<&[u8], domain::base::ParsedName<&[u8]>>::parse(&mut parser).unwrap();
             assert_eq!(rrsig.type_covered().to_int(), rtype);
             assert_eq!(rrsig.original_ttl().as_secs(), ttl);
             assert_eq!(rrsig.key_tag(), key.tag());
