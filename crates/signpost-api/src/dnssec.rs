@@ -274,7 +274,7 @@ fn internal(why: String) -> ApiError {
 /// `zone` as this server signs it (lower case), or 404.
 fn signed_zone(s: &ApiState, zone: &str) -> Result<String, ApiError> {
     let zone = zone.trim_end_matches('.').to_ascii_lowercase();
-    if s.dnssec.iter().any(|z| *z == zone) {
+    if s.dnssec.contains(&zone) {
         Ok(zone)
     } else {
         Err(ApiError::not_found(format!(

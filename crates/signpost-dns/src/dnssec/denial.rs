@@ -66,8 +66,8 @@ fn bitmap(types: &[u16], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::base::Name;
     use domain::base::iana::Rtype;
-    use domain::base::{Name, Rtype as _};
     use domain::dep::octseq::Parser;
     use domain::rdata::Nsec;
     use std::str::FromStr;

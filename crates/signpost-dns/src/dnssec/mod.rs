@@ -34,6 +34,9 @@ pub enum DnssecError {
     Key(String),
 }
 
+/// A record's type and canonical RDATA (uncompressed, lower case).
+pub(crate) type CanonicalRecord = (u16, Vec<u8>);
+
 /// A signed zone's part of a snapshot: its signer, the snapshot's pinned signatures, and the
 /// records only a signed zone has.
 #[derive(Debug)]
@@ -49,7 +52,7 @@ pub(crate) struct ZoneDnssec {
     pub(crate) ns_rdata: Vec<Vec<u8>>,
     pub(crate) ns_ttl: u32,
     /// Type and canonical RDATA of each profile's endpoint records (as `Zone::records`).
-    pub(crate) records: Vec<Vec<Option<(u16, Vec<u8>)>>>,
+    pub(crate) records: Vec<Vec<Option<CanonicalRecord>>>,
 }
 
 impl ZoneDnssec {

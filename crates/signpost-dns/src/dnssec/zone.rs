@@ -7,7 +7,7 @@ use domain::base::iana::Rtype;
 use signpost_routing::{EndpointAnswer, ProfileId, RoutingTable};
 
 use super::denial::compact_nsec;
-use super::{DNSKEY_TTL, ZoneDnssec, ZoneSigner, dnskey_tails};
+use super::{CanonicalRecord, DNSKEY_TTL, ZoneDnssec, ZoneSigner, dnskey_tails};
 use crate::snapshot::{NameEntry, Zone};
 
 /// Nesting followed when listing a profile's possible answers (validation allows less).
@@ -24,7 +24,7 @@ pub(crate) fn sign(zone: &Zone, routing: &RoutingTable, signer: Arc<ZoneSigner>)
     let soa_ttl = ttl_of(&zone.soa.bytes);
     let ns_rdata: Vec<Vec<u8>> = zone.ns.iter().map(|n| n.expanded_rdata(&apex)).collect();
     let ns_ttl = zone.ns.first().map_or(0, |n| ttl_of(&n.bytes));
-    let records: Vec<Vec<Option<(u16, Vec<u8>)>>> = zone
+    let records: Vec<Vec<Option<CanonicalRecord>>> = zone
         .records
         .iter()
         .map(|p| {
