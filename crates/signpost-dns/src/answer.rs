@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, QueryFamily, route};
 
+use crate::alias::{self, Expansion};
 use crate::cookies::{self, CookieSecret};
 use crate::hosted::{self, HostedZone, Sections};
 use crate::metrics::{DnsCounters, WorkerCounters};
@@ -225,7 +226,7 @@ impl Answerer {
             return (answered(BADVERS, name_end as usize), slot);
         }
         if let Some((hosted, apex_at)) = snap.find_hosted(name) {
-            let (rcode, class_at) = hosted_answer(hosted, q, name, ctx, out);
+            let (rcode, class_at) = hosted_answer(&snap, hosted, q, name, peer, ctx, rng, out);
             // Rate limiting classifies NXDOMAIN by the zone and a referral by its cut, so a
             // flood of random names shares one budget (as for the traffic-manager zones).
             let class_start = match class_at {
@@ -367,16 +368,57 @@ enum HostedClass {
 
 /// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE and what
 /// classifies it.
+#[allow(clippy::too_many_arguments)] // the query's context, passed through
 fn hosted_answer(
+    snap: &Snapshot,
     zone: &HostedZone,
     q: &Query,
     name: &[u8],
+    peer: IpAddr,
     ctx: Ctx,
+    rng: &mut fastrand::Rng,
     out: &mut Vec<u8>,
 ) -> (u16, HostedClass) {
     let mut w = Writer::begin(q, out, true, 0, ctx);
     let outcome = zone.answer(name, q.qtype.to_int(), &mut w);
+    let mut scope = None;
     let (rcode, class) = match outcome {
+        hosted::Outcome::Alias { owner, target, ttl } => {
+            let ecs = q
+                .edns
+                .and_then(|e| e.client_subnet)
+                .filter(|c| c.source_prefix > 0);
+            let client = ecs.map_or(peer, |c| c.addr);
+            let cache = snap.alias_cache.as_ref().map(|c| c.load());
+            let expansion = alias::expand(
+                snap,
+                cache.as_deref().map(|c| &**c),
+                target,
+                ttl,
+                client,
+                ecs.is_some(),
+                family_of(q.qtype),
+                rng,
+            );
+            match expansion {
+                Expansion::Addresses(addresses) => {
+                    for a in addresses.iter() {
+                        w.address(owner, a, addresses.ttl);
+                    }
+                    scope = addresses.scope;
+                }
+                Expansion::NoData(s) => scope = s,
+                Expansion::ServFail => {
+                    let servfail = Rcode::SERVFAIL.to_int().into();
+                    Writer::begin(q, w.out, false, 0, ctx).finish(q, servfail, None, None);
+                    return (servfail, HostedClass::Name);
+                }
+            }
+            if w.answers == 0 {
+                zone.negative(&mut w);
+            }
+            (0, HostedClass::Name)
+        }
         hosted::Outcome::NxDomain => (Rcode::NXDOMAIN.to_int().into(), HostedClass::Zone),
         hosted::Outcome::Answer => (0, HostedClass::Name),
         hosted::Outcome::Referral(cut_len) => {
@@ -385,7 +427,7 @@ fn hosted_answer(
             (0, HostedClass::Cut(name.len() - cut_len))
         }
     };
-    w.finish(q, rcode, None, None);
+    w.finish(q, rcode, scope, None);
     (rcode, class)
 }
 
@@ -511,6 +553,28 @@ impl<'o> Writer<'o> {
     fn answer_plain(&mut self, tail: &[u8]) {
         self.out.extend_from_slice(&pointer(HEADER_LEN));
         self.out.extend_from_slice(tail);
+        self.answers += 1;
+    }
+
+    /// An A or AAAA record of `addr` with `ttl`, owned by `owner` (`None`: the question name).
+    fn address(&mut self, owner: Option<&[u8]>, addr: IpAddr, ttl: u32) {
+        match owner {
+            Some(o) => self.out.extend_from_slice(o),
+            None => self.out.extend_from_slice(&pointer(HEADER_LEN)),
+        }
+        let (rtype, octets, len) = match addr {
+            IpAddr::V4(a) => {
+                let mut o = [0u8; 16];
+                o[..4].copy_from_slice(&a.octets());
+                (Rtype::A, o, 4)
+            }
+            IpAddr::V6(a) => (Rtype::AAAA, a.octets(), 16),
+        };
+        self.out.extend_from_slice(&rtype.to_int().to_be_bytes());
+        self.out.extend_from_slice(&1u16.to_be_bytes()); // IN
+        self.out.extend_from_slice(&ttl.to_be_bytes());
+        self.out.extend_from_slice(&(len as u16).to_be_bytes());
+        self.out.extend_from_slice(&octets[..len]);
         self.answers += 1;
     }
 

@@ -16,6 +16,9 @@ use domain::base::Name;
 use domain::base::iana::Rtype;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
+use crate::alias::AliasCache;
 use crate::hosted::HostedZone;
 use crate::metrics::{MetricSlots, ProfileSlots};
 use signpost_routing::{
@@ -205,6 +208,8 @@ pub struct Snapshot {
     pub(crate) slots: Vec<ProfileSlots>,
     /// The operator's own zones, served from their master files.
     pub(crate) hosted: Vec<Arc<HostedZone>>,
+    /// The addresses ALIAS records answer with, refreshed in the background without a rebuild.
+    pub(crate) alias_cache: Option<Arc<ArcSwap<AliasCache>>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -246,6 +251,12 @@ impl Snapshot {
     /// The same snapshot also serving `hosted` zones.
     pub fn with_hosted(mut self, hosted: Vec<Arc<HostedZone>>) -> Self {
         self.hosted = hosted;
+        self
+    }
+
+    /// The same snapshot answering ALIAS records from `cache` (which its owner keeps fresh).
+    pub fn with_alias_cache(mut self, cache: Option<Arc<ArcSwap<AliasCache>>>) -> Self {
+        self.alias_cache = cache;
         self
     }
 
@@ -301,6 +312,7 @@ impl Snapshot {
             zones,
             slots: Vec::new(),
             hosted: Vec::new(),
+            alias_cache: None,
         })
     }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::alias::AliasResolver;
 use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_api::Instruments;
@@ -31,6 +32,8 @@ pub(crate) struct Publisher {
     instruments: Instruments,
     /// The operator's hosted zones.
     hosted: Vec<Arc<HostedZone>>,
+    /// Resolves what the hosted zones' ALIAS records need, in the background.
+    alias: Option<AliasResolver>,
 }
 
 impl Publisher {
@@ -58,6 +61,7 @@ impl Publisher {
             counters,
             instruments,
             hosted,
+            alias: None,
         })
     }
 
@@ -89,12 +93,17 @@ impl Publisher {
         let mut snapshot = Snapshot::build(&self.zones, routing, serial)?
             .with_geo(self.geo.clone())
             .with_latency(self.latency.clone())
-            .with_hosted(self.hosted.clone());
+            .with_hosted(self.hosted.clone())
+            .with_alias_cache(self.alias.as_ref().map(AliasResolver::cache));
         if let Some(counters) = &self.counters {
             snapshot = snapshot.with_metric_slots(counters.slots());
         }
         let snapshot = Arc::new(snapshot);
         self.current.store(snapshot.clone());
+        // The names ALIAS answers depend on follow the profiles and zones just published.
+        if let Some(alias) = &self.alias {
+            alias.keep(signpost_dns::alias::alias_names(&snapshot));
+        }
         self.instruments.published(compiled, started.elapsed());
         self.serial = serial;
         self.report(&snapshot);
@@ -104,6 +113,11 @@ impl Publisher {
     /// Uses another GeoIP database from the next publish on.
     pub(crate) fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
         self.geo = geo;
+    }
+
+    /// Answers ALIAS records from `alias`'s cache from the next publish on.
+    pub(crate) fn set_alias(&mut self, alias: AliasResolver) {
+        self.alias = Some(alias);
     }
 
     /// Serves these hosted zones from the next publish on.
