@@ -132,6 +132,7 @@ impl<'a> AliasAddresses<'a> {
 
 /// What an ALIAS expands to for one query.
 #[derive(Debug, Clone, Copy)]
+#[allow(clippy::large_enum_variant)] // on the stack on purpose: boxing would allocate per query
 pub enum Expansion<'a> {
     /// These addresses (none of the query's family: NODATA).
     Addresses(AliasAddresses<'a>),
@@ -142,18 +143,31 @@ pub enum Expansion<'a> {
     ServFail,
 }
 
-/// Expands the ALIAS to `target` (lower-case wire) with TTL `alias_ttl` for a query of
-/// `family` from `client` (`ecs`: the address came from ECS, so a scope is echoed).
+/// Who asks an ALIAS, and for what.
+#[derive(Debug, Clone, Copy)]
+pub struct AliasQuery {
+    /// The client the answer is for: the ECS address, else the resolver's.
+    pub client: IpAddr,
+    /// The address came from ECS, so a scope is echoed.
+    pub ecs: bool,
+    /// The address family asked (ANY: both).
+    pub family: QueryFamily,
+}
+
+/// Expands the ALIAS to `target` (lower-case wire) with TTL `alias_ttl` for `query`.
 pub fn expand<'a>(
     snap: &'a Snapshot,
     cache: Option<&'a AliasCache>,
     target: &[u8],
     alias_ttl: u32,
-    client: IpAddr,
-    ecs: bool,
-    family: QueryFamily,
+    query: AliasQuery,
     rng: &mut fastrand::Rng,
 ) -> Expansion<'a> {
+    let AliasQuery {
+        client,
+        ecs,
+        family,
+    } = query;
     let Some(id) = profile_of(snap, target) else {
         return match cache.and_then(|c| c.get(target)) {
             Some(r) => {
@@ -433,6 +447,181 @@ mod tests {
             rewrite("z.test", "@ A 192.0.2.1\n"),
             Ok(Cow::Borrowed(_))
         ));
+    }
+
+    fn snapshot() -> Snapshot {
+        use signpost_model::{Limits, ProfileSet};
+        let yaml = r#"
+profiles:
+  - name: app
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: { relativeName: app, ttl: 10 }
+      endpoints:
+        - { name: one, type: externalEndpoints, properties: { target: 192.0.2.1, priority: 1 } }
+        - { name: two, type: externalEndpoints, properties: { target: 192.0.2.2, priority: 2 } }
+  - name: parent
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: { relativeName: parent, ttl: 40 }
+      endpoints:
+        - { name: child, type: nestedEndpoints, properties: { targetResourceId: child, priority: 1 } }
+  - name: child
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: { relativeName: child, ttl: 50 }
+      endpoints:
+        - { name: web, type: externalEndpoints, properties: { target: Web.Example.net } }
+"#;
+        let file = signpost_model::set::parse_profiles_file(yaml, false).unwrap();
+        let set = ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap();
+        let routing = signpost_routing::RoutingTable::compile(&set, &signpost_routing::AllHealthy);
+        let zones = [crate::ZoneConfig::new("tm.test", vec![])];
+        let hosted = crate::hosted::HostedZone::parse(
+            "contoso.test",
+            "@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ 300 ALIAS app.tm.test.\nn 30 ALIAS parent.tm.test.\nx 300 ALIAS out.example.\n",
+        )
+        .unwrap();
+        Snapshot::build(&zones, routing, 1)
+            .unwrap()
+            .with_hosted(vec![std::sync::Arc::new(hosted)])
+    }
+
+    fn addresses(e: Expansion<'_>) -> (Vec<IpAddr>, u32, Option<u8>) {
+        match e {
+            Expansion::Addresses(a) => (a.iter().collect(), a.ttl, a.scope),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn expansion_routes_profiles_and_reads_the_cache() {
+        let snap = snapshot();
+        let names = alias_names(&snap);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["out.example", "web.example.net"],
+            "the outside target, and the name endpoint through nesting"
+        );
+        let v4 = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let cache = AliasCache::new([
+            (
+                "web.example.net",
+                Resolved {
+                    addresses: vec![v4("198.51.100.1"), "2001:db8::5".parse().unwrap()],
+                    ttl: 20,
+                },
+            ),
+            (
+                "out.example",
+                Resolved {
+                    addresses: vec![v4("203.0.113.1")],
+                    ttl: 600,
+                },
+            ),
+        ]);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let client = v4("192.0.2.99");
+        let wire = |n: &str| wire_name(n).unwrap();
+        let app = wire("app.tm.test");
+        // An IP endpoint: its address, TTL min(ALIAS, profile); with ECS, the decision's scope.
+        let e = expand(
+            &snap,
+            None,
+            &app,
+            300,
+            AliasQuery {
+                client,
+                ecs: true,
+                family: QueryFamily::V4,
+            },
+            &mut rng,
+        );
+        assert_eq!(addresses(e), (vec![v4("192.0.2.1")], 10, Some(0)));
+        let e = expand(
+            &snap,
+            None,
+            &app,
+            300,
+            AliasQuery {
+                client,
+                ecs: false,
+                family: QueryFamily::V6,
+            },
+            &mut rng,
+        );
+        // No address of the family: nothing to write, NODATA (as the profile's own answer).
+        assert!(addresses(e).0.is_empty());
+        // Nested down to a name endpoint: that name's cached addresses of the family asked.
+        let parent = wire("parent.tm.test");
+        let e = expand(
+            &snap,
+            Some(&cache),
+            &parent,
+            30,
+            AliasQuery {
+                client,
+                ecs: false,
+                family: QueryFamily::V4,
+            },
+            &mut rng,
+        );
+        assert_eq!(addresses(e), (vec![v4("198.51.100.1")], 20, None));
+        let e = expand(
+            &snap,
+            Some(&cache),
+            &parent,
+            30,
+            AliasQuery {
+                client,
+                ecs: false,
+                family: QueryFamily::Both,
+            },
+            &mut rng,
+        );
+        assert_eq!(addresses(e).0.len(), 2);
+        // Not cached: SERVFAIL.
+        let e = expand(
+            &snap,
+            None,
+            &parent,
+            30,
+            AliasQuery {
+                client,
+                ecs: false,
+                family: QueryFamily::V4,
+            },
+            &mut rng,
+        );
+        assert!(matches!(e, Expansion::ServFail));
+        // Outside: the cache, TTL min(ALIAS, records), scope 0 with ECS.
+        let out = wire("out.example");
+        let e = expand(
+            &snap,
+            Some(&cache),
+            &out,
+            300,
+            AliasQuery {
+                client,
+                ecs: true,
+                family: QueryFamily::V4,
+            },
+            &mut rng,
+        );
+        assert_eq!(addresses(e), (vec![v4("203.0.113.1")], 300, Some(0)));
+        let e = expand(
+            &snap,
+            Some(&cache),
+            &wire("nope.example"),
+            300,
+            AliasQuery {
+                client,
+                ecs: false,
+                family: QueryFamily::V4,
+            },
+            &mut rng,
+        );
+        assert!(matches!(e, Expansion::ServFail));
     }
 
     #[test]

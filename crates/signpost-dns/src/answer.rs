@@ -395,9 +395,11 @@ fn hosted_answer(
                 cache.as_deref().map(|c| &**c),
                 target,
                 ttl,
-                client,
-                ecs.is_some(),
-                family_of(q.qtype),
+                alias::AliasQuery {
+                    client,
+                    ecs: ecs.is_some(),
+                    family: family_of(q.qtype),
+                },
                 rng,
             );
             match expansion {
