@@ -625,6 +625,44 @@ profiles:
     }
 
     #[test]
+    fn the_rewrite_never_panics() {
+        // Pieces of records, in random order: the pre-pass must leave bad files to the reader's
+        // errors (or its own), never panic.
+        let pieces = [
+            "@",
+            "ALIAS",
+            "alias",
+            " ",
+            "\t",
+            "\n",
+            "IN",
+            "300",
+            "1h",
+            "x.",
+            "a..b",
+            ";",
+            "\"",
+            "(",
+            ")",
+            "\\",
+            "$ORIGIN",
+            "\u{a0}",
+            "é",
+            "TYPE65401",
+            "\\#",
+            "SOA ns h 1 2 3 4 5",
+        ];
+        let mut rng = fastrand::Rng::with_seed(14);
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(1..24))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let _ = rewrite("contoso.test", &text);
+            let _ = crate::hosted::HostedZone::parse("contoso.test", &text);
+        }
+    }
+
+    #[test]
     fn wire_names_are_made_without_allocating() {
         let mut buf = [0u8; 256];
         assert_eq!(

@@ -76,6 +76,9 @@ pub struct HostedZone {
     negative_soa: Vec<u8>,
     /// Records in the file.
     pub records: usize,
+    /// The targets of the zone's ALIAS records (lower-case wire), gathered once: every publish
+    /// asks for them.
+    alias_targets: Vec<Vec<u8>>,
 }
 
 impl HostedZone {
@@ -263,12 +266,20 @@ impl HostedZone {
         {
             return Err(err(0, "no NS record at the apex".to_string()));
         }
+        let mut alias_targets: Vec<Vec<u8>> = nodes
+            .values()
+            .filter_map(|n| n.rrset(ALIAS_TYPE))
+            .map(|r| r.targets[0].clone())
+            .collect();
+        alias_targets.sort();
+        alias_targets.dedup();
         Ok(Self {
             name: zone_name,
             apex,
             nodes,
             negative_soa,
             records,
+            alias_targets,
         })
     }
 
@@ -412,10 +423,7 @@ impl HostedZone {
 
     /// The wire names ALIAS records of this zone point to (lower case).
     pub fn alias_targets(&self) -> impl Iterator<Item = &[u8]> {
-        self.nodes
-            .values()
-            .filter_map(|n| n.rrset(ALIAS_TYPE))
-            .map(|r| r.targets[0].as_slice())
+        self.alias_targets.iter().map(Vec::as_slice)
     }
 
     /// The SOA in the authority section, as NXDOMAIN and NODATA carry it.
