@@ -4,6 +4,8 @@
 # A vanity name www.contoso.test (served by unbound's own auth-zone) is a CNAME to the profile
 # contoso.tm.test; unbound reaches Signpost through a stub zone, follows Signpost's CNAME to the
 # endpoint, and resolves it. Then the profiles file is edited live and the answer must follow.
+# A naked zone apex, naked.test (hosted by Signpost), is an ALIAS to the profile regions.tm.test:
+# unbound gets the chosen endpoint's address at the apex, and follows the failover.
 # Last, the web dashboard in headless Chromium (scripts/dashboard-test.sh).
 # Everything listens on 127.0.0.1 with free ports. Prints "N passed, M failed"; exits 1 on failure.
 set -euo pipefail
@@ -107,6 +109,15 @@ app-eu IN A   127.0.0.12
 app-ap IN A   127.0.0.13
 shop   IN CNAME regions.tm.test.
 Z
+# Signpost's own hosted zone: its apex is traffic-managed through an ALIAS (the chosen endpoint's
+# name is resolved through unbound, the --probe-resolver).
+cat > "$W/naked.test.zone" <<Z
+\$TTL 300
+@      IN SOA ns.naked.test. hostmaster.naked.test. 1 3600 600 86400 60
+@      IN NS  ns.naked.test.
+@      IN ALIAS regions.tm.test.
+ns     IN A   127.0.0.1
+Z
 cat > "$W/unbound.conf" <<U
 server:
   interface: 127.0.0.1
@@ -133,6 +144,9 @@ server:
   cache-max-ttl: 2
 stub-zone:
   name: "tm.test"
+  stub-addr: 127.0.0.1@$SP
+stub-zone:
+  name: "naked.test"
   stub-addr: 127.0.0.1@$SP
 auth-zone:
   name: "contoso.test."
@@ -161,6 +175,7 @@ PIDS+=($!)
 # Probe targets are names (app-us.contoso.test, ...): Signpost resolves them through unbound.
 "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 \
   --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB --api-listen 127.0.0.1:$API --geoip "$W/geo.mmdb" \
+  --hosted-zone naked.test="$W/naked.test.zone" \
   >"$W/signpost.log" 2>&1 &
 PIDS+=($!)
 
@@ -200,11 +215,15 @@ check "the answer's ECS scope is the GeoIP network" "203.0.113.0/24/24" \
 # interval x (tolerated + 1) + TTL + 1 s = 1 x 2 + 2 + 1 = 5 s the resolver's answer moves on.
 eventually 10 "regions: the resolver gets the first region" \
   "regions.tm.test. app-us.contoso.test. 127.0.0.11" resolver shop.contoso.test A
+eventually 10 "ALIAS at the apex through unbound: the chosen endpoint's address" \
+  "127.0.0.11" resolver naked.test A
 sleep 1.5  # let the us endpoint's first probe land, so the failure below is a real transition
 kill "$US"; wait "$US" 2>/dev/null || true
 t0=$SECONDS
 eventually 5 "first region down: the answer moves to the second within 5 s" \
   "regions.tm.test. app-eu.contoso.test. 127.0.0.12" resolver shop.contoso.test A
+eventually 5 "ALIAS at the apex through unbound follows the failover" \
+  "127.0.0.12" resolver naked.test A
 echo "     (moved after about $((SECONDS - t0)) s)"
 check "the status command shows the region Degraded" "1" \
   "$("$BIN" status --data-dir "$W/data" regions | grep -c '^regions .* us  *Degraded')"

@@ -4,7 +4,8 @@
 //! Run: `cargo bench -p signpost-dns --bench answer` (prints a table; no harness dependency).
 //! The query mix is `../shared/bench/run-auth.sh`'s: 6x a Weighted CNAME profile, 2x an address
 //! profile, an AAAA NODATA, an NXDOMAIN and the apex SOA; then the same names with an ECS option,
-//! counted (metrics on), counted with Traffic View, and a hosted zone's mix.
+//! counted (metrics on), counted with Traffic View, a hosted zone's mix, and ALIAS records (to an
+//! address profile, to a name-endpoint profile, to an outside name, from the resolver cache).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use signpost_dns::alias::{AliasCache, Resolved};
 use signpost_dns::hosted::HostedZone;
 use signpost_dns::rrl::{Class, RateLimiter, RrlConfig};
 use signpost_dns::{Answerer, DnsCounters, Snapshot, Transport, ZoneConfig};
@@ -105,6 +107,8 @@ enum Mode {
     TrafficView,
     /// Queries to a hosted zone: answers, a CNAME chain, NODATA, NXDOMAIN, a referral.
     Hosted,
+    /// A/AAAA at ALIAS owners: routed through a profile, or from the cache.
+    Alias,
 }
 
 /// The hosted zone of [`Mode::Hosted`] and its query mix.
@@ -117,7 +121,19 @@ www     IN A   192.0.2.1
 alias   IN CNAME www
 sub     IN NS  ns.sub
 ns.sub  IN A   192.0.2.77
+@       IN ALIAS partners.trafficmanager.net.
+cdn     IN ALIAS contoso.trafficmanager.net.
+ext     IN ALIAS cdn.example.net.
 ";
+
+fn alias_mix() -> Vec<Vec<u8>> {
+    let mut v = vec![query("contoso.test", 1, false); 4];
+    v.extend(vec![query("cdn.contoso.test", 1, false); 4]);
+    v.push(query("ext.contoso.test", 1, false));
+    v.push(query("ext.contoso.test", 1, false));
+    v.push(query("ext.contoso.test", 28, false));
+    v
+}
 
 fn hosted_mix() -> Vec<Vec<u8>> {
     let www = query("www.contoso.test", 1, false);
@@ -155,12 +171,22 @@ fn main() {
             }
             ProfileSet::from_docs(&file.profiles, &Limits::default()).unwrap()
         };
+        let resolved = |a: &str| Resolved {
+            addresses: vec![a.parse().unwrap(), "2001:db8::1".parse().unwrap()],
+            ttl: 60,
+        };
+        let cache = Arc::new(ArcSwap::from_pointee(AliasCache::new([
+            ("contoso-us.cloudapp.net", resolved("198.51.100.1")),
+            ("contoso-eu.cloudapp.net", resolved("198.51.100.2")),
+            ("cdn.example.net", resolved("198.51.100.3")),
+        ])));
         let build = |routing: RoutingTable| {
             Arc::new(ArcSwap::from_pointee(
                 Snapshot::build(&zones, routing, 1)
                     .unwrap()
                     .with_metric_slots(counters.slots())
-                    .with_hosted(vec![hosted.clone()]),
+                    .with_hosted(vec![hosted.clone()])
+                    .with_alias_cache(Some(cache.clone())),
             ))
         };
         let answerer = Answerer::new(build(routing.clone()), 1232);
@@ -180,12 +206,14 @@ fn main() {
             Mode::Counted,
             Mode::TrafficView,
             Mode::Hosted,
+            Mode::Alias,
         ] {
             let queries = match mode {
                 Mode::Ecs => mix(true),
                 Mode::Cookie => mix(false).into_iter().map(with_cookie).collect(),
                 Mode::Plain | Mode::Rrl | Mode::Counted | Mode::TrafficView => mix(false),
                 Mode::Hosted => hosted_mix(),
+                Mode::Alias => alias_mix(),
             };
             let answerer = match mode {
                 Mode::Counted => &counted,
@@ -227,6 +255,7 @@ fn main() {
                 Mode::Counted => "counted",
                 Mode::TrafficView => "tv",
                 Mode::Hosted => "hosted",
+                Mode::Alias => "alias",
             };
             println!("{:>9} {:>7} {:>12.1} {:>16.3}", extra + 2, name, ns, allocs);
         }

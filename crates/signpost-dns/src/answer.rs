@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use domain::base::iana::{Rcode, Rtype};
 use signpost_routing::{Outcome, ProfileId, QueryFamily, route};
 
+use crate::alias::{self, Expansion};
 use crate::cookies::{self, CookieSecret};
 use crate::dnssec::signer::Signed;
 use crate::dnssec::zone::APEX_TYPES;
@@ -237,7 +238,8 @@ impl Answerer {
                 Writer::begin(q, out, false, 0, ctx).finish(q, formerr, None, None);
                 return (answered(formerr, name_end as usize), slot);
             }
-            let (rcode, class_at) = hosted_answer(hosted, q, name, ctx, out, dnssec);
+            let (rcode, class_at) =
+                hosted_answer(&snap, hosted, q, name, peer, ctx, rng, out, dnssec);
             // Rate limiting classifies NXDOMAIN by the zone and a referral by its cut, so a
             // flood of random names shares one budget (as for the traffic-manager zones).
             let class_start = match class_at {
@@ -516,6 +518,59 @@ fn sign_picks(
     }
 }
 
+/// The RRSIGs of an ALIAS's addresses at `name` (written as `owner`): one per family present.
+fn sign_addresses(
+    w: &mut Writer<'_>,
+    z: &ZoneDnssec,
+    owner: Option<&[u8]>,
+    name: &[u8],
+    addresses: &alias::AliasAddresses<'_>,
+) {
+    let mut v4 = [[0u8; 4]; MAX_SIGNED_SET];
+    let mut v6 = [[0u8; 16]; MAX_SIGNED_SET];
+    let (mut n4, mut n6) = (0, 0);
+    for a in addresses.iter() {
+        match a {
+            IpAddr::V4(a) if n4 < MAX_SIGNED_SET => {
+                v4[n4] = a.octets();
+                n4 += 1;
+            }
+            IpAddr::V6(a) if n6 < MAX_SIGNED_SET => {
+                v6[n6] = a.octets();
+                n6 += 1;
+            }
+            _ => {}
+        }
+    }
+    let qname_ptr = pointer(HEADER_LEN);
+    let written = owner.unwrap_or(&qname_ptr);
+    let mut set = [&[][..]; MAX_SIGNED_SET];
+    for (slot, a) in set.iter_mut().zip(&v4[..n4]) {
+        *slot = a;
+    }
+    if n4 > 0 {
+        z.sign(
+            name,
+            Rtype::A.to_int(),
+            addresses.ttl,
+            &mut set[..n4],
+            |s| w.signatures(written, s, Section::Answer, None),
+        );
+    }
+    for (slot, a) in set.iter_mut().zip(&v6[..n6]) {
+        *slot = a;
+    }
+    if n6 > 0 {
+        z.sign(
+            name,
+            Rtype::AAAA.to_int(),
+            addresses.ttl,
+            &mut set[..n6],
+            |s| w.signatures(written, s, Section::Answer, None),
+        );
+    }
+}
+
 /// What classifies a hosted answer for rate limiting: the query name, the zone (NXDOMAIN), or
 /// the zone cut at this offset of the name (a referral).
 enum HostedClass {
@@ -526,20 +581,66 @@ enum HostedClass {
 
 /// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE and what
 /// classifies it.
+#[allow(clippy::too_many_arguments)] // the query's context, passed through
 fn hosted_answer(
+    snap: &Snapshot,
     zone: &HostedZone,
     q: &Query,
     name: &[u8],
+    peer: IpAddr,
     ctx: Ctx,
+    rng: &mut fastrand::Rng,
     out: &mut Vec<u8>,
     dnssec: Option<hosted::Dnssec<'_>>,
 ) -> (u16, HostedClass) {
     let mut w = Writer::begin(q, out, true, 0, ctx);
     let outcome = zone.answer(name, q.qtype.to_int(), &mut w, dnssec);
-    let signing = dnssec.is_some_and(|d| d.sign);
+    let signing = dnssec.filter(|d| d.sign).map(|d| d.zone);
+    let mut scope = None;
     let (rcode, class) = match outcome {
+        hosted::Outcome::Alias { owner, target, ttl } => {
+            let ecs = q
+                .edns
+                .and_then(|e| e.client_subnet)
+                .filter(|c| c.source_prefix > 0);
+            let client = ecs.map_or(peer, |c| c.addr);
+            let cache = snap.alias_cache.as_ref().map(|c| c.load());
+            let expansion = alias::expand(
+                snap,
+                cache.as_deref().map(|c| &**c),
+                target,
+                ttl,
+                alias::AliasQuery {
+                    client,
+                    ecs: ecs.is_some(),
+                    family: family_of(q.qtype),
+                },
+                rng,
+            );
+            match expansion {
+                Expansion::Addresses(addresses) => {
+                    for a in addresses.iter() {
+                        w.address(owner, a, addresses.ttl);
+                    }
+                    if let Some(z) = signing {
+                        sign_addresses(&mut w, z, owner, owner.unwrap_or(name), &addresses);
+                    }
+                    scope = addresses.scope;
+                }
+                Expansion::NoData(s) => scope = s,
+                Expansion::ServFail => {
+                    let servfail = Rcode::SERVFAIL.to_int().into();
+                    Writer::begin(q, w.out, false, 0, ctx).finish(q, servfail, None, None);
+                    return (servfail, HostedClass::Name);
+                }
+            }
+            if w.answers == 0 {
+                zone.nodata(&mut w, signing, owner, owner.unwrap_or(name));
+            }
+            (0, HostedClass::Name)
+        }
         // Compact denial answers NOERROR to DNSSEC clients (RFC 9824 3.2).
-        hosted::Outcome::NxDomain if signing => (0, HostedClass::Zone),
+        hosted::Outcome::NxDomain if signing.is_some() => (0, HostedClass::Zone),
         hosted::Outcome::NxDomain => (NXDOMAIN, HostedClass::Zone),
         hosted::Outcome::Answer => (0, HostedClass::Name),
         hosted::Outcome::Referral(cut_len) => {
@@ -548,7 +649,7 @@ fn hosted_answer(
             (0, HostedClass::Cut(name.len() - cut_len))
         }
     };
-    w.finish(q, rcode, None, None);
+    w.finish(q, rcode, scope, None);
     (rcode, class)
 }
 
@@ -698,6 +799,28 @@ impl<'o> Writer<'o> {
     fn answer_plain(&mut self, tail: &[u8]) {
         self.out.extend_from_slice(&pointer(HEADER_LEN));
         self.out.extend_from_slice(tail);
+        self.answers += 1;
+    }
+
+    /// An A or AAAA record of `addr` with `ttl`, owned by `owner` (`None`: the question name).
+    fn address(&mut self, owner: Option<&[u8]>, addr: IpAddr, ttl: u32) {
+        match owner {
+            Some(o) => self.out.extend_from_slice(o),
+            None => self.out.extend_from_slice(&pointer(HEADER_LEN)),
+        }
+        let (rtype, octets, len) = match addr {
+            IpAddr::V4(a) => {
+                let mut o = [0u8; 16];
+                o[..4].copy_from_slice(&a.octets());
+                (Rtype::A, o, 4)
+            }
+            IpAddr::V6(a) => (Rtype::AAAA, a.octets(), 16),
+        };
+        self.out.extend_from_slice(&rtype.to_int().to_be_bytes());
+        self.out.extend_from_slice(&1u16.to_be_bytes()); // IN
+        self.out.extend_from_slice(&ttl.to_be_bytes());
+        self.out.extend_from_slice(&(len as u16).to_be_bytes());
+        self.out.extend_from_slice(&octets[..len]);
         self.answers += 1;
     }
 

@@ -11,6 +11,10 @@
 //! clear); a CNAME is followed inside the zone (at most [`MAX_CHAIN`] links); a name that does
 //! not exist is matched against the wildcard of its closest encloser (RFC 4592) before it is
 //! NXDOMAIN; an empty non-terminal is NODATA.
+//!
+//! ALIAS records (PowerDNS' syntax and type 65401, see [`crate::alias`]) are stored as an RRset
+//! of that type; an A, AAAA or ANY query at their owner without A/AAAA records of its own ends
+//! in [`Outcome::Alias`] for the caller to expand.
 
 use std::collections::HashMap;
 
@@ -19,6 +23,7 @@ use domain::base::iana::Rtype;
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, Zonefile};
 
+use crate::alias::{self, ALIAS_TYPE};
 use crate::dnssec::signer::Signed;
 use crate::dnssec::{ZoneDnssec, ZoneSigner, denial};
 
@@ -89,6 +94,9 @@ pub struct HostedZone {
     pub records: usize,
     /// The SOA record's own TTL (what its signature covers).
     soa_ttl: u32,
+    /// The targets of the zone's ALIAS records (lower-case wire), gathered once: every publish
+    /// asks for them.
+    alias_targets: Vec<Vec<u8>>,
 }
 
 impl HostedZone {
@@ -104,6 +112,9 @@ impl HostedZone {
             .parse()
             .map_err(|_| err(0, format!("{zone_name:?} is not a DNS name")))?;
         let apex = lower(origin.as_slice());
+        // `ALIAS` is no type `domain` knows: rewritten first, line for line.
+        let text =
+            &*alias::rewrite(&zone_name, text).map_err(|(line, message)| err(line, message))?;
         balanced(text).map_err(|(line, message)| err(line, message))?;
         let mut file = Zonefile::with_capacity(text.len());
         file.extend_from_slice(text.as_bytes());
@@ -118,6 +129,16 @@ impl HostedZone {
                 .count()
                 + 1
         };
+        // Line where the entry read from `offset` on starts. The reader's offset may stop inside
+        // the previous entry's last line (after SOA and RFC 3597 records, in 0.12.3): the rest of
+        // that line is the previous entry's.
+        let entry_line = |offset: usize| {
+            let mut at = offset.min(text.len());
+            if at > 0 && text.as_bytes()[at - 1] != b'\n' {
+                at = text[at..].find('\n').map_or(text.len(), |n| at + n + 1);
+            }
+            line_of(at) + leading_blank_lines(&text[at..])
+        };
         let mut nodes: HashMap<Vec<u8>, Node> = HashMap::new();
         let mut soa: Option<(Vec<u8>, u32)> = None;
         let mut records = 0;
@@ -128,7 +149,7 @@ impl HostedZone {
             // of the control loop, so a panic is caught here and reported at its entry's line.
             let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file.next_entry()));
             let Ok(next) = next else {
-                let line = line_of(start) + leading_blank_lines(&text[start.min(text.len())..]);
+                let line = entry_line(start);
                 return Err(err(
                     line,
                     "the zone-file reader failed on this entry (malformed; a defect of the \
@@ -144,11 +165,11 @@ impl HostedZone {
                     // the entry started (its own count runs one ahead after a line ending).
                     let text_of = e.to_string();
                     let message = text_of.splitn(3, ':').nth(2).unwrap_or(&text_of).trim();
-                    let line = line_of(start) + leading_blank_lines(&text[start.min(text.len())..]);
+                    let line = entry_line(start);
                     return Err(err(line, message.to_string()));
                 }
             };
-            let line = line_of(start) + leading_blank_lines(&text[start.min(text.len())..]);
+            let line = entry_line(start);
             let record = match entry {
                 Entry::Record(r) => r,
                 Entry::Include { .. } => {
@@ -189,6 +210,10 @@ impl HostedZone {
                 ZoneRecordData::Ns(n) => Some(n.nsdname().to_name::<Vec<u8>>()),
                 ZoneRecordData::Mx(m) => Some(m.exchange().to_name::<Vec<u8>>()),
                 ZoneRecordData::Srv(s) => Some(s.target().to_name::<Vec<u8>>()),
+                _ if rtype.to_int() == ALIAS_TYPE => Some(
+                    domain::base::Name::from_octets(rdata.clone())
+                        .map_err(|_| err(line, "the ALIAS target is not a DNS name".to_string()))?,
+                ),
                 _ => None,
             };
             if rtype == Rtype::SOA {
@@ -214,6 +239,9 @@ impl HostedZone {
                     line,
                     format!("{}: a CNAME cannot sit beside other data", record.owner()),
                 ));
+            }
+            if rtype.to_int() == ALIAS_TYPE && node.rrset(ALIAS_TYPE).is_some() {
+                return Err(err(line, format!("{}: a second ALIAS", record.owner())));
             }
             if is_cname && has_cname {
                 return Err(err(line, format!("{}: a second CNAME", record.owner())));
@@ -257,6 +285,13 @@ impl HostedZone {
         {
             return Err(err(0, "no NS record at the apex".to_string()));
         }
+        let mut alias_targets: Vec<Vec<u8>> = nodes
+            .values()
+            .filter_map(|n| n.rrset(ALIAS_TYPE))
+            .map(|r| r.targets[0].clone())
+            .collect();
+        alias_targets.sort();
+        alias_targets.dedup();
         Ok(Self {
             name: zone_name,
             apex,
@@ -264,6 +299,7 @@ impl HostedZone {
             negative_soa,
             records,
             soa_ttl,
+            alias_targets,
         })
     }
 
@@ -278,7 +314,7 @@ impl HostedZone {
         qtype: u16,
         out: &mut impl Sections<'z>,
         dnssec: Option<Dnssec<'_>>,
-    ) -> Outcome {
+    ) -> Outcome<'z> {
         let mut current: &[u8] = name;
         // The first owner is the question's name (a pointer); later ones are written out.
         let mut owner: Option<&'z [u8]> = None;
@@ -331,6 +367,18 @@ impl HostedZone {
                 current = target;
                 owner = Some(target);
                 continue;
+            }
+            if let Some(alias) = alias_of(node, qtype) {
+                if qtype == Rtype::ANY.to_int() {
+                    for tail in node.rrsets.iter().flat_map(|r| &r.tails) {
+                        out.answer(owner, tail);
+                    }
+                }
+                return Outcome::Alias {
+                    owner,
+                    target: &alias.targets[0],
+                    ttl: ttl_of(&alias.tails[0]),
+                };
             }
             let mut any = false;
             for set in node
@@ -502,6 +550,32 @@ impl HostedZone {
 
     /// The negative answer: the SOA, and when signing its RRSIG and the compact denial at
     /// `name` (written as `owner`: `None` is the question's name) listing `types`.
+    /// The wire names ALIAS records of this zone point to (lower case).
+    pub fn alias_targets(&self) -> impl Iterator<Item = &[u8]> {
+        self.alias_targets.iter().map(Vec::as_slice)
+    }
+
+    /// NODATA at `name` (written as `owner`), its denial listing the types the name holds.
+    pub(crate) fn nodata<'z>(
+        &'z self,
+        out: &mut impl Sections<'z>,
+        signing: Option<&ZoneDnssec>,
+        owner: Option<&[u8]>,
+        name: &[u8],
+    ) {
+        let mut types = [0u16; 64];
+        let n = self
+            .nodes
+            .get(name)
+            .or_else(|| self.wildcard_for(name))
+            .map_or(0, |node| {
+                node.types(name == self.apex && signing.is_some(), &mut types)
+            });
+        self.negative(out, signing, owner, name, &types[..n]);
+    }
+
+    /// The negative answer: the SOA, and when signing its RRSIG and the compact denial at
+    /// `name` (written as `owner`: `None` is the question's name) listing `types`.
     fn negative<'z>(
         &'z self,
         out: &mut impl Sections<'z>,
@@ -567,9 +641,26 @@ fn sign_set<'z>(
     });
 }
 
+/// The ALIAS RRset that answers `qtype` at `node`: for A, AAAA and ANY, when the node has no
+/// A or AAAA records of its own (those win, as in PowerDNS).
+fn alias_of(node: &Node, qtype: u16) -> Option<&RrSet> {
+    let (a, aaaa, any) = (Rtype::A.to_int(), Rtype::AAAA.to_int(), Rtype::ANY.to_int());
+    if ![a, aaaa, any].contains(&qtype)
+        || node.rrsets.iter().any(|r| r.rtype == a || r.rtype == aaaa)
+    {
+        return None;
+    }
+    node.rrset(ALIAS_TYPE)
+}
+
+/// The TTL of a record tail.
+fn ttl_of(tail: &[u8]) -> u32 {
+    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
+}
+
 /// What a hosted answer is, beside its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum Outcome<'z> {
     /// Authoritative data or NODATA.
     Answer,
     /// The name does not exist.
@@ -577,6 +668,13 @@ pub(crate) enum Outcome {
     /// Below a zone cut (whose wire name is this long, a suffix of the query name): not
     /// authoritative.
     Referral(usize),
+    /// An ALIAS answers: its addresses go under `owner` (`None`: the question's name), found from
+    /// `target` (lower-case wire), with at most `ttl`. For ANY, the node's records are written.
+    Alias {
+        owner: Option<&'z [u8]>,
+        target: &'z [u8],
+        ttl: u32,
+    },
 }
 
 /// Where a hosted answer's records go: (owner wire name, record tail) per section; an answer
@@ -673,11 +771,6 @@ fn is_within(name: &[u8], apex: &[u8]) -> bool {
     at == name.len() - apex.len()
 }
 
-/// The TTL of a record tail.
-fn ttl_of(tail: &[u8]) -> u32 {
-    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,14 +802,14 @@ ns.sub  IN A   192.0.2.77
 
     /// The sections written, collected.
     #[derive(Default)]
-    struct Collected {
+    struct Collected<'z> {
         answer: Vec<(Option<Vec<u8>>, Vec<u8>)>,
         authority: Vec<(Vec<u8>, Vec<u8>)>,
         additional: Vec<(Vec<u8>, Vec<u8>)>,
-        outcome: Option<Outcome>,
+        outcome: Option<Outcome<'z>>,
     }
 
-    impl<'z> Sections<'z> for Collected {
+    impl<'z> Sections<'z> for Collected<'z> {
         fn answer(&mut self, owner: Option<&'z [u8]>, tail: &'z [u8]) {
             self.answer.push((owner.map(<[u8]>::to_vec), tail.to_vec()));
         }
@@ -747,11 +840,11 @@ ns.sub  IN A   192.0.2.77
     }
 
     trait Ask {
-        fn ask(&self, name: &[u8], qtype: u16) -> Collected;
+        fn ask(&self, name: &[u8], qtype: u16) -> Collected<'_>;
     }
 
     impl Ask for HostedZone {
-        fn ask(&self, name: &[u8], qtype: u16) -> Collected {
+        fn ask(&self, name: &[u8], qtype: u16) -> Collected<'_> {
             let mut c = Collected::default();
             c.outcome = Some(self.answer(name, qtype, &mut c, None));
             c
@@ -812,6 +905,120 @@ ns.sub  IN A   192.0.2.77
         let e = HostedZone::parse("contoso.test", "@ CH SOA ns1 h 1 2 3 4 5\n@ CH NS ns1\n")
             .unwrap_err();
         assert!(e.message.contains("CH"), "{e}");
+    }
+
+    const ALIASED: &str = "\
+$TTL 300
+@       IN SOA ns1 hostmaster 1 3600 600 604800 60
+        IN NS  ns1
+@   120 IN ALIAS app.tm.test.
+        IN MX  10 mail
+ns1     IN A   192.0.2.53
+both    IN ALIAS elsewhere.example.
+both    IN AAAA 2001:db8::7
+rel     IN ALIAS www
+www     IN A   192.0.2.1
+link    IN CNAME rel
+";
+
+    #[test]
+    fn alias_records_parse_and_answer() {
+        let z = HostedZone::parse("contoso.test", ALIASED).unwrap();
+        let apex = wire("contoso.test.");
+        let mut targets: Vec<Vec<u8>> = z.alias_targets().map(<[u8]>::to_vec).collect();
+        targets.sort();
+        let mut want = [
+            wire("app.tm.test."),
+            wire("elsewhere.example."),
+            wire("www.contoso.test."),
+        ];
+        want.sort();
+        assert_eq!(targets, want);
+        // A and AAAA at the apex: the ALIAS answers, under the question's name.
+        for qtype in [1, 28] {
+            let a = z.ask(&apex, qtype);
+            assert!(a.answer.is_empty(), "the caller writes the addresses");
+            let target = wire("app.tm.test.");
+            assert_eq!(
+                a.outcome,
+                Some(Outcome::Alias {
+                    owner: None,
+                    target: &target,
+                    ttl: 120
+                })
+            );
+        }
+        // ANY: every record of the node, then the ALIAS's addresses.
+        let any = z.ask(&apex, 255);
+        assert!(matches!(any.outcome, Some(Outcome::Alias { .. })));
+        assert_eq!(any.answer.len(), 4, "SOA, NS, ALIAS, MX");
+        // The ALIAS record itself, and other types, as usual.
+        let own = z.ask(&apex, ALIAS_TYPE);
+        assert_eq!(own.outcome, Some(Outcome::Answer));
+        assert_eq!(own.answer.len(), 1);
+        assert_eq!(&own.answer[0].1[10..], &wire("app.tm.test.")[..]);
+        let txt = z.ask(&apex, 16);
+        assert!(txt.answer.is_empty() && txt.authority.len() == 1, "NODATA");
+        // A/AAAA of its own win over the ALIAS: AAAA answered, A is NODATA.
+        let both = wire("both.contoso.test.");
+        assert_eq!(z.ask(&both, 28).answer.len(), 1);
+        let a = z.ask(&both, 1);
+        assert_eq!(a.outcome, Some(Outcome::Answer));
+        assert!(a.answer.is_empty() && a.authority.len() == 1);
+        // A CNAME to an ALIAS owner: the addresses go under the CNAME's target.
+        let link = z.ask(&wire("link.contoso.test."), 1);
+        assert_eq!(link.answer.len(), 1, "the CNAME");
+        let rel = wire("rel.contoso.test.");
+        assert!(matches!(
+            link.outcome,
+            Some(Outcome::Alias { owner: Some(o), .. }) if o == &rel[..]
+        ));
+    }
+
+    #[test]
+    fn bad_alias_records_name_the_line() {
+        let head = "@ IN SOA ns1 h 1 2 3 4 5\n@ IN NS ns1\n";
+        let e = HostedZone::parse(
+            "contoso.test",
+            &format!("{head}x IN ALIAS app.tm.test.\nx IN CNAME www\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("CNAME"), "{e}");
+        let e = HostedZone::parse(
+            "contoso.test",
+            &format!("{head}x IN CNAME www\nx IN ALIAS app.tm.test.\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        let e = HostedZone::parse(
+            "contoso.test",
+            &format!("{head}\n; c\nx IN ALIAS bad..target.\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("not a DNS name"), "{e}");
+        let e = HostedZone::parse(
+            "contoso.test",
+            &format!("{head}x IN ALIAS a.test.\nx IN ALIAS b.test.\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("second ALIAS"), "{e}");
+        // PowerDNS' own wire form is accepted too, and checked.
+        assert!(
+            HostedZone::parse(
+                "contoso.test",
+                &format!("{head}x IN TYPE65401 \\# 3 01610\n"),
+            )
+            .is_err()
+        );
+        let z = HostedZone::parse(
+            "contoso.test",
+            &format!("{head}x IN TYPE65401 \\# 3 016100\n"),
+        )
+        .unwrap();
+        assert_eq!(z.alias_targets().count(), 1);
     }
 
     #[test]

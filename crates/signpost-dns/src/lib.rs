@@ -11,10 +11,13 @@
 //! - [`wire`]: borrowed parsing with NLnet Labs' `domain` (header, question bytes, EDNS, ECS);
 //! - [`snapshot`]: the immutable [`Snapshot`] (routing tables, zones, every record pre-encoded);
 //! - [`answer`]: [`Answerer`], from query bytes to response bytes (RCODEs, EDNS, TC, ECS scope);
+//! - [`hosted`]: the operator's own zones from master files; [`alias`]: their ALIAS records and
+//!   the address cache those answer from (filled off the query path);
 //! - [`cookies`]: DNS Cookies (RFC 7873, server cookies as RFC 9018 makes them);
 //! - [`rrl`]: response rate limiting for UDP, per worker;
 //! - `udp` and `tcp` (private): the transports; [`server`]: binding and lifecycle ([`DnsServer`]).
 
+pub mod alias;
 pub mod answer;
 pub mod cookies;
 pub mod dnssec;

@@ -17,6 +17,9 @@ use domain::base::iana::Rtype;
 use std::sync::Arc;
 
 use crate::dnssec::{ZoneDnssec, ZoneSigner};
+use arc_swap::ArcSwap;
+
+use crate::alias::AliasCache;
 use crate::hosted::HostedZone;
 use crate::metrics::{MetricSlots, ProfileSlots};
 use signpost_routing::{
@@ -224,6 +227,8 @@ pub struct Snapshot {
     pub(crate) hosted: Vec<Arc<HostedZone>>,
     /// Signing state of each hosted zone (as `hosted`), when it is signed.
     pub(crate) hosted_dnssec: Vec<Option<ZoneDnssec>>,
+    /// The addresses ALIAS records answer with, refreshed in the background without a rebuild.
+    pub(crate) alias_cache: Option<Arc<ArcSwap<AliasCache>>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -298,6 +303,12 @@ impl Snapshot {
         self
     }
 
+    /// The same snapshot answering ALIAS records from `cache` (which its owner keeps fresh).
+    pub fn with_alias_cache(mut self, cache: Option<Arc<ArcSwap<AliasCache>>>) -> Self {
+        self.alias_cache = cache;
+        self
+    }
+
     /// The hosted zone containing `name` (lower-case wire), when it is more specific than every
     /// traffic-manager zone that also contains it, and where its apex starts in `name`.
     pub(crate) fn find_hosted(
@@ -358,6 +369,7 @@ impl Snapshot {
             slots: Vec::new(),
             hosted: Vec::new(),
             hosted_dnssec: Vec::new(),
+            alias_cache: None,
         })
     }
 

@@ -36,6 +36,6 @@ pub use monitor::{
 pub use permits::Skipped;
 pub use probe::{Failure, ProbeResult, ProbeSpec, Success};
 pub use quorum::{Dissent, PeerObservations, QuorumRule};
-pub use resolve::Resolver;
+pub use resolve::{Lookup, Resolver};
 pub use signpost_model::health::ProbeStatus;
 pub use state::{EndpointState, Event, EventKind};

@@ -1,5 +1,7 @@
 //! Resolving probe targets given as names: the system resolver, or a DNS server given with
 //! `--probe-resolver ADDR:PORT` (queried directly over UDP, A then AAAA, with `domain`).
+//! [`Resolver::lookup`] gives every address and, from a DNS server, the records' TTL (ALIAS
+//! answers need both).
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -20,6 +22,16 @@ pub enum Resolver {
     Server(SocketAddr),
 }
 
+/// Every address of a name, as [`Resolver::lookup`] found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The A addresses, then the AAAA addresses (may be empty: the name has none).
+    pub addresses: Vec<IpAddr>,
+    /// The smallest TTL of those records (seconds); `None` from the system resolver, which does
+    /// not tell, or when there are no records.
+    pub ttl: Option<u32>,
+}
+
 impl Resolver {
     /// The first address of `host`, or why there is none.
     pub async fn resolve(&self, host: &str) -> Result<IpAddr, String> {
@@ -32,7 +44,7 @@ impl Resolver {
                 .ok_or_else(|| format!("{host} has no address")),
             Self::Server(server) => {
                 for rtype in [Rtype::A, Rtype::AAAA] {
-                    if let Some(ip) = ask(*server, host, rtype).await? {
+                    if let Some(&(ip, _)) = ask(*server, host, rtype).await?.first() {
                         return Ok(ip);
                     }
                 }
@@ -40,9 +52,40 @@ impl Resolver {
             }
         }
     }
+
+    /// Every A and AAAA address of `host`, with their TTL when the resolver gives it.
+    pub async fn lookup(&self, host: &str) -> Result<Lookup, String> {
+        match self {
+            Self::System => {
+                let mut addresses: Vec<IpAddr> = tokio::net::lookup_host((host, 0))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(|a| a.ip())
+                    .collect();
+                addresses.sort_by_key(|a| a.is_ipv6());
+                addresses.dedup();
+                Ok(Lookup {
+                    addresses,
+                    ttl: None,
+                })
+            }
+            Self::Server(server) => {
+                let (v4, v6) = tokio::join!(
+                    ask(*server, host, Rtype::A),
+                    ask(*server, host, Rtype::AAAA)
+                );
+                let records: Vec<(IpAddr, u32)> = v4?.into_iter().chain(v6?).collect();
+                Ok(Lookup {
+                    addresses: records.iter().map(|r| r.0).collect(),
+                    ttl: records.iter().map(|r| r.1).min(),
+                })
+            }
+        }
+    }
 }
 
-async fn ask(server: SocketAddr, host: &str, rtype: Rtype) -> Result<Option<IpAddr>, String> {
+/// The addresses of type `rtype` in the answer to `host`, with their TTLs.
+async fn ask(server: SocketAddr, host: &str, rtype: Rtype) -> Result<Vec<(IpAddr, u32)>, String> {
     let name = Name::<Vec<u8>>::from_str(&format!("{}.", host.trim_end_matches('.')))
         .map_err(|e| format!("{host}: {e}"))?;
     let id = fastrand::u16(..);
@@ -95,18 +138,18 @@ async fn ask(server: SocketAddr, host: &str, rtype: Rtype) -> Result<Option<IpAd
     let answer = msg
         .answer()
         .map_err(|_| format!("resolver {server}: malformed answer"))?;
-    let ip = if rtype == Rtype::A {
+    let ips = if rtype == Rtype::A {
         answer
             .limit_to::<A>()
             .filter_map(Result::ok)
-            .map(|r| IpAddr::V4(r.data().addr()))
-            .next()
+            .map(|r| (IpAddr::V4(r.data().addr()), r.ttl().as_secs()))
+            .collect()
     } else {
         answer
             .limit_to::<Aaaa>()
             .filter_map(Result::ok)
-            .map(|r| IpAddr::V6(r.data().addr()))
-            .next()
+            .map(|r| (IpAddr::V6(r.data().addr()), r.ttl().as_secs()))
+            .collect()
     };
-    Ok(ip)
+    Ok(ips)
 }

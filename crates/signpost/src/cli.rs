@@ -383,8 +383,8 @@ pub struct ServeArgs {
     /// Directory for state that survives restarts (last known health). Default: ./signpost-data.
     #[arg(long, env = "SIGNPOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// DNS server (ADDR:PORT) that resolves probe targets given as names. Default: the system
-    /// resolver.
+    /// DNS server (ADDR:PORT) that resolves probe targets given as names, and the names hosted
+    /// zones' ALIAS records answer with (in the background). Default: the system resolver.
     #[arg(long)]
     pub probe_resolver: Option<SocketAddr>,
     /// Probes allowed in flight at once. Default: 1024.

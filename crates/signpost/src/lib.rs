@@ -7,11 +7,13 @@
 //!   `signpost serve` alone start on the shipped example;
 //! - [`fleet`]: health decided by a fleet (this node's view shared, the quorum's verdicts);
 //! - `overrides`: which operator overrides are in effect now, and when the next one expires;
+//! - `alias`: resolves what hosted zones' ALIAS records answer with, in the background;
 //! - [`serve`]: starts the DNS server on a snapshot and keeps the snapshot current as the profiles
 //!   file changes;
 //! - [`status`]: the status file (health that survives restarts) and `signpost status`;
 //! - [`validate`]: `signpost validate FILE`, the check-only command.
 
+mod alias;
 pub mod api_tls;
 pub mod cli;
 pub mod client;

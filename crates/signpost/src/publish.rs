@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::alias::AliasResolver;
 use anyhow::Result;
 use arc_swap::ArcSwap;
 use signpost_api::Instruments;
@@ -36,6 +37,8 @@ pub(crate) struct Publisher {
     /// from.
     signers: HashMap<String, Arc<ZoneSigner>>,
     key_sets: HashMap<String, String>,
+    /// Resolves what the hosted zones' ALIAS records need, in the background.
+    alias: Option<AliasResolver>,
 }
 
 impl Publisher {
@@ -65,6 +68,7 @@ impl Publisher {
             hosted,
             signers: HashMap::new(),
             key_sets: HashMap::new(),
+            alias: None,
         })
     }
 
@@ -118,12 +122,17 @@ impl Publisher {
             .with_geo(self.geo.clone())
             .with_latency(self.latency.clone())
             .with_hosted(self.hosted.clone())
-            .with_signers(&self.signers);
+            .with_signers(&self.signers)
+            .with_alias_cache(self.alias.as_ref().map(AliasResolver::cache));
         if let Some(counters) = &self.counters {
             snapshot = snapshot.with_metric_slots(counters.slots());
         }
         let snapshot = Arc::new(snapshot);
         self.current.store(snapshot.clone());
+        // The names ALIAS answers depend on follow the profiles and zones just published.
+        if let Some(alias) = &self.alias {
+            alias.keep(signpost_dns::alias::alias_names(&snapshot));
+        }
         self.instruments.published(compiled, started.elapsed());
         self.serial = serial;
         self.report(&snapshot);
@@ -133,6 +142,11 @@ impl Publisher {
     /// Uses another GeoIP database from the next publish on.
     pub(crate) fn set_geo(&mut self, geo: Option<Arc<dyn Locate + Send + Sync>>) {
         self.geo = geo;
+    }
+
+    /// Answers ALIAS records from `alias`'s cache from the next publish on.
+    pub(crate) fn set_alias(&mut self, alias: AliasResolver) {
+        self.alias = Some(alias);
     }
 
     /// Serves these hosted zones from the next publish on.

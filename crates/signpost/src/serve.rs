@@ -26,6 +26,7 @@ use signpost_store::Store;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::alias::AliasResolver;
 use crate::api_tls::TlsListener;
 use crate::cli::ServeArgs;
 use crate::fleet::FleetHealth;
@@ -174,6 +175,13 @@ async fn serve(settings: Settings) -> Result<()> {
             anyhow::bail!("dnssec: {}: the stored keys do not load", zone.name);
         }
     }
+    // One token stops everything: the API finishes the requests it has, the control loop its
+    // current step.
+    let shutdown = CancellationToken::new();
+    publisher.set_alias(AliasResolver::start(
+        settings.monitor.resolver.clone(),
+        shutdown.clone(),
+    ));
     publisher.publish(&set, &overrides.over(&monitor.health()))?;
     let zones: Vec<&str> = settings.zones.iter().map(|z| z.apex.as_str()).collect();
     tracing::info!(profiles = set.profiles().len(), probed = monitor.len(), zones = ?zones, "configuration loaded");
@@ -244,9 +252,6 @@ async fn serve(settings: Settings) -> Result<()> {
     } else {
         tracing::warn!(api = %api_addr, scheme, "REST API listening WITHOUT authentication (no token configured): loopback only");
     }
-    // One token stops everything: the API finishes the requests it has, the control loop its
-    // current step.
-    let shutdown = CancellationToken::new();
     if let Some(counters) = &counters {
         tokio::spawn(collect_traffic(counters.clone(), shutdown.clone()));
     }

@@ -12,7 +12,7 @@
 //! max_tcp_connections = 1024
 //! max_tcp_connections_per_client = 16
 //! data_dir = "signpost-data"          # last known health, status file
-//! probe_resolver = "127.0.0.1:53"     # resolves probe targets given as names
+//! probe_resolver = "127.0.0.1:53"     # resolves probe targets and ALIAS targets given as names
 //! max_probes_in_flight = 1024
 //! probe_source = "127.0.0.1"          # source address of every probe
 //! health_quorum = "majority"          # with etcd: majority (default), any, all or local
@@ -114,7 +114,7 @@ pub struct SettingsFile {
     pub cookies: Option<CookieSetting>,
     /// Data directory, relative to the settings file.
     pub data_dir: Option<PathBuf>,
-    /// Resolver for probe target names.
+    /// Resolver for probe target names and the names ALIAS records answer with.
     pub probe_resolver: Option<SocketAddr>,
     /// Probes in flight at once.
     pub max_probes_in_flight: Option<usize>,

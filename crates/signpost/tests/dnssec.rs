@@ -1,6 +1,6 @@
 //! DNSSEC through a real validating resolver: `unbound`, with the DS records `signpost dnssec ds`
-//! prints as trust anchors, in front of a signing `signpost serve`. A profile name, a hosted
-//! static name, an NXDOMAIN and a NODATA all come back with the AD flag; after a failover the new
+//! prints as trust anchors, in front of a signing `signpost serve`. A profile name, an apex
+//! ALIAS, a hosted static name, an NXDOMAIN and a NODATA all come back with the AD flag; after a failover the new
 //! answer validates too; a key roll keeps validation working for resolvers that trust the old
 //! DS and for those that trust the new one; the keys survive a restart.
 
@@ -17,6 +17,7 @@ const ZONE: &str = "\
 $TTL 60
 @         IN SOA ns1 hostmaster 2026120201 3600 600 604800 30
           IN NS  ns1
+          IN ALIAS direct.tm.test.
 ns1       IN A   127.0.0.1
 www       IN A   127.0.0.80
 primary   IN A   127.0.0.2
@@ -36,6 +37,14 @@ profiles:
       endpoints:
         - {{ name: primary, type: externalEndpoints, properties: {{ target: primary.contoso.test, probeTarget: 127.0.0.2 }} }}
         - {{ name: secondary, type: externalEndpoints, properties: {{ target: secondary.contoso.test, probeTarget: 127.0.0.3 }} }}
+  - name: direct
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: {{ relativeName: direct, ttl: 1 }}
+      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
+      endpoints:
+        - {{ name: primary, type: externalEndpoints, properties: {{ target: 127.0.0.2 }} }}
+        - {{ name: secondary, type: externalEndpoints, properties: {{ target: 127.0.0.3 }} }}
 "#
     )
 }
@@ -216,10 +225,14 @@ fn a_validating_resolver_validates_every_kind_of_answer_across_a_failover_and_a_
     u.validated("app.tm.test", "TXT", "NOERROR", "NSEC");
     u.validated("www.contoso.test", "AAAA", "NOERROR", "NSEC");
     u.validated("tm.test", "DNSKEY", "NOERROR", "DNSKEY");
+    // The naked domain: an apex ALIAS to a profile, signed per answer.
+    u.validated("contoso.test", "A", "NOERROR", "127.0.0.2");
+    u.validated("contoso.test", "AAAA", "NOERROR", "NSEC");
 
     // Failover: the secondary's answer is signed before it is served.
     primary.stop();
     u.validated("app.tm.test", "A", "NOERROR", "127.0.0.3");
+    u.validated("contoso.test", "A", "NOERROR", "127.0.0.3");
 
     // A key roll: both keys sign; a resolver trusting only the new DS validates too.
     let out = cli(&s, &["dnssec", "roll", "start", "tm.test"]);

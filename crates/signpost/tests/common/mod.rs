@@ -48,16 +48,12 @@ impl Server {
             .envs(env.iter().copied())
             .arg("serve")
             .args(args)
-            .args([
-                "--dns-listen",
-                "127.0.0.1:0",
-                "--dns-workers",
-                "1",
-                // Probe target names go to a closed loopback port: tests never send a query
-                // off this machine (the system resolver would).
-                "--probe-resolver",
-                "127.0.0.1:9",
-            ]);
+            .args(["--dns-listen", "127.0.0.1:0", "--dns-workers", "1"]);
+        // Probe target names go to a closed loopback port unless ARGS name a resolver: tests
+        // never send a query off this machine (the system resolver would).
+        if !args.contains(&"--probe-resolver") {
+            command.args(["--probe-resolver", "127.0.0.1:9"]);
+        }
         if !args.contains(&"--api-listen") {
             command.args(["--api-listen", "127.0.0.1:0"]);
         }
