@@ -175,7 +175,7 @@ PIDS+=($!)
 # Probe targets are names (app-us.contoso.test, ...): Signpost resolves them through unbound.
 "$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$SP --profiles "$W/profiles.yaml" --dns-workers 1 \
   --data-dir "$W/data" --probe-resolver 127.0.0.1:$UB --api-listen 127.0.0.1:$API --geoip "$W/geo.mmdb" \
-  --hosted-zone naked.test="$W/naked.test.zone" \
+  --hosted-zone naked.test="$W/naked.test.zone" --dnssec tm.test --dnssec naked.test \
   >"$W/signpost.log" 2>&1 &
 PIDS+=($!)
 
@@ -289,6 +289,70 @@ for i in $(seq 1 20); do
   dig +nocookie +tries=1 +time=1 @127.0.0.1 -p "$RP" "d$i.tm.test" A | grep -q 'status: NXDOMAIN' || limited=$((limited+1))
 done
 check "without cookies the same client is limited" "yes" "$([ "$limited" -gt 0 ] && echo yes || echo "no ($limited)")"
+
+# DNSSEC with real validators: a second unbound, validating, whose trust anchors are the DS
+# records `signpost dnssec ds` prints; delv (BIND) with the DNSKEYs as static keys. A profile, the
+# apex ALIAS, a MultiValue set, a compact NXDOMAIN (RFC 9824) and a NODATA must all validate.
+VB=$(free_port)
+DS_TM=$("$BIN" --api-url "http://127.0.0.1:$API" dnssec ds tm.test)
+DS_NAKED=$("$BIN" --api-url "http://127.0.0.1:$API" dnssec ds naked.test)
+check "signpost dnssec ds prints one ECDSA P-256 DS per zone" "2" \
+  "$(printf '%s\n%s\n' "$DS_TM" "$DS_NAKED" | grep -c ' IN DS [0-9]* 13 2 ')"
+cat > "$W/unbound-validating.conf" <<U
+server:
+  interface: 127.0.0.1
+  port: $VB
+  do-ip6: no
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$W"
+  pidfile: "$W/unbound-validating.pid"
+  use-syslog: no
+  logfile: ""
+  do-not-query-localhost: no
+  outgoing-interface: 127.0.0.1
+  module-config: "validator iterator"
+  local-zone: "test." nodefault
+  cache-max-ttl: 2
+  trust-anchor: "$DS_TM"
+  trust-anchor: "$DS_NAKED"
+stub-zone:
+  name: "tm.test"
+  stub-addr: 127.0.0.1@$SP
+stub-zone:
+  name: "naked.test"
+  stub-addr: 127.0.0.1@$SP
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@9
+U
+unbound -c "$W/unbound-validating.conf" >"$W/unbound-validating.log" 2>&1 &
+PIDS+=($!)
+validated() { # name type -> "ad" when the answer is validated, with its status
+  dig +dnssec +time=2 +tries=1 @127.0.0.1 -p "$VB" "$@" |
+    awk '/status:/ {s=$6} /^;; flags:/ {f=($0 ~ / ad[ ;]/) ? "ad" : "no-ad"} END {print f, s}'
+}
+eventually 10 "unbound validates a profile's answer (AD)" "ad NOERROR," validated contoso.tm.test CNAME
+eventually 5 "unbound validates the apex ALIAS (AD)" "ad NOERROR," validated naked.test A
+eventually 5 "unbound validates a MultiValue set (AD)" "ad NOERROR," validated partners.tm.test A
+eventually 5 "unbound validates a compact NXDOMAIN (AD; NOERROR + NXNAME, RFC 9824)" "ad NOERROR," validated nothere.tm.test A
+eventually 5 "unbound validates a NODATA (AD)" "ad NOERROR," validated naked.test AAAA
+anchors() { # zone... -> a delv anchor file of their DNSKEYs
+  echo "trust-anchors {"
+  for z in "$@"; do
+    "$BIN" --api-url "http://127.0.0.1:$API" dnssec dnskey "$z" |
+      awk '{printf "  %s static-key %s %s %s \"%s\";\n", $1, $5, $6, $7, $8}'
+  done
+  echo "};"
+}
+anchors tm.test naked.test > "$W/delv-anchors.conf"
+delv_says() { delv @127.0.0.1 -p "$SP" -a "$W/delv-anchors.conf" +root=tm.test "$@" 2>&1 | grep -m1 -o 'fully validated' || true; }
+delv_naked() { delv @127.0.0.1 -p "$SP" -a "$W/delv-anchors.conf" +root=naked.test "$@" 2>&1 | grep -m1 -o 'fully validated' || true; }
+check "delv: a profile's CNAME is fully validated" "fully validated" "$(delv_says contoso.tm.test CNAME)"
+check "delv: the apex ALIAS is fully validated" "fully validated" "$(delv_naked naked.test A)"
+check "delv: a compact NXDOMAIN is fully validated" "fully validated" "$(delv_says nothere.tm.test A)"
+check "delv: a NODATA is fully validated" "fully validated" "$(delv_says tm.test TXT)"
 
 # The OpenAPI document, checked by a real third-party tool against a live server of its own:
 # schemathesis generates requests from the schema (valid and invalid) and checks that nothing
