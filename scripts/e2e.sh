@@ -361,7 +361,7 @@ check "delv: a NODATA is fully validated" "fully validated" "$(delv_says tm.test
 # some schema-valid bodies are rightly refused with 400.
 command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check schemathesis >/dev/null 2>&1
 OA=$(free_port); OD=$(free_port)
-"$BIN" serve --zone tm.test --dns-listen 127.0.0.1:$OD --api-listen 127.0.0.1:$OA --data-dir "$W/openapi-data" \
+"$BIN" serve --zone tm.test --dnssec tm.test --dns-listen 127.0.0.1:$OD --api-listen 127.0.0.1:$OA --data-dir "$W/openapi-data" \
   --dns-workers 1 --probe-resolver 127.0.0.1:9 >"$W/signpost-openapi.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$OA/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -18,6 +18,7 @@ use signpost_dns::dnssec::{Algorithm, DNSKEY_TTL, KeyMaterial, ZoneKey, ZoneSign
 use signpost_store::{Store, StoreError};
 
 use crate::error::ApiError;
+use crate::profiles::JsonBody;
 use crate::routes::ApiState;
 
 /// The shortest time between `roll start` and `roll finish` without `force`: the new DNSKEY RRset
@@ -158,9 +159,11 @@ pub struct RollRequest {
 pub(crate) async fn roll(
     State(s): State<ApiState>,
     Path(zone): Path<String>,
-    Json(body): Json<RollRequest>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let zone = signed_zone(&s, &zone)?;
+    let body: RollRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("the roll request: {e}")))?;
     let new_algorithm = match body.algorithm.as_deref() {
         None => None,
         Some(a) => Some(Algorithm::parse(a).ok_or_else(|| {

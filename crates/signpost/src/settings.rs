@@ -1,7 +1,7 @@
 //! Server settings: defaults, then the TOML file (`--config`), then flags.
 //!
 //! ```toml
-//! zones = ["tm.example.net"]
+//! zones = ["tm.example.net"]          # or tables: [{ name = "tm.example.net", dnssec = true }]
 //! dns_listen = ["127.0.0.1:5353", "[::1]:5353"]
 //! profiles = "profiles.yaml"
 //! dns_workers = 2
@@ -22,7 +22,7 @@
 //! metrics = true                      # GET /metrics, and counting on the DNS path (default true)
 //! geoip = "GeoLite2-City.mmdb"        # Geographic and Performance routing; reloaded on change
 //! latency_table = "latency.csv"       # prefix,region,milliseconds; reloaded on change
-//! hosted_zones = [{ name = "contoso.com", file = "contoso.com.zone" }]  # RFC 1035 master files
+//! hosted_zones = [{ name = "contoso.com", file = "contoso.com.zone" }]  # RFC 1035 master files; dnssec = true signs
 //!
 //! [[tokens]]                          # also SIGNPOST_ADMIN_TOKEN / SIGNPOST_READER_TOKEN
 //! token = "a-long-random-secret-for-admins"
@@ -945,5 +945,43 @@ mod tests {
             let err = format!("{:#}", Settings::parse(text).unwrap_err());
             assert!(err.contains(field), "{text}: {err}");
         }
+    }
+
+    /// A `zones` entry may be a table that turns signing on; a hosted zone takes `dnssec` too.
+    #[test]
+    fn zones_and_hosted_zones_turn_dnssec_on() {
+        use signpost_dns::dnssec::Algorithm;
+        let s = Settings::parse(
+            "zones = [\"plain.test\", { name = \"Signed.Test.\", dnssec = true }, \
+             { name = \"ed.test\", dnssec = true, algorithm = \"ed25519\" }]\n\
+             hosted_zones = [{ name = \"contoso.test\", file = \"c.zone\", dnssec = true }]\n",
+        )
+        .unwrap();
+        let apexes: Vec<&str> = s.zones.iter().map(|z| z.apex.as_str()).collect();
+        assert_eq!(apexes, ["plain.test", "signed.test", "ed.test"]);
+        let signed: Vec<(&str, Algorithm)> =
+            s.dnssec.iter().map(|z| (z.name.as_str(), z.algorithm)).collect();
+        assert_eq!(
+            signed,
+            [
+                ("signed.test", Algorithm::EcdsaP256Sha256),
+                ("ed.test", Algorithm::Ed25519),
+                ("contoso.test", Algorithm::EcdsaP256Sha256)
+            ]
+        );
+        let err = format!(
+            "{:#}",
+            Settings::parse("zones = [{ name = \"a.test\", dnssec = true, algorithm = \"RSA\" }]")
+                .unwrap_err()
+        );
+        assert!(err.contains("zones.algorithm") && err.contains("RSA"), "{err}");
+        let mut args = ServeArgs::default();
+        args.dnssec = vec!["other.test".into()];
+        let err = format!(
+            "{:#}",
+            Settings::from_file(&args, SettingsFile::default(), Path::new(""), Limits::default())
+                .unwrap_err()
+        );
+        assert!(err.contains("--dnssec other.test"), "{err}");
     }
 }
