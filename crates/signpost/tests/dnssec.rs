@@ -5,6 +5,8 @@
 //! DS and for those that trust the new one; the keys survive a restart.
 
 mod common;
+#[path = "../../signpost-store/tests/etcd_cluster/mod.rs"]
+mod etcd_cluster;
 
 use std::net::UdpSocket;
 use std::path::Path;
@@ -298,4 +300,57 @@ fn answers_carry_signatures_only_for_the_do_bit_and_nxname_is_refused() {
         keys.contains("DNSKEY\t257 3 13") && !keys.contains("RRSIG"),
         "{keys}"
     );
+}
+
+/// In a fleet every node signs with the one key the store holds (two nodes starting at once
+/// agree on it), and a roll started through one node is served by the other.
+#[test]
+fn a_fleet_signs_with_one_key_and_rolls_together() {
+    if !etcd_cluster::available() {
+        return;
+    }
+    let etcd = etcd_cluster::EtcdCluster::start();
+    let urls = etcd.client_urls.join(",");
+    let dirs: Vec<std::path::PathBuf> = (1..=2)
+        .map(|i| temp_dir(&format!("dnssec-fleet-n{i}")))
+        .collect();
+    // Both nodes start at once: whichever commits first makes the key, the other reads it.
+    let nodes: Vec<Server> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..2)
+            .map(|i| {
+                let (dir, urls) = (&dirs[i], &urls);
+                scope.spawn(move || {
+                    Server::start(
+                        dir,
+                        &[
+                            "--zone",
+                            "tm.test",
+                            "--dnssec",
+                            "tm.test",
+                            "--etcd",
+                            urls,
+                            "--node-name",
+                            &format!("n{}", i + 1),
+                        ],
+                    )
+                })
+            })
+            .collect();
+        starting.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let first = ds(&nodes[0], "tm.test");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(ds(&nodes[1], "tm.test"), first, "one key for the fleet");
+    let dnskeys = |s: &Server| {
+        let out = Command::new("dig")
+            .args(["@127.0.0.1", "-p", &s.addr.port().to_string(), "+short", "tm.test", "DNSKEY"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(dnskeys(&nodes[1]), 1);
+    let out = cli(&nodes[0], &["dnssec", "roll", "start", "tm.test"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    common::wait_until("the other node publishing both keys", || dnskeys(&nodes[1]) == 2);
+    assert_eq!(ds(&nodes[1], "tm.test"), ds(&nodes[0], "tm.test"));
 }
