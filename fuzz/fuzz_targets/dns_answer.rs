@@ -224,6 +224,12 @@ fn answerer(health: &dyn HealthView, geo: bool) -> Answerer {
         snapshot = snapshot
             .with_geo(Some(geoip()))
             .with_latency(Some(Arc::new(latency)));
+        // Signed too, so queries with the DO bit take the DNSSEC paths (RRSIGs, compact denial).
+        use signpost_dns::dnssec::{Algorithm, KeyMaterial, ZoneKey, ZoneSigner};
+        let key =
+            ZoneKey::new(&KeyMaterial::generate(Algorithm::EcdsaP256Sha256).unwrap()).unwrap();
+        let signer = Arc::new(ZoneSigner::for_zone("tm.test", vec![key]).unwrap());
+        snapshot = snapshot.with_signers(&[("tm.test".to_string(), signer)].into_iter().collect());
     }
     let secret = CookieSecret::from_hex("000102030405060708090a0b0c0d0e0f");
     Answerer::new(Arc::new(ArcSwap::from_pointee(snapshot)), MAX_UDP_PAYLOAD)

@@ -17,9 +17,9 @@ use crate::cookies::{self, CookieSecret};
 use crate::dnssec::signer::Signed;
 use crate::dnssec::zone::APEX_TYPES;
 use crate::dnssec::{DNSKEY_TTL, ZoneDnssec, denial};
-use crate::hosted::{self, HostedZone, Sections};
+use crate::hosted::{self, HostedZone, Section, Sections};
 use crate::metrics::{DnsCounters, WorkerCounters};
-use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone, rr_tail};
+use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
 use crate::traffic::Place;
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
@@ -473,9 +473,8 @@ impl Answerer {
 /// own RRsets stay far below: MultiValue returns at most 20 picks).
 const MAX_SIGNED_SET: usize = 32;
 
+/// RCODE NXDOMAIN.
 const NXDOMAIN: u16 = 3;
-
-use hosted::Section;
 
 /// The RRSIGs of a profile's answer: one per type among the records written for `picks`
 /// (CNAME, or the addresses of the family asked for).
@@ -875,15 +874,11 @@ impl<'o> Writer<'o> {
             &mut [&d.soa_rdata],
             |s| self.signatures(apex_ptr, s, Section::Authority, Some(ttl)),
         );
-        let mut rdata = Vec::with_capacity(owner.len() + 12);
-        denial::compact_nsec(owner, types, &mut rdata);
-        self.raw(
-            owner_ptr,
-            &rr_tail(Rtype::NSEC, ttl, &rdata),
-            Section::Authority,
-        );
-        d.sign(owner, Rtype::NSEC.to_int(), ttl, &mut [&rdata], |s| {
-            self.signatures(owner_ptr, s, Section::Authority, None)
+        denial::with_compact_nsec(owner, types, ttl, |tail| {
+            self.raw(owner_ptr, tail, Section::Authority);
+            d.sign(owner, Rtype::NSEC.to_int(), ttl, &mut [&tail[10..]], |s| {
+                self.signatures(owner_ptr, s, Section::Authority, None)
+            });
         });
     }
 

@@ -594,12 +594,11 @@ impl HostedZone {
             &mut [&z.soa_rdata],
             |s| out.signatures(Section::Authority, Some(&self.apex), s, Some(ttl)),
         );
-        let mut nsec = Vec::with_capacity(name.len() + 12);
-        denial::compact_nsec(name, types, &mut nsec);
-        let tail = crate::snapshot::rr_tail(Rtype::NSEC, ttl, &nsec);
-        out.record(Section::Authority, owner, &tail);
-        z.sign(name, denial::NSEC, ttl, &mut [&nsec], |s| {
-            out.signatures(Section::Authority, owner, s, None)
+        denial::with_compact_nsec(name, types, ttl, |tail| {
+            out.record(Section::Authority, owner, tail);
+            z.sign(name, denial::NSEC, ttl, &mut [&tail[10..]], |s| {
+                out.signatures(Section::Authority, owner, s, None)
+            });
         });
     }
 }

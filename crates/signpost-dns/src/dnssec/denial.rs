@@ -14,13 +14,69 @@ pub const RRSIG: u16 = 46;
 /// NSEC.
 pub const NSEC: u16 = 47;
 
+thread_local! {
+    /// The query path's NSEC record, built here so a denial allocates nothing.
+    static NSEC_RECORD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the compact-denial NSEC record tail at `owner` listing `types` (type, class,
+/// `ttl`, rdlength, RDATA: see [`compact_nsec`]); its RDATA is `&tail[10..]`.
+pub(crate) fn with_compact_nsec<R>(
+    owner: &[u8],
+    types: &[u16],
+    ttl: u32,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    NSEC_RECORD.with_borrow_mut(|record| {
+        let mut rdata = std::mem::take(record);
+        compact_nsec(owner, types, &mut rdata);
+        let len = rdata.len();
+        let mut tail = rdata;
+        tail.splice(0..0, tail_header(ttl, len));
+        let result = f(&tail);
+        *record = tail;
+        result
+    })
+}
+
+/// Type NSEC, class IN, `ttl`, rdlength `len`.
+fn tail_header(ttl: u32, len: usize) -> [u8; 10] {
+    let mut h = [0u8; 10];
+    h[..2].copy_from_slice(&NSEC.to_be_bytes());
+    h[2..4].copy_from_slice(&1u16.to_be_bytes());
+    h[4..8].copy_from_slice(&ttl.to_be_bytes());
+    h[8..10].copy_from_slice(&(len as u16).to_be_bytes());
+    h
+}
+
 /// The NSEC RDATA denying at `owner` (lower-case wire) that anything but `types` exists:
 /// next name `\000.owner`, bitmap `types` + RRSIG + NSEC.
 pub(crate) fn compact_nsec(owner: &[u8], types: &[u16], out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(owner);
+    if owner.len() + 2 <= 255 {
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(owner);
+    } else {
+        successor_in_place(owner, out);
+    }
     bitmap(types, out);
+}
+
+/// A name of 254 or 255 octets has no room for `\000.`: its next name is then the owner with
+/// the last octet of its first label raised by one (RFC 4471 3.1.3's shortcut), which still
+/// sorts after the owner and before every other name that can exist at that length.
+fn successor_in_place(owner: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(owner);
+    let len = owner[0] as usize;
+    if len == 0 {
+        return;
+    }
+    let last = &mut out[len];
+    *last = match last.saturating_add(1) {
+        // Canonical order compares letters in lower case: step past the upper-case range.
+        b'A'..=b'Z' => b'[',
+        b => b,
+    };
 }
 
 /// The NSEC RDATA at an unsigned delegation `cut` (lower-case wire): next name is the cut's
@@ -28,24 +84,38 @@ pub(crate) fn compact_nsec(owner: &[u8], types: &[u16], out: &mut Vec<u8>) {
 pub(crate) fn delegation_nsec(cut: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let first = cut[0] as usize;
-    if first < 63 {
+    if first < 63 && cut.len() < 255 {
         out.push(cut[0] + 1);
         out.extend_from_slice(&cut[1..1 + first]);
         out.push(0);
         out.extend_from_slice(&cut[1 + first..]);
-    } else {
+    } else if cut.len() + 2 <= 255 {
         // A 63-octet label cannot grow: `\000.cut` is the next name in canonical order instead.
         out.extend_from_slice(&[1, 0]);
         out.extend_from_slice(cut);
+    } else {
+        successor_in_place(cut, out);
     }
     bitmap(&[2], out);
 }
 
 /// Appends the type bitmap (RFC 4034 4.1.2) of `types` plus RRSIG and NSEC.
 fn bitmap(types: &[u16], out: &mut Vec<u8>) {
-    let mut all: Vec<u16> = types.iter().copied().chain([RRSIG, NSEC]).collect();
+    let mut buf = [0u16; 68];
+    let n = types.len().min(buf.len() - 2);
+    buf[..n].copy_from_slice(&types[..n]);
+    buf[n] = RRSIG;
+    buf[n + 1] = NSEC;
+    let all = &mut buf[..n + 2];
     all.sort_unstable();
-    all.dedup();
+    let mut kept = 0;
+    for i in 0..all.len() {
+        if i == 0 || all[i] != all[kept - 1] {
+            all[kept] = all[i];
+            kept += 1;
+        }
+    }
+    let all = &all[..kept];
     let mut i = 0;
     while i < all.len() {
         let window = (all[i] >> 8) as u8;
@@ -66,7 +136,7 @@ fn bitmap(types: &[u16], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::base::Name;
+    use domain::base::{Name, ToName};
     use domain::base::iana::Rtype;
     use domain::dep::octseq::Parser;
     use domain::rdata::Nsec;
@@ -95,6 +165,29 @@ mod tests {
             types,
             vec![Rtype::A, Rtype::AAAA, Rtype::RRSIG, Rtype::NSEC, Rtype::CAA]
         );
+    }
+
+    #[test]
+    fn the_longest_names_still_get_a_next_name_that_fits() {
+        // 4 labels of 63 octets (the first ends in `y`) under the root: 4 * 64 + 1 = 257 is too
+        // long, so three of 63 and one of 60: 253 octets + root = 254.
+        let mut owner = Vec::new();
+        for len in [63u8, 63, 63, 61] {
+            owner.push(len);
+            owner.extend(std::iter::repeat_n(b'x', len as usize - 1));
+            owner.push(b'y');
+        }
+        owner.push(0);
+        assert_eq!(owner.len(), 255);
+        let mut out = Vec::new();
+        compact_nsec(&owner, &[NXNAME], &mut out);
+        let mut parser = Parser::from_ref(&out[..]);
+        let nsec = Nsec::<&[u8], domain::base::ParsedName<&[u8]>>::parse(&mut parser).unwrap();
+        let next = nsec.next_name().to_name::<Vec<u8>>();
+        assert_eq!(next.as_slice().len(), 255);
+        assert_eq!(next.as_slice()[63], b'z', "the first label's last octet, raised");
+        delegation_nsec(&owner, &mut out);
+        assert_eq!(&out[..255][63], &b'z');
     }
 
     #[test]
