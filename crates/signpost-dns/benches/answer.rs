@@ -6,8 +6,13 @@
 //! profile, an AAAA NODATA, an NXDOMAIN and the apex SOA; then the same names with an ECS option,
 //! counted (metrics on), counted with Traffic View, a hosted zone's mix, and ALIAS records (to an
 //! address profile, to a name-endpoint profile, to an outside name, from the resolver cache).
+//! DNSSEC: the mix with the DO bit to the unsigned zone, to the zone signed (`Snapshot::with_signers`,
+//! one ECDSA P-256 key), and without DO to the signed zone; then each query of the mix alone
+//! with DO to the signed zone, and a stream of distinct nonexistent names (more than the dynamic
+//! cache holds: one signature made per query).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +20,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use signpost_dns::alias::{AliasCache, Resolved};
+use signpost_dns::dnssec::{Algorithm, KeyMaterial, ZoneKey, ZoneSigner};
 use signpost_dns::hosted::HostedZone;
 use signpost_dns::rrl::{Class, RateLimiter, RrlConfig};
 use signpost_dns::{Answerer, DnsCounters, Snapshot, Transport, ZoneConfig};
@@ -81,6 +87,13 @@ fn mix(ecs: bool) -> Vec<Vec<u8>> {
     v
 }
 
+/// `q` with an OPT record (payload 1232) with the DO bit (RFC 3225) and no options.
+fn with_do(mut q: Vec<u8>) -> Vec<u8> {
+    q.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0]);
+    q[11] = 1;
+    q
+}
+
 /// `q` with a COOKIE option (client cookie only) appended to its OPT record.
 fn with_cookie(mut q: Vec<u8>) -> Vec<u8> {
     q.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8]);
@@ -109,6 +122,12 @@ enum Mode {
     Hosted,
     /// A/AAAA at ALIAS owners: routed through a profile, or from the cache.
     Alias,
+    /// DO bit on every query, the zone unsigned.
+    Do,
+    /// DO bit on every query, the zone signed: RRSIGs (and compact denials) in the answers.
+    Signed,
+    /// The zone signed, queries without DO: answers as unsigned.
+    SignedNoDo,
 }
 
 /// The hosted zone of [`Mode::Hosted`] and its query mix.
@@ -190,6 +209,23 @@ fn main() {
             ))
         };
         let answerer = Answerer::new(build(routing.clone()), 1232);
+        let signers: HashMap<String, Arc<ZoneSigner>> = {
+            let key =
+                ZoneKey::new(&KeyMaterial::generate(Algorithm::EcdsaP256Sha256).unwrap()).unwrap();
+            let signer = ZoneSigner::for_zone("trafficmanager.net", vec![key]).unwrap();
+            [("trafficmanager.net".to_string(), Arc::new(signer))].into()
+        };
+        let signed = Answerer::new(
+            Arc::new(ArcSwap::from_pointee(
+                Snapshot::build(&zones, routing.clone(), 1)
+                    .unwrap()
+                    .with_metric_slots(counters.slots())
+                    .with_hosted(vec![hosted.clone()])
+                    .with_alias_cache(Some(cache.clone()))
+                    .with_signers(&signers),
+            )),
+            1232,
+        );
         let counted = Answerer::new(build(routing), 1232).counting_alone(&counters);
         let traffic_view =
             Answerer::new(build(RoutingTable::compile(&enrolled, &AllHealthy)), 1232)
@@ -207,17 +243,24 @@ fn main() {
             Mode::TrafficView,
             Mode::Hosted,
             Mode::Alias,
+            Mode::Do,
+            Mode::Signed,
+            Mode::SignedNoDo,
         ] {
             let queries = match mode {
                 Mode::Ecs => mix(true),
                 Mode::Cookie => mix(false).into_iter().map(with_cookie).collect(),
-                Mode::Plain | Mode::Rrl | Mode::Counted | Mode::TrafficView => mix(false),
+                Mode::Plain | Mode::Rrl | Mode::Counted | Mode::TrafficView | Mode::SignedNoDo => {
+                    mix(false)
+                }
+                Mode::Do | Mode::Signed => mix(false).into_iter().map(with_do).collect(),
                 Mode::Hosted => hosted_mix(),
                 Mode::Alias => alias_mix(),
             };
             let answerer = match mode {
                 Mode::Counted => &counted,
                 Mode::TrafficView => &traffic_view,
+                Mode::Signed | Mode::SignedNoDo => &signed,
                 _ => &answerer,
             };
             let mut rrl = RateLimiter::new(RrlConfig::default(), 1);
@@ -256,8 +299,65 @@ fn main() {
                 Mode::TrafficView => "tv",
                 Mode::Hosted => "hosted",
                 Mode::Alias => "alias",
+                Mode::Do => "do",
+                Mode::Signed => "signed",
+                Mode::SignedNoDo => "s-nodo",
             };
             println!("{:>9} {:>7} {:>12.1} {:>16.3}", extra + 2, name, ns, allocs);
         }
+        // Each query of the mix alone, DO set, to the signed zone; then distinct nonexistent names.
+        let single = [
+            ("s:cname", "contoso.trafficmanager.net", 1),
+            ("s:a", "partners.trafficmanager.net", 1),
+            ("s:aaaa", "contoso.trafficmanager.net", 28),
+            ("s:nx", "nothere.trafficmanager.net", 1),
+            ("s:soa", "trafficmanager.net", 6),
+        ];
+        for (label, name, qtype) in single {
+            let queries = vec![with_do(query(name, qtype, false))];
+            let (ns, allocs) = measure(&signed, &queries, 100_000, ITERATIONS);
+            println!(
+                "{:>9} {:>7} {:>12.1} {:>16.3}",
+                extra + 2,
+                label,
+                ns,
+                allocs
+            );
+        }
+        let random: Vec<Vec<u8>> = (0..100_000)
+            .map(|i| with_do(query(&format!("r{i:06}.trafficmanager.net"), 1, false)))
+            .collect();
+        for (label, answerer) in [("u:nxrnd", &answerer), ("s:nxrnd", &signed)] {
+            let (ns, allocs) = measure(answerer, &random, 20_000, 50_000);
+            println!(
+                "{:>9} {:>7} {:>12.1} {:>16.3}",
+                extra + 2,
+                label,
+                ns,
+                allocs
+            );
+        }
     }
+}
+
+/// ns and heap allocations per query over `n` queries cycling through `queries`, after `warm`.
+fn measure(answerer: &Answerer, queries: &[Vec<u8>], warm: usize, n: usize) -> (f64, f64) {
+    let peer = "127.0.0.1".parse().unwrap();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut out = Vec::with_capacity(4096);
+    let mut run = |n: usize, skip: usize| {
+        for q in queries.iter().cycle().skip(skip).take(n) {
+            let answered = answerer.answer(black_box(q), peer, Transport::Udp, &mut rng, &mut out);
+            black_box(&answered);
+        }
+    };
+    run(warm, 0);
+    let a0 = ALLOCATIONS.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    run(n, warm % queries.len());
+    let ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    (
+        ns,
+        (ALLOCATIONS.load(Ordering::Relaxed) - a0) as f64 / n as f64,
+    )
 }
