@@ -959,8 +959,11 @@ mod tests {
         .unwrap();
         let apexes: Vec<&str> = s.zones.iter().map(|z| z.apex.as_str()).collect();
         assert_eq!(apexes, ["plain.test", "signed.test", "ed.test"]);
-        let signed: Vec<(&str, Algorithm)> =
-            s.dnssec.iter().map(|z| (z.name.as_str(), z.algorithm)).collect();
+        let signed: Vec<(&str, Algorithm)> = s
+            .dnssec
+            .iter()
+            .map(|z| (z.name.as_str(), z.algorithm))
+            .collect();
         assert_eq!(
             signed,
             [
@@ -974,13 +977,23 @@ mod tests {
             Settings::parse("zones = [{ name = \"a.test\", dnssec = true, algorithm = \"RSA\" }]")
                 .unwrap_err()
         );
-        assert!(err.contains("zones.algorithm") && err.contains("RSA"), "{err}");
-        let mut args = ServeArgs::default();
-        args.dnssec = vec!["other.test".into()];
+        assert!(
+            err.contains("zones.algorithm") && err.contains("RSA"),
+            "{err}"
+        );
+        let args = ServeArgs {
+            dnssec: vec!["other.test".into()],
+            ..Default::default()
+        };
         let err = format!(
             "{:#}",
-            Settings::from_file(&args, SettingsFile::default(), Path::new(""), Limits::default())
-                .unwrap_err()
+            Settings::from_file(
+                &args,
+                SettingsFile::default(),
+                Path::new(""),
+                Limits::default()
+            )
+            .unwrap_err()
         );
         assert!(err.contains("--dnssec other.test"), "{err}");
     }

@@ -343,7 +343,14 @@ fn a_fleet_signs_with_one_key_and_rolls_together() {
     assert_eq!(ds(&nodes[1], "tm.test"), first, "one key for the fleet");
     let dnskeys = |s: &Server| {
         let out = Command::new("dig")
-            .args(["@127.0.0.1", "-p", &s.addr.port().to_string(), "+short", "tm.test", "DNSKEY"])
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &s.addr.port().to_string(),
+                "+short",
+                "tm.test",
+                "DNSKEY",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).lines().count()
@@ -351,6 +358,8 @@ fn a_fleet_signs_with_one_key_and_rolls_together() {
     assert_eq!(dnskeys(&nodes[1]), 1);
     let out = cli(&nodes[0], &["dnssec", "roll", "start", "tm.test"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
-    common::wait_until("the other node publishing both keys", || dnskeys(&nodes[1]) == 2);
+    common::wait_until("the other node publishing both keys", || {
+        dnskeys(&nodes[1]) == 2
+    });
     assert_eq!(ds(&nodes[1], "tm.test"), ds(&nodes[0], "tm.test"));
 }

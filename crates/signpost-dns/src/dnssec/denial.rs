@@ -136,8 +136,8 @@ fn bitmap(types: &[u16], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::base::{Name, ToName};
     use domain::base::iana::Rtype;
+    use domain::base::{Name, ToName};
     use domain::dep::octseq::Parser;
     use domain::rdata::Nsec;
     use std::str::FromStr;
@@ -185,7 +185,11 @@ mod tests {
         let nsec = Nsec::<&[u8], domain::base::ParsedName<&[u8]>>::parse(&mut parser).unwrap();
         let next = nsec.next_name().to_name::<Vec<u8>>();
         assert_eq!(next.as_slice().len(), 255);
-        assert_eq!(next.as_slice()[63], b'z', "the first label's last octet, raised");
+        assert_eq!(
+            next.as_slice()[63],
+            b'z',
+            "the first label's last octet, raised"
+        );
         delegation_nsec(&owner, &mut out);
         assert_eq!(&out[..255][63], &b'z');
     }
