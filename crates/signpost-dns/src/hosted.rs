@@ -521,13 +521,12 @@ impl HostedZone {
                     sign_set(z, out, Section::Authority, Some(cut), cut, &ds.tails);
                 }
                 None => {
-                    let mut nsec = Vec::with_capacity(cut.len() + 8);
-                    denial::delegation_nsec(cut, &mut nsec);
                     let ttl = self.negative_ttl();
-                    let tail = crate::snapshot::rr_tail(Rtype::NSEC, ttl, &nsec);
-                    out.record(Section::Authority, Some(cut), &tail);
-                    z.sign(cut, denial::NSEC, ttl, &mut [&nsec], |s| {
-                        out.signatures(Section::Authority, Some(cut), s, None)
+                    denial::with_delegation_nsec(cut, ttl, |tail| {
+                        out.record(Section::Authority, Some(cut), tail);
+                        z.sign(cut, denial::NSEC, ttl, &mut [&tail[10..]], |s| {
+                            out.signatures(Section::Authority, Some(cut), s, None)
+                        });
                     });
                 }
             }

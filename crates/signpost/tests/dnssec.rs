@@ -25,6 +25,11 @@ www       IN A   127.0.0.80
 primary   IN A   127.0.0.2
 secondary IN A   127.0.0.3
 *.wild    IN TXT \"wild\"
+sub       IN NS  ns.sub
+ns.sub    IN A   127.0.0.54
+secure    IN NS  ns.secure
+secure    IN DS  12345 13 2 2DA73E97B38905A60C0FFCEE8CAFAA43182E54628B63FCD0C0E03FD3E44761CB
+ns.secure IN A   127.0.0.55
 ";
 
 fn profiles(port: u16) -> String {
@@ -227,6 +232,9 @@ fn a_validating_resolver_validates_every_kind_of_answer_across_a_failover_and_a_
     u.validated("app.tm.test", "TXT", "NOERROR", "NSEC");
     u.validated("www.contoso.test", "AAAA", "NOERROR", "NSEC");
     u.validated("tm.test", "DNSKEY", "NOERROR", "DNSKEY");
+    // Delegations: the parent's DS, and the proof that an unsigned child has none.
+    u.validated("secure.contoso.test", "DS", "NOERROR", "12345 13 2");
+    u.validated("sub.contoso.test", "DS", "NOERROR", "NSEC");
     // The naked domain: an apex ALIAS to a profile, signed per answer.
     u.validated("contoso.test", "A", "NOERROR", "127.0.0.2");
     u.validated("contoso.test", "AAAA", "NOERROR", "NSEC");
@@ -294,6 +302,17 @@ fn answers_carry_signatures_only_for_the_do_bit_and_nxname_is_refused() {
         "{compact}"
     );
     assert!(dig(&["+dnssec", "nothere.tm.test", "TYPE128"]).contains("status: FORMERR"));
+    // A signed referral proves the child's security: its DS, or an NSEC at the cut without DS.
+    let unsigned_child = dig(&["+dnssec", "host.sub.contoso.test", "A"]);
+    assert!(
+        unsigned_child.contains("NSEC\tsub\\000.contoso.test. NS RRSIG NSEC"),
+        "{unsigned_child}"
+    );
+    let signed_child = dig(&["+dnssec", "host.secure.contoso.test", "A"]);
+    assert!(
+        signed_child.contains("IN\tDS\t12345 13 2") && signed_child.contains("RRSIG\tDS 13 3 "),
+        "{signed_child}"
+    );
     // DNSKEY is there with or without DO; its signature only with.
     let keys = dig(&["contoso.test", "DNSKEY"]);
     assert!(

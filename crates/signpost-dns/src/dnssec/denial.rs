@@ -27,11 +27,25 @@ pub(crate) fn with_compact_nsec<R>(
     ttl: u32,
     f: impl FnOnce(&[u8]) -> R,
 ) -> R {
+    with_nsec_record(ttl, |rdata| compact_nsec(owner, types, rdata), f)
+}
+
+/// Calls `f` with the NSEC record tail at the unsigned delegation `cut` (see
+/// [`delegation_nsec`]).
+pub(crate) fn with_delegation_nsec<R>(cut: &[u8], ttl: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+    with_nsec_record(ttl, |rdata| delegation_nsec(cut, rdata), f)
+}
+
+/// Builds an NSEC record tail in the thread's buffer: header, then the RDATA `rdata` writes.
+fn with_nsec_record<R>(
+    ttl: u32,
+    rdata: impl FnOnce(&mut Vec<u8>),
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
     NSEC_RECORD.with_borrow_mut(|record| {
-        let mut rdata = std::mem::take(record);
-        compact_nsec(owner, types, &mut rdata);
-        let len = rdata.len();
-        let mut tail = rdata;
+        let mut tail = std::mem::take(record);
+        rdata(&mut tail);
+        let len = tail.len();
         tail.splice(0..0, tail_header(ttl, len));
         let result = f(&tail);
         *record = tail;
