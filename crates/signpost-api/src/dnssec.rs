@@ -155,7 +155,7 @@ pub struct RollRequest {
 }
 
 /// `POST /api/v1/dnssec/{zone}/roll`: one step of a key roll (double signatures).
-#[utoipa::path(post, path = "/api/v1/dnssec/{zone}/roll", tag = "dnssec", params(("zone" = String, Path, description = "a signed zone")), request_body = RollRequest, responses((status = 200, description = "the zone's keys after the step"), (status = 400, description = "a step out of order, or too soon", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/dnssec/{zone}/roll", tag = "dnssec", params(("zone" = String, Path, description = "a signed zone")), request_body = RollRequest, responses((status = 200, description = "the zone's keys after the step"), (status = 400, description = "a step out of order, or too soon", body = crate::error::ErrorBody), (status = 409, description = "a concurrent roll step won", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn roll(
     State(s): State<ApiState>,
     Path(zone): Path<String>,
@@ -189,12 +189,19 @@ pub(crate) async fn roll(
             Ok(Json(set.describe(&zone).map_err(internal)?))
         }
         Err(RollError::Refused(why)) => Err(ApiError::bad_request(why)),
+        Err(RollError::Conflict) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "Conflict",
+            "another roll step changed the keys meanwhile: read them again and retry",
+        )),
         Err(RollError::Failed(why)) => Err(internal(why)),
     }
 }
 
 enum RollError {
     Refused(String),
+    /// Another roll step changed the key set meanwhile.
+    Conflict,
     Failed(String),
 }
 
@@ -261,7 +268,10 @@ fn roll_step(
             }
             Ok(Some(text.clone()))
         })
-        .map_err(|e| RollError::Failed(e.to_string()))?;
+        .map_err(|e| match e {
+            StoreError::Contended => RollError::Conflict,
+            e => RollError::Failed(e.to_string()),
+        })?;
     debug_assert_eq!(written.as_deref(), Some(text.as_str()));
     Ok(set)
 }

@@ -228,7 +228,9 @@ impl Answerer {
             Writer::begin(q, out, false, 0, ctx).finish(q, BADVERS, None, None);
             return (answered(BADVERS, name_end as usize), slot);
         }
-        if let Some((hosted, apex_at, signed)) = snap.find_hosted(name) {
+        // DS at an apex is the parent's data: answered by the enclosing zone when one is served.
+        let parent_side = q.qtype == Rtype::DS && snap.parent_served(name);
+        if let Some((hosted, apex_at, signed)) = snap.find_hosted(name, parent_side) {
             let dnssec = signed.map(|zone| hosted::Dnssec {
                 zone,
                 sign: q.edns.is_some_and(|e| e.dnssec_ok),
@@ -249,7 +251,7 @@ impl Answerer {
             };
             return (answered(rcode, class_start), slot);
         }
-        let Some((zone, apex_at)) = snap.find_zone(name) else {
+        let Some((zone, apex_at)) = snap.find_zone_below(name, parent_side) else {
             let refused = Rcode::REFUSED.to_int().into();
             Writer::begin(q, out, false, 0, ctx).finish(q, refused, None, None);
             return (answered(refused, name_end as usize), slot);
@@ -469,8 +471,8 @@ impl Answerer {
     }
 }
 
-/// RRsets signed from a stack array: more records than this in one RRset go unsigned (Signpost's
-/// own RRsets stay far below: MultiValue returns at most 20 picks).
+/// RRsets signed from a stack array (Signpost's own RRsets stay below: MultiValue returns at most
+/// 20 picks; an ALIAS's larger address sets are signed through the heap).
 const MAX_SIGNED_SET: usize = 32;
 
 /// RCODE NXDOMAIN.
@@ -525,6 +527,30 @@ fn sign_addresses(
     name: &[u8],
     addresses: &alias::AliasAddresses<'_>,
 ) {
+    let qname_ptr = pointer(HEADER_LEN);
+    let written = owner.unwrap_or(&qname_ptr);
+    if addresses.iter().filter(IpAddr::is_ipv4).count() > MAX_SIGNED_SET
+        || addresses.iter().filter(IpAddr::is_ipv6).count() > MAX_SIGNED_SET
+    {
+        // More addresses than the stack arrays hold: signed through the heap (rare).
+        for (rtype, v4) in [(Rtype::A, true), (Rtype::AAAA, false)] {
+            let octets: Vec<Vec<u8>> = addresses
+                .iter()
+                .filter(|a| a.is_ipv4() == v4)
+                .map(|a| match a {
+                    IpAddr::V4(a) => a.octets().to_vec(),
+                    IpAddr::V6(a) => a.octets().to_vec(),
+                })
+                .collect();
+            let mut set: Vec<&[u8]> = octets.iter().map(Vec::as_slice).collect();
+            if !set.is_empty() {
+                z.sign(name, rtype.to_int(), addresses.ttl, &mut set, |s| {
+                    w.signatures(written, s, Section::Answer, None)
+                });
+            }
+        }
+        return;
+    }
     let mut v4 = [[0u8; 4]; MAX_SIGNED_SET];
     let mut v6 = [[0u8; 16]; MAX_SIGNED_SET];
     let (mut n4, mut n6) = (0, 0);
@@ -541,8 +567,6 @@ fn sign_addresses(
             _ => {}
         }
     }
-    let qname_ptr = pointer(HEADER_LEN);
-    let written = owner.unwrap_or(&qname_ptr);
     let mut set = [&[][..]; MAX_SIGNED_SET];
     for (slot, a) in set.iter_mut().zip(&v4[..n4]) {
         *slot = a;

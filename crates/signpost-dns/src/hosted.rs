@@ -370,8 +370,13 @@ impl HostedZone {
             }
             if let Some(alias) = alias_of(node, qtype) {
                 if qtype == Rtype::ANY.to_int() {
-                    for tail in node.rrsets.iter().flat_map(|r| &r.tails) {
-                        out.answer(owner, tail);
+                    for set in &node.rrsets {
+                        for tail in &set.tails {
+                            out.answer(owner, tail);
+                        }
+                        if let Some(z) = signing {
+                            sign_set(z, out, Section::Answer, owner, current, &set.tails);
+                        }
                     }
                 }
                 return Outcome::Alias {

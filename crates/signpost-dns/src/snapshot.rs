@@ -314,20 +314,24 @@ impl Snapshot {
     pub(crate) fn find_hosted(
         &self,
         name: &[u8],
+        parent_side: bool,
     ) -> Option<(&HostedZone, usize, Option<&ZoneDnssec>)> {
         if self.hosted.is_empty() {
             return None;
         }
-        let tm = self.find_zone(name).map(|(_, at)| at);
+        let tm = self.find_zone_below(name, parent_side).map(|(_, at)| at);
         self.hosted
             .iter()
             .enumerate()
             .filter_map(|(i, z)| {
                 let off = name.len().checked_sub(z.apex.len())?;
-                (name[off..] == z.apex[..] && is_label_start(name, off)).then(|| {
-                    let signed = self.hosted_dnssec.get(i).and_then(Option::as_ref);
-                    (&**z, off, signed)
-                })
+                (name[off..] == z.apex[..]
+                    && is_label_start(name, off)
+                    && !(parent_side && off == 0))
+                    .then(|| {
+                        let signed = self.hosted_dnssec.get(i).and_then(Option::as_ref);
+                        (&**z, off, signed)
+                    })
             })
             .min_by_key(|(_, off, _)| *off)
             .filter(|(_, off, _)| tm.is_none_or(|t| *off < t))
@@ -375,10 +379,29 @@ impl Snapshot {
 
     /// The zone containing `name` (lower-case wire) and the offset where its apex starts in `name`.
     pub(crate) fn find_zone(&self, name: &[u8]) -> Option<(&Zone, usize)> {
+        self.find_zone_below(name, false)
+    }
+
+    /// [`Snapshot::find_zone`]; with `parent_side`, a zone whose apex is `name` itself is
+    /// passed over (DS at a zone's apex is its parent's data, RFC 4035 3.1.4.1).
+    pub(crate) fn find_zone_below(&self, name: &[u8], parent_side: bool) -> Option<(&Zone, usize)> {
         self.zones.iter().find_map(|z| {
             let off = name.len().checked_sub(z.apex.len())?;
-            (name[off..] == z.apex[..] && is_label_start(name, off)).then_some((z, off))
+            (name[off..] == z.apex[..] && is_label_start(name, off) && !(parent_side && off == 0))
+                .then_some((z, off))
         })
+    }
+
+    /// Whether a zone served here (traffic-manager or hosted) strictly encloses `name`: then a
+    /// DS query at `name` is answered from that parent's side.
+    pub(crate) fn parent_served(&self, name: &[u8]) -> bool {
+        let encloses = |apex: &[u8]| {
+            name.len()
+                .checked_sub(apex.len())
+                .is_some_and(|off| off > 0 && name[off..] == *apex && is_label_start(name, off))
+        };
+        self.zones.iter().any(|z| encloses(&z.apex))
+            || self.hosted.iter().any(|z| encloses(&z.apex))
     }
 }
 

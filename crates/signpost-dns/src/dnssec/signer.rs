@@ -8,10 +8,12 @@
 //!   table, so a health change re-signs only the answers it adds. Read without a lock.
 //! - the signer's dynamic table: answers that cannot be listed in advance (a MultiValue subset,
 //!   the denial for a name that does not exist, a wildcard expanded to the query name) are signed
-//!   on first use, under a lock, and kept (at most [`DYNAMIC_MAX`]; a full table is emptied).
+//!   on first use (outside the table's lock) and kept in two generations of at most
+//!   [`DYNAMIC_MAX`] each: a full generation turns over, and what is still asked for moves back.
 //!
-//! Signatures are valid from an hour before they are made (clock skew) for [`VALIDITY`]; the
-//! publisher re-publishes when a pinned one has less than [`REFRESH_BEFORE`] left.
+//! Signatures are valid from an hour before they are made (clock skew) for [`VALIDITY`] (up to
+//! two days less, at random, so one publish's signatures come due over days); the publisher
+//! re-publishes when a pinned one has less than [`REFRESH_BEFORE`] left.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,6 +26,8 @@ use super::keys::ZoneKey;
 
 /// How long a signature is valid.
 pub const VALIDITY: u32 = 14 * 24 * 3600;
+/// How much shorter than [`VALIDITY`] a signature may be made, at random.
+const JITTER: u32 = 2 * 24 * 3600;
 /// A signature with less than this left is made again.
 pub const REFRESH_BEFORE: u32 = 7 * 24 * 3600;
 /// How far before its making a signature's validity starts.
@@ -78,7 +82,14 @@ impl RrsetKey {
         self.bytes.extend_from_slice(owner);
         self.bytes.extend_from_slice(&rtype.to_be_bytes());
         self.bytes.extend_from_slice(&ttl.to_be_bytes());
+        // An RRset has no duplicates (RFC 2181 5): a record written twice is signed once, as a
+        // validator's canonical form keeps it once (RFC 4034 6.3).
+        let mut last: Option<&[u8]> = None;
         for r in rdatas.iter() {
+            if last == Some(*r) {
+                continue;
+            }
+            last = Some(r);
             self.bytes
                 .extend_from_slice(&(r.len() as u16).to_be_bytes());
             self.bytes.extend_from_slice(r);
@@ -117,13 +128,41 @@ impl Pinned {
     }
 }
 
+/// The dynamic table in two generations: a full current generation becomes the previous one
+/// (the one before is dropped), and a signature used from the previous one moves back to the
+/// current one, so what is still asked for survives a turn and memory stays at most
+/// 2 x [`DYNAMIC_MAX`] signatures.
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<Box<[u8]>, Signed>,
+    previous: HashMap<Box<[u8]>, Signed>,
+}
+
+impl Generations {
+    fn get(&mut self, key: &[u8], now: u32) -> Option<&Signed> {
+        if !self.current.contains_key(key)
+            && let Some(s) = self.previous.remove(key)
+        {
+            self.insert(key, s);
+        }
+        self.current.get(key).filter(|s| s.fresh(now))
+    }
+
+    fn insert(&mut self, key: &[u8], signed: Signed) {
+        if self.current.len() >= DYNAMIC_MAX && !self.current.contains_key(key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key.into(), signed);
+    }
+}
+
 /// The keys of one zone and its dynamic table.
 pub struct ZoneSigner {
     /// Lower-case wire name of the apex: the signer name.
     apex: Vec<u8>,
     keys: Vec<ZoneKey>,
     rng: SystemRandom,
-    dynamic: Mutex<HashMap<Box<[u8]>, Signed>>,
+    dynamic: Mutex<Generations>,
     /// The last snapshot's pinned table, whose signatures the next one reuses.
     last_pinned: Mutex<Arc<Pinned>>,
 }
@@ -147,7 +186,7 @@ impl ZoneSigner {
             apex,
             keys,
             rng: SystemRandom::new(),
-            dynamic: Mutex::new(HashMap::new()),
+            dynamic: Mutex::new(Generations::default()),
             last_pinned: Mutex::new(Arc::default()),
         })
     }
@@ -175,7 +214,9 @@ impl ZoneSigner {
             at = &at[2 + len..];
         }
         let inception = now.wrapping_sub(BACKDATE);
-        let expiration = now.wrapping_add(VALIDITY);
+        // Up to two days shorter at random, so signatures made in one publish (every answer,
+        // after a key change) come due over days, not in one re-signing burst a week later.
+        let expiration = now.wrapping_add(VALIDITY - fastrand::u32(0..JITTER));
         let mut labels = label_count(owner);
         if owner.starts_with(&[1, b'*']) {
             labels -= 1;
@@ -237,21 +278,26 @@ impl ZoneSigner {
                 return write(s);
             }
             let now = now_secs();
-            let mut dynamic = self
-                .dynamic
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(s) = dynamic.get(key.as_bytes()).filter(|s| s.fresh(now)) {
-                return write(s);
+            {
+                let mut dynamic = self.dynamic_table();
+                if let Some(s) = dynamic.get(key.as_bytes(), now) {
+                    return write(s);
+                }
             }
+            // Signed outside the lock: other workers' lookups do not wait for the signature.
             let signed = self.sign(key.as_bytes(), now);
             let result = write(&signed);
-            if dynamic.len() >= DYNAMIC_MAX {
-                dynamic.clear();
+            if !signed.tails.is_empty() {
+                self.dynamic_table().insert(key.as_bytes(), signed);
             }
-            dynamic.insert(key.as_bytes().into(), signed);
             result
         })
+    }
+
+    fn dynamic_table(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.dynamic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts the pinned table of a new snapshot.
@@ -291,6 +337,9 @@ impl Pins<'_> {
             Some(s) if s.fresh(self.now) => s.clone(),
             _ => self.signer.sign(self.key.as_bytes(), self.now),
         };
+        if signed.tails.is_empty() {
+            return; // signing failed (logged): asked again on the query path
+        }
         let earliest = self.table.earliest.get_or_insert(signed.expires);
         if (signed.expires.wrapping_sub(*earliest) as i32) < 0 {
             *earliest = signed.expires;
@@ -434,6 +483,44 @@ mod tests {
             let carried = s.with_signatures(&next, owner, 1, 60, &mut [a], |x| x.clone());
             assert_eq!(carried.tails, pinned_sig.tails);
         }
+    }
+
+    #[test]
+    fn the_dynamic_table_turns_over_keeping_what_is_asked_for() {
+        let now = now_secs();
+        let signed = |n: u8| Signed {
+            tails: vec![n].into_boxed_slice(),
+            expires: now.wrapping_add(VALIDITY),
+        };
+        let mut t = Generations::default();
+        t.insert(b"kept", signed(1));
+        for i in 0..DYNAMIC_MAX as u32 {
+            t.insert(&i.to_be_bytes(), signed(2));
+        }
+        // The first generation turned over once; "kept" is in the previous one, and asking for
+        // it brings it back into the current one.
+        assert!(t.current.len() <= DYNAMIC_MAX && t.previous.len() == DYNAMIC_MAX);
+        assert_eq!(t.get(b"kept", now).map(|s| s.tails[0]), Some(1));
+        assert!(t.current.contains_key(&b"kept"[..]));
+        // A signature near its end is not served (made again by the caller).
+        t.insert(
+            b"old",
+            Signed {
+                tails: vec![3].into_boxed_slice(),
+                expires: now + 60,
+            },
+        );
+        assert!(t.get(b"old", now).is_none());
+    }
+
+    #[test]
+    fn duplicates_are_signed_once() {
+        let mut a = RrsetKey::default();
+        let mut b = RrsetKey::default();
+        let x: &[u8] = &[192, 0, 2, 1];
+        a.build(b"\0", 1, 60, &mut [x, x]);
+        b.build(b"\0", 1, 60, &mut [x]);
+        assert_eq!(a.as_bytes(), b.as_bytes());
     }
 
     #[test]
