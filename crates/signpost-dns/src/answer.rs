@@ -65,6 +65,10 @@ enum Counting {
 pub struct Answered {
     /// The response RCODE (extended RCODEs included).
     pub rcode: u16,
+    /// The RCODE the response stands for, which metrics and rate limiting classify by: `rcode`,
+    /// except NXDOMAIN for a compact denial (RFC 9824 answers a name that does not exist with
+    /// NOERROR to DNSSEC clients; it is still a nonexistent name).
+    pub class_rcode: u16,
     /// The query type.
     pub qtype: u16,
     /// Where the name that classifies the response lies in the query (`start..end`): the query
@@ -147,7 +151,7 @@ impl Answerer {
                 let (answered, slot) = self.resolve(&q, peer, &ctx, rng, out);
                 let truncated = out[2] & 0x02 != 0;
                 self.count(|c| {
-                    c.response(slot, answered.qtype, answered.rcode);
+                    c.response(slot, answered.qtype, answered.class_rcode);
                     if truncated {
                         c.truncated();
                     }
@@ -163,6 +167,7 @@ impl Answerer {
         self.count(|c| c.response(0, q.qtype.to_int(), rcode));
         Some(Answered {
             rcode,
+            class_rcode: rcode,
             qtype: q.qtype.to_int(),
             class_name: (0, 0),
             trusted: ctx.trusted,
@@ -214,6 +219,7 @@ impl Answerer {
         let name_end = question_end - 4;
         let answered = |rcode: u16, class_start: usize| Answered {
             rcode,
+            class_rcode: rcode,
             qtype: q.qtype.to_int(),
             class_name: (class_start as u16, name_end),
             trusted: ctx.trusted,
@@ -249,7 +255,11 @@ impl Answerer {
                 HostedClass::Zone => HEADER_LEN + apex_at,
                 HostedClass::Cut(at) => HEADER_LEN + at,
             };
-            return (answered(rcode, class_start), slot);
+            let mut a = answered(rcode, class_start);
+            if matches!(class_at, HostedClass::Zone) {
+                a.class_rcode = NXDOMAIN;
+            }
+            return (a, slot);
         }
         let Some((zone, apex_at)) = snap.find_zone_below(name, parent_side) else {
             let refused = Rcode::REFUSED.to_int().into();
@@ -467,7 +477,11 @@ impl Answerer {
         } else {
             HEADER_LEN
         };
-        (answered(rcode, class_start), slot)
+        let mut a = answered(rcode, class_start);
+        if denied_name {
+            a.class_rcode = NXDOMAIN;
+        }
+        (a, slot)
     }
 }
 

@@ -132,7 +132,7 @@ pub(crate) fn serve(
                 let class = Class {
                     name: answered.class_name(&queries[i][..len]),
                     qtype: answered.qtype,
-                    rcode: answered.rcode,
+                    rcode: answered.class_rcode,
                 };
                 match rrl.check(peer.ip(), class, now_ms) {
                     Verdict::Send => {}

@@ -302,6 +302,19 @@ fn answers_carry_signatures_only_for_the_do_bit_and_nxname_is_refused() {
         "{compact}"
     );
     assert!(dig(&["+dnssec", "nothere.tm.test", "TYPE128"]).contains("status: FORMERR"));
+    // Metrics (and rate limiting) count a compact denial as what it stands for: NXDOMAIN.
+    let metrics = common::http(s.api, "GET", "/metrics", &[], None).text;
+    let nxdomain: f64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with(r#"signpost_dns_responses_total{profile="",qtype="A",rcode="NXDOMAIN"}"#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        nxdomain, 2.0,
+        "one plain NXDOMAIN, one compact denial:\n{metrics}"
+    );
     // A signed referral proves the child's security: its DS, or an NSEC at the cut without DS.
     let unsigned_child = dig(&["+dnssec", "host.sub.contoso.test", "A"]);
     assert!(
