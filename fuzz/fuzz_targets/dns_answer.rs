@@ -229,7 +229,7 @@ fn answerer(health: &dyn HealthView, geo: bool) -> Answerer {
         let key =
             ZoneKey::new(&KeyMaterial::generate(Algorithm::EcdsaP256Sha256).unwrap()).unwrap();
         let signer = Arc::new(ZoneSigner::for_zone("tm.test", vec![key]).unwrap());
-        snapshot = snapshot.with_signers(&[("tm.test".to_string(), signer)].into_iter().collect());
+        snapshot = snapshot.with_signers(&[signer]);
     }
     let secret = CookieSecret::from_hex("000102030405060708090a0b0c0d0e0f");
     Answerer::new(Arc::new(ArcSwap::from_pointee(snapshot)), MAX_UDP_PAYLOAD)

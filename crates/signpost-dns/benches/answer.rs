@@ -12,7 +12,6 @@
 //! cache holds: one signature made per query).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -209,11 +208,11 @@ fn main() {
             ))
         };
         let answerer = Answerer::new(build(routing.clone()), 1232);
-        let signers: HashMap<String, Arc<ZoneSigner>> = {
+        let signers: Vec<Arc<ZoneSigner>> = {
             let key =
                 ZoneKey::new(&KeyMaterial::generate(Algorithm::EcdsaP256Sha256).unwrap()).unwrap();
             let signer = ZoneSigner::for_zone("trafficmanager.net", vec![key]).unwrap();
-            [("trafficmanager.net".to_string(), Arc::new(signer))].into()
+            vec![Arc::new(signer)]
         };
         let signed = Answerer::new(
             Arc::new(ArcSwap::from_pointee(

@@ -16,10 +16,10 @@ use crate::alias::{self, Expansion};
 use crate::cookies::{self, CookieSecret};
 use crate::dnssec::signer::Signed;
 use crate::dnssec::zone::APEX_TYPES;
-use crate::dnssec::{DNSKEY_TTL, ZoneDnssec, denial};
+use crate::dnssec::{DNSKEY_TTL, MAX_STACK_SET, ZoneDnssec, denial};
 use crate::hosted::{self, HostedZone, Section, Sections};
 use crate::metrics::{DnsCounters, WorkerCounters};
-use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone};
+use crate::snapshot::{Encoded, NameEntry, Snapshot, Zone, rtype_of, ttl_of};
 use crate::traffic::Place;
 use crate::wire::{self, Edns, HEADER_LEN, Parsed, Query};
 
@@ -255,10 +255,9 @@ impl Answerer {
                 HostedClass::Zone => HEADER_LEN + apex_at,
                 HostedClass::Cut(at) => HEADER_LEN + at,
             };
-            let mut a = answered(rcode, class_start);
-            if matches!(class_at, HostedClass::Zone) {
-                a.class_rcode = NXDOMAIN;
-            }
+            let signing = dnssec.is_some_and(|d| d.sign);
+            let mut a = answered(compact_rcode(rcode, signing), class_start);
+            a.class_rcode = rcode;
             return (a, slot);
         }
         let Some((zone, apex_at)) = snap.find_zone_below(name, parent_side) else {
@@ -286,13 +285,8 @@ impl Answerer {
                 Rtype::SOA | Rtype::ANY => {
                     w.answer(&apex_ptr, &zone.soa, None);
                     if let Some(d) = dnssec {
-                        d.sign(
-                            name,
-                            Rtype::SOA.to_int(),
-                            d.soa_ttl,
-                            &mut [&d.soa_rdata],
-                            |s| w.signatures(&apex_ptr, s, Section::Answer, None),
-                        );
+                        let soa = [d.soa_rdata.as_slice()];
+                        w.sign_answer(d, &apex_ptr, name, Rtype::SOA.to_int(), d.soa_ttl, soa);
                     }
                 }
                 Rtype::NS => {
@@ -300,14 +294,8 @@ impl Answerer {
                         w.answer(&apex_ptr, ns, None);
                     }
                     if let Some(d) = dnssec {
-                        let mut set = [&[][..]; MAX_SIGNED_SET];
-                        let n = d.ns_rdata.len().min(MAX_SIGNED_SET);
-                        for (slot, r) in set.iter_mut().zip(&d.ns_rdata) {
-                            *slot = r;
-                        }
-                        d.sign(name, Rtype::NS.to_int(), d.ns_ttl, &mut set[..n], |s| {
-                            w.signatures(&apex_ptr, s, Section::Answer, None)
-                        });
+                        let ns = d.ns_rdata.iter().map(Vec::as_slice);
+                        w.sign_answer(d, &apex_ptr, name, Rtype::NS.to_int(), d.ns_ttl, ns);
                     }
                     for (host, tails) in &zone.glue {
                         for t in tails {
@@ -321,18 +309,9 @@ impl Answerer {
                         w.answer_plain(t);
                     }
                     if let Some(d) = dnssec {
-                        let mut set = [&[][..]; MAX_SIGNED_SET];
-                        let n = keys.len().min(MAX_SIGNED_SET);
-                        for (slot, t) in set.iter_mut().zip(keys) {
-                            *slot = &t[10..];
-                        }
-                        d.sign(
-                            name,
-                            Rtype::DNSKEY.to_int(),
-                            DNSKEY_TTL,
-                            &mut set[..n],
-                            |s| w.signatures(&qname_ptr, s, Section::Answer, None),
-                        );
+                        let rdatas = keys.iter().map(|t| &t[10..]);
+                        let dnskey = Rtype::DNSKEY.to_int();
+                        w.sign_answer(d, &qname_ptr, name, dnskey, DNSKEY_TTL, rdatas);
                     }
                 }
                 _ => w.denial(zone, &apex_ptr, dnssec, &apex_ptr, name, &APEX_TYPES),
@@ -343,9 +322,7 @@ impl Answerer {
         let (rcode, scope) = match zone.names.get(relative) {
             None => {
                 w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[denial::NXNAME]);
-                // Compact denial answers NOERROR to DNSSEC clients (RFC 9824 3.2).
-                let rcode = if dnssec.is_some() { 0 } else { NXDOMAIN };
-                (rcode, None)
+                (NXDOMAIN, None)
             }
             Some(NameEntry::Empty) => {
                 w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[]);
@@ -353,36 +330,29 @@ impl Answerer {
             }
             Some(NameEntry::Host(i)) => {
                 let family = family_of(q.qtype);
-                let before = w.answers;
-                let mut present = [0u16; 2];
-                let mut types = 0;
-                for t in &zone.hosts[*i] {
-                    if tail_matches(t, family) {
-                        w.answer_plain(t);
-                    }
-                    let rtype = rtype_of(t);
-                    if !present[..types].contains(&rtype) {
-                        present[types] = rtype;
-                        types += 1;
-                    }
+                let tails = &zone.hosts[*i];
+                for t in tails.iter().filter(|t| tail_matches(t, family)) {
+                    w.answer_plain(t);
                 }
-                if w.answers == before {
-                    w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
+                let present = |rtype: u16| tails.iter().any(|t| rtype_of(t) == rtype);
+                if w.answers == 0 {
+                    let (a, aaaa) = (Rtype::A.to_int(), Rtype::AAAA.to_int());
+                    let types: &[u16] = match (present(a), present(aaaa)) {
+                        (true, true) => &[1, 28],
+                        (true, false) => &[1],
+                        (false, true) => &[28],
+                        (false, false) => &[],
+                    };
+                    w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, types);
                 } else if let Some(d) = dnssec {
-                    for rtype in &present[..types] {
-                        let mut set = [&[][..]; MAX_SIGNED_SET];
-                        let mut n = 0;
-                        for t in zone.hosts[*i].iter().filter(|t| rtype_of(t) == *rtype) {
-                            if n < MAX_SIGNED_SET && tail_matches(t, family) {
-                                set[n] = &t[10..];
-                                n += 1;
-                            }
-                        }
-                        if n > 0 {
-                            let ttl = ttl_of(&zone.hosts[*i][0]);
-                            d.sign(name, *rtype, ttl, &mut set[..n], |s| {
-                                w.signatures(&qname_ptr, s, Section::Answer, None)
-                            });
+                    for rtype in [Rtype::A.to_int(), Rtype::AAAA.to_int()] {
+                        let mut set = tails
+                            .iter()
+                            .filter(|t| rtype_of(t) == rtype && tail_matches(t, family))
+                            .map(|t| &t[10..])
+                            .peekable();
+                        if set.peek().is_some() {
+                            w.sign_answer(d, &qname_ptr, name, rtype, ttl_of(&tails[0]), set);
                         }
                     }
                 }
@@ -406,23 +376,14 @@ impl Answerer {
                 );
                 let compiled = snap.routing.profile(*id);
                 let ttl = compiled.ttl;
-                // What a NODATA denial says the name holds: the address types it can answer
-                // with, never the type asked for (nor CNAME: that would be no NODATA).
-                let mut present = [0u16; 2];
-                let mut types = 0;
-                for rtype in [Rtype::A.to_int(), Rtype::AAAA.to_int()] {
-                    if rtype != q.qtype.to_int() {
-                        present[types] = rtype;
-                        types += 1;
-                    }
-                }
+                let nodata = profile_nodata_types(q.qtype);
                 let rcode = match decision.outcome {
                     Outcome::NxDomain => {
                         w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &[denial::NXNAME]);
-                        if dnssec.is_some() { 0 } else { NXDOMAIN }
+                        NXDOMAIN
                     }
                     Outcome::NoData => {
-                        w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
+                        w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, nodata);
                         0
                     }
                     Outcome::ServFail => Rcode::SERVFAIL.to_int().into(),
@@ -452,7 +413,7 @@ impl Answerer {
                             }
                         }
                         if w.answers == 0 {
-                            w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, &present[..types]);
+                            w.denial(zone, &apex_ptr, dnssec, &qname_ptr, name, nodata);
                         } else if let Some(d) = dnssec {
                             sign_picks(&mut w, d, name, profile, picks.as_slice(), family, ttl);
                         }
@@ -464,30 +425,40 @@ impl Answerer {
                 (rcode, ecs.map(|_| decision.scope))
             }
         };
-        w.finish(q, rcode, scope, None);
-        // NXDOMAIN is classified by the zone, so a flood of random names shares one budget.
-        let denied_name = dnssec.is_some()
-            && match zone.names.get(relative) {
-                None => true,
-                Some(NameEntry::Profile(id)) => snap.routing.profile(*id).nxdomain,
-                _ => false,
-            };
-        let class_start = if rcode == NXDOMAIN || denied_name {
+        // A name that does not exist is NXDOMAIN to metrics and rate limiting, which classify it
+        // by the zone so a flood of random names shares one budget; on the wire it is NOERROR to
+        // DNSSEC clients (RFC 9824 3.2).
+        let wire_rcode = compact_rcode(rcode, dnssec.is_some());
+        w.finish(q, wire_rcode, scope, None);
+        let class_start = if rcode == NXDOMAIN {
             HEADER_LEN + apex_at
         } else {
             HEADER_LEN
         };
-        let mut a = answered(rcode, class_start);
-        if denied_name {
-            a.class_rcode = NXDOMAIN;
-        }
+        let mut a = answered(wire_rcode, class_start);
+        a.class_rcode = rcode;
         (a, slot)
     }
 }
 
-/// RRsets signed from a stack array (Signpost's own RRsets stay below: MultiValue returns at most
-/// 20 picks; an ALIAS's larger address sets are signed through the heap).
-const MAX_SIGNED_SET: usize = 32;
+/// The RCODE on the wire for `rcode`: NXDOMAIN becomes NOERROR with a compact denial.
+fn compact_rcode(rcode: u16, signed: bool) -> u16 {
+    if rcode == NXDOMAIN && signed {
+        0
+    } else {
+        rcode
+    }
+}
+
+/// What a profile's NODATA denial says the name holds: the address types it can answer with,
+/// never the type asked for (nor CNAME: that would make it no NODATA).
+fn profile_nodata_types(qtype: Rtype) -> &'static [u16] {
+    match qtype {
+        Rtype::A => &[28],
+        Rtype::AAAA => &[1],
+        _ => &[1, 28],
+    }
+}
 
 /// RCODE NXDOMAIN.
 const NXDOMAIN: u16 = 3;
@@ -504,31 +475,21 @@ fn sign_picks(
     ttl: u32,
 ) {
     let records = &d.records[profile as usize];
-    let qname_ptr = pointer(HEADER_LEN);
+    let written = |rtype: u16| match family {
+        QueryFamily::V4 => rtype == Rtype::A.to_int(),
+        QueryFamily::V6 => rtype == Rtype::AAAA.to_int(),
+        QueryFamily::Both => rtype == Rtype::A.to_int() || rtype == Rtype::AAAA.to_int(),
+        QueryFamily::Neither => false,
+    } || rtype == Rtype::CNAME.to_int();
     for rtype in [Rtype::CNAME, Rtype::A, Rtype::AAAA].map(Rtype::to_int) {
-        let written = rtype == Rtype::CNAME.to_int()
-            || (rtype == Rtype::A.to_int()
-                && matches!(family, QueryFamily::V4 | QueryFamily::Both))
-            || (rtype == Rtype::AAAA.to_int()
-                && matches!(family, QueryFamily::V6 | QueryFamily::Both));
-        if !written {
-            continue;
-        }
-        let mut set = [&[][..]; MAX_SIGNED_SET];
-        let mut n = 0;
-        for &i in picks {
-            if let Some((t, rdata)) = &records[i as usize]
-                && *t == rtype
-                && n < MAX_SIGNED_SET
-            {
-                set[n] = rdata;
-                n += 1;
-            }
-        }
-        if n > 0 {
-            d.sign(owner, rtype, ttl, &mut set[..n], |s| {
-                w.signatures(&qname_ptr, s, Section::Answer, None)
-            });
+        let mut set = picks
+            .iter()
+            .filter_map(|&i| records[i as usize].as_ref())
+            .filter(|(t, _)| *t == rtype && written(rtype))
+            .map(|(_, rdata)| rdata.as_slice())
+            .peekable();
+        if set.peek().is_some() {
+            w.sign_answer(d, &pointer(HEADER_LEN), owner, rtype, ttl, set);
         }
     }
 }
@@ -543,68 +504,34 @@ fn sign_addresses(
 ) {
     let qname_ptr = pointer(HEADER_LEN);
     let written = owner.unwrap_or(&qname_ptr);
-    if addresses.iter().filter(IpAddr::is_ipv4).count() > MAX_SIGNED_SET
-        || addresses.iter().filter(IpAddr::is_ipv6).count() > MAX_SIGNED_SET
-    {
-        // More addresses than the stack arrays hold: signed through the heap (rare).
-        for (rtype, v4) in [(Rtype::A, true), (Rtype::AAAA, false)] {
-            let octets: Vec<Vec<u8>> = addresses
-                .iter()
-                .filter(|a| a.is_ipv4() == v4)
-                .map(|a| match a {
-                    IpAddr::V4(a) => a.octets().to_vec(),
-                    IpAddr::V6(a) => a.octets().to_vec(),
-                })
-                .collect();
-            let mut set: Vec<&[u8]> = octets.iter().map(Vec::as_slice).collect();
-            if !set.is_empty() {
-                z.sign(name, rtype.to_int(), addresses.ttl, &mut set, |s| {
-                    w.signatures(written, s, Section::Answer, None)
-                });
+    for (rtype, len) in [(Rtype::A.to_int(), 4), (Rtype::AAAA.to_int(), 16)] {
+        // The family's addresses as octets, on the stack up to MAX_STACK_SET of them.
+        let mut stack = [[0u8; 16]; MAX_STACK_SET];
+        let mut heap: Vec<[u8; 16]> = Vec::new();
+        let mut n = 0;
+        for a in addresses.iter() {
+            let o = match a {
+                IpAddr::V4(a) if len == 4 => a.to_ipv6_mapped().octets(),
+                IpAddr::V6(a) if len == 16 => a.octets(),
+                _ => continue,
+            };
+            if n < MAX_STACK_SET {
+                stack[n] = o;
+            } else {
+                heap.push(o);
             }
+            n += 1;
         }
-        return;
-    }
-    let mut v4 = [[0u8; 4]; MAX_SIGNED_SET];
-    let mut v6 = [[0u8; 16]; MAX_SIGNED_SET];
-    let (mut n4, mut n6) = (0, 0);
-    for a in addresses.iter() {
-        match a {
-            IpAddr::V4(a) if n4 < MAX_SIGNED_SET => {
-                v4[n4] = a.octets();
-                n4 += 1;
-            }
-            IpAddr::V6(a) if n6 < MAX_SIGNED_SET => {
-                v6[n6] = a.octets();
-                n6 += 1;
-            }
-            _ => {}
+        if n == 0 {
+            continue;
         }
-    }
-    let mut set = [&[][..]; MAX_SIGNED_SET];
-    for (slot, a) in set.iter_mut().zip(&v4[..n4]) {
-        *slot = a;
-    }
-    if n4 > 0 {
-        z.sign(
-            name,
-            Rtype::A.to_int(),
-            addresses.ttl,
-            &mut set[..n4],
-            |s| w.signatures(written, s, Section::Answer, None),
-        );
-    }
-    for (slot, a) in set.iter_mut().zip(&v6[..n6]) {
-        *slot = a;
-    }
-    if n6 > 0 {
-        z.sign(
-            name,
-            Rtype::AAAA.to_int(),
-            addresses.ttl,
-            &mut set[..n6],
-            |s| w.signatures(written, s, Section::Answer, None),
-        );
+        // An IPv4 address sits in the last four octets of its mapped form.
+        let skip = 16 - len;
+        let set = stack[..n.min(MAX_STACK_SET)]
+            .iter()
+            .chain(&heap)
+            .map(|o| &o[skip..]);
+        w.sign_answer(z, written, name, rtype, addresses.ttl, set);
     }
 }
 
@@ -616,8 +543,8 @@ enum HostedClass {
     Cut(usize),
 }
 
-/// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE and what
-/// classifies it.
+/// The response from a hosted zone (see [`crate::hosted`]); returns the RCODE it stands for
+/// (NXDOMAIN also when it went out as a compact denial) and what classifies it.
 #[allow(clippy::too_many_arguments)] // the query's context, passed through
 fn hosted_answer(
     snap: &Snapshot,
@@ -676,8 +603,6 @@ fn hosted_answer(
             }
             (0, HostedClass::Name)
         }
-        // Compact denial answers NOERROR to DNSSEC clients (RFC 9824 3.2).
-        hosted::Outcome::NxDomain if signing.is_some() => (0, HostedClass::Zone),
         hosted::Outcome::NxDomain => (NXDOMAIN, HostedClass::Zone),
         hosted::Outcome::Answer => (0, HostedClass::Name),
         hosted::Outcome::Referral(cut_len) => {
@@ -686,7 +611,7 @@ fn hosted_answer(
             (0, HostedClass::Cut(name.len() - cut_len))
         }
     };
-    w.finish(q, rcode, scope, None);
+    w.finish(q, compact_rcode(rcode, signing.is_some()), scope, None);
     (rcode, class)
 }
 
@@ -741,14 +666,6 @@ fn family_of(qtype: Rtype) -> QueryFamily {
         Rtype::ANY => QueryFamily::Both,
         _ => QueryFamily::Neither,
     }
-}
-
-fn rtype_of(tail: &[u8]) -> u16 {
-    u16::from_be_bytes([tail[0], tail[1]])
-}
-
-fn ttl_of(tail: &[u8]) -> u32 {
-    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
 
 fn is_cname(tail: &[u8]) -> bool {
@@ -891,6 +808,22 @@ impl<'o> Writer<'o> {
         }
     }
 
+    /// The RRSIGs of the RRset `rtype` at `name` (lower-case wire) with `ttl` and canonical
+    /// `rdatas`, in the answer section, owned by `owner` (as written: usually a pointer).
+    fn sign_answer<'a>(
+        &mut self,
+        d: &ZoneDnssec,
+        owner: &[u8],
+        name: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdatas: impl IntoIterator<Item = &'a [u8]>,
+    ) {
+        d.sign(name, rtype, ttl, rdatas, |s| {
+            self.signatures(owner, s, Section::Answer, None)
+        });
+    }
+
     /// A negative answer: the SOA, and when signing, its RRSIG and the compact denial at
     /// `owner` (lower-case wire; written as `owner_ptr`) listing `types` (RFC 9824).
     fn denial(
@@ -909,12 +842,12 @@ impl<'o> Writer<'o> {
             &zone.apex,
             Rtype::SOA.to_int(),
             d.soa_ttl,
-            &mut [&d.soa_rdata],
+            [d.soa_rdata.as_slice()],
             |s| self.signatures(apex_ptr, s, Section::Authority, Some(ttl)),
         );
         denial::with_compact_nsec(owner, types, ttl, |tail| {
             self.raw(owner_ptr, tail, Section::Authority);
-            d.sign(owner, Rtype::NSEC.to_int(), ttl, &mut [&tail[10..]], |s| {
+            d.sign(owner, Rtype::NSEC.to_int(), ttl, [&tail[10..]], |s| {
                 self.signatures(owner_ptr, s, Section::Authority, None)
             });
         });

@@ -26,6 +26,7 @@ use domain::zonefile::inplace::{Entry, Zonefile};
 use crate::alias::{self, ALIAS_TYPE};
 use crate::dnssec::signer::Signed;
 use crate::dnssec::{ZoneDnssec, ZoneSigner, denial};
+use crate::snapshot::{rtype_of, ttl_of};
 
 /// CNAME links followed inside a zone for one answer.
 pub const MAX_CHAIN: usize = 8;
@@ -529,7 +530,7 @@ impl HostedZone {
                     let ttl = self.negative_ttl();
                     denial::with_delegation_nsec(cut, ttl, |tail| {
                         out.record(Section::Authority, Some(cut), tail);
-                        z.sign(cut, denial::NSEC, ttl, &mut [&tail[10..]], |s| {
+                        z.sign(cut, denial::NSEC, ttl, [&tail[10..]], |s| {
                             out.signatures(Section::Authority, Some(cut), s, None)
                         });
                     });
@@ -595,12 +596,12 @@ impl HostedZone {
             &self.apex,
             Rtype::SOA.to_int(),
             z.soa_ttl,
-            &mut [&z.soa_rdata],
+            [z.soa_rdata.as_slice()],
             |s| out.signatures(Section::Authority, Some(&self.apex), s, Some(ttl)),
         );
         denial::with_compact_nsec(name, types, ttl, |tail| {
             out.record(Section::Authority, owner, tail);
-            z.sign(name, denial::NSEC, ttl, &mut [&tail[10..]], |s| {
+            z.sign(name, denial::NSEC, ttl, [&tail[10..]], |s| {
                 out.signatures(Section::Authority, owner, s, None)
             });
         });
@@ -625,21 +626,8 @@ fn sign_set<'z>(
     tails: &[Vec<u8>],
 ) {
     let Some(first) = tails.first() else { return };
-    let rtype = u16::from_be_bytes([first[0], first[1]]);
-    let mut set = [&[][..]; 32];
-    let n = tails.len().min(set.len());
-    for (slot, t) in set.iter_mut().zip(tails) {
-        *slot = &t[10..];
-    }
-    if tails.len() > set.len() {
-        // A larger RRset is signed through the heap; rare in hosted zones.
-        let mut all: Vec<&[u8]> = tails.iter().map(|t| &t[10..]).collect();
-        z.sign(name, rtype, ttl_of(first), &mut all, |s| {
-            out.signatures(section, owner, s, None)
-        });
-        return;
-    }
-    z.sign(name, rtype, ttl_of(first), &mut set[..n], |s| {
+    let rdatas = tails.iter().map(|t| &t[10..]);
+    z.sign(name, rtype_of(first), ttl_of(first), rdatas, |s| {
         out.signatures(section, owner, s, None)
     });
 }
@@ -654,11 +642,6 @@ fn alias_of(node: &Node, qtype: u16) -> Option<&RrSet> {
         return None;
     }
     node.rrset(ALIAS_TYPE)
-}
-
-/// The TTL of a record tail.
-fn ttl_of(tail: &[u8]) -> u32 {
-    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
 
 /// What a hosted answer is, beside its records.

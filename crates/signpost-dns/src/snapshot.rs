@@ -267,22 +267,19 @@ impl Snapshot {
         self
     }
 
-    /// The same snapshot signing the zones `signers` names (by lower-case apex, no trailing
-    /// dot): every answer it can give is signed now, or carried over from the signer's last
-    /// snapshot (see [`crate::dnssec`]).
-    pub fn with_signers(mut self, signers: &HashMap<String, Arc<ZoneSigner>>) -> Self {
+    /// The same snapshot signing the zones of `signers` (each signer names its zone's apex):
+    /// every answer it can give is signed now, or carried over from the signer's last snapshot
+    /// (see [`crate::dnssec`]).
+    pub fn with_signers(mut self, signers: &[Arc<ZoneSigner>]) -> Self {
+        let signer_of = |apex: &[u8]| signers.iter().find(|s| s.apex() == apex).cloned();
         for zone in &mut self.zones {
-            let signer = signers.iter().find_map(|(apex, s)| {
-                wire_name("zone", apex)
-                    .is_ok_and(|w| w == zone.apex)
-                    .then(|| s.clone())
-            });
-            zone.dnssec = signer.map(|s| crate::dnssec::zone::sign(zone, &self.routing, s));
+            zone.dnssec =
+                signer_of(&zone.apex).map(|s| crate::dnssec::zone::sign(zone, &self.routing, s));
         }
         self.hosted_dnssec = self
             .hosted
             .iter()
-            .map(|h| signers.get(&h.name).map(|s| h.sign(s.clone())))
+            .map(|h| signer_of(&h.apex).map(|s| h.sign(s)))
             .collect();
         self
     }
@@ -416,13 +413,28 @@ fn is_label_start(name: &[u8], off: usize) -> bool {
 
 /// Lower-case wire form of a presentation name (with the root label).
 fn wire_name(what: &'static str, name: &str) -> Result<Vec<u8>, SnapshotError> {
-    let text = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
-    let bad = || SnapshotError::BadName {
+    lower_wire(name).ok_or_else(|| SnapshotError::BadName {
         what,
         name: name.to_string(),
-    };
-    let parsed: Name<Vec<u8>> = Name::from_str(&text).map_err(|_| bad())?;
-    Ok(parsed.as_slice().to_vec())
+    })
+}
+
+/// Lower-case wire form of presentation name `name` (trailing dot optional), `None` when it is
+/// not a DNS name.
+pub(crate) fn lower_wire(name: &str) -> Option<Vec<u8>> {
+    let text = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    let parsed: Name<Vec<u8>> = Name::from_str(&text).ok()?;
+    Some(parsed.as_slice().to_vec())
+}
+
+/// The type of a record tail (see [`rr_tail`]).
+pub(crate) fn rtype_of(tail: &[u8]) -> u16 {
+    u16::from_be_bytes([tail[0], tail[1]])
+}
+
+/// The TTL of a record tail (see [`rr_tail`]).
+pub(crate) fn ttl_of(tail: &[u8]) -> u32 {
+    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
 
 /// Encodes a record without its owner: type, class IN, TTL, rdlength, rdata.

@@ -122,7 +122,7 @@ impl Publisher {
             .with_geo(self.geo.clone())
             .with_latency(self.latency.clone())
             .with_hosted(self.hosted.clone())
-            .with_signers(&self.signers)
+            .with_signers(&self.signers.values().cloned().collect::<Vec<_>>())
             .with_alias_cache(self.alias.as_ref().map(AliasResolver::cache));
         if let Some(counters) = &self.counters {
             snapshot = snapshot.with_metric_slots(counters.slots());

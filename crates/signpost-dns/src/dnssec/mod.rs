@@ -23,6 +23,9 @@ pub use signer::ZoneSigner;
 
 use signer::{Pinned, Signed};
 
+/// Records of one RRset gathered on the stack for signing; a larger RRset goes through the heap.
+pub(crate) const MAX_STACK_SET: usize = 32;
+
 /// TTL of the DNSKEY RRset.
 pub const DNSKEY_TTL: u32 = 3600;
 
@@ -57,17 +60,37 @@ pub(crate) struct ZoneDnssec {
 
 impl ZoneDnssec {
     /// Calls `write` with the RRSIGs of the RRset `rtype` at `owner` (lower-case wire) with
-    /// `ttl` and canonical `rdatas`.
-    pub(crate) fn sign<R>(
+    /// `ttl` and canonical `rdatas` (in any order): gathered on the stack, or on the heap past
+    /// [`MAX_STACK_SET`] records.
+    pub(crate) fn sign<'a, R>(
         &self,
         owner: &[u8],
         rtype: u16,
         ttl: u32,
-        rdatas: &mut [&[u8]],
+        rdatas: impl IntoIterator<Item = &'a [u8]>,
         write: impl FnOnce(&Signed) -> R,
     ) -> R {
+        let mut stack = [&[][..]; MAX_STACK_SET];
+        let mut n = 0;
+        let mut heap = Vec::new();
+        for r in rdatas {
+            if n < MAX_STACK_SET {
+                stack[n] = r;
+                n += 1;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push(r);
+            }
+        }
+        let set = if heap.is_empty() {
+            &mut stack[..n]
+        } else {
+            &mut heap[..]
+        };
         self.signer
-            .with_signatures(&self.pinned, owner, rtype, ttl, rdatas, write)
+            .with_signatures(&self.pinned, owner, rtype, ttl, set, write)
     }
 
     /// Whether a pinned signature has less than [`signer::REFRESH_BEFORE`] left at `now`.

@@ -196,6 +196,11 @@ impl ZoneSigner {
         Self::new(apex_wire(name)?, keys)
     }
 
+    /// The zone's apex (lower-case wire): the signer name.
+    pub(crate) fn apex(&self) -> &[u8] {
+        &self.apex
+    }
+
     /// The keys, as published in DNSKEY.
     pub fn keys(&self) -> &[ZoneKey] {
         &self.keys
@@ -361,11 +366,8 @@ impl Pins<'_> {
 
 /// The lower-case wire form of zone `name`.
 pub fn apex_wire(name: &str) -> Result<Vec<u8>, DnssecError> {
-    use std::str::FromStr;
-    let text = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
-    domain::base::Name::<Vec<u8>>::from_str(&text)
-        .map(|n| n.as_slice().to_vec())
-        .map_err(|_| DnssecError::Key(format!("{name:?} is not a zone name")))
+    crate::snapshot::lower_wire(name)
+        .ok_or_else(|| DnssecError::Key(format!("{name:?} is not a zone name")))
 }
 
 /// Seconds since the epoch, mod 2^32 (RRSIG times are serial numbers, RFC 4034 3.1.5).

@@ -8,7 +8,7 @@ use signpost_routing::{EndpointAnswer, ProfileId, RoutingTable};
 
 use super::denial::compact_nsec;
 use super::{CanonicalRecord, DNSKEY_TTL, ZoneDnssec, ZoneSigner, dnskey_tails};
-use crate::snapshot::{NameEntry, Zone};
+use crate::snapshot::{NameEntry, Zone, rtype_of, ttl_of};
 
 /// Nesting followed when listing a profile's possible answers (validation allows less).
 const MAX_DEPTH: usize = 16;
@@ -30,10 +30,8 @@ pub(crate) fn sign(zone: &Zone, routing: &RoutingTable, signer: Arc<ZoneSigner>)
         .map(|p| {
             p.iter()
                 .map(|r| {
-                    r.as_ref().map(|e| {
-                        let rtype = u16::from_be_bytes([e.bytes[0], e.bytes[1]]);
-                        (rtype, e.expanded_rdata(&apex))
-                    })
+                    r.as_ref()
+                        .map(|e| (rtype_of(&e.bytes), e.expanded_rdata(&apex)))
                 })
                 .collect()
         })
@@ -70,7 +68,7 @@ pub(crate) fn sign(zone: &Zone, routing: &RoutingTable, signer: Arc<ZoneSigner>)
                 for rtype in [Rtype::A.to_int(), Rtype::AAAA.to_int()] {
                     let mut set: Vec<&[u8]> = zone.hosts[*i]
                         .iter()
-                        .filter(|t| u16::from_be_bytes([t[0], t[1]]) == rtype)
+                        .filter(|t| rtype_of(t) == rtype)
                         .map(|t| &t[10..])
                         .collect();
                     if !set.is_empty() {
@@ -119,8 +117,4 @@ fn leaves_of(
             _ => out.push((id, i)),
         }
     }
-}
-
-fn ttl_of(tail: &[u8]) -> u32 {
-    u32::from_be_bytes([tail[4], tail[5], tail[6], tail[7]])
 }
