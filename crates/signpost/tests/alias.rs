@@ -81,18 +81,11 @@ fn database(net: &str, country: &str) -> Vec<u8> {
 }
 
 fn profiles(port: u16) -> String {
+    let app = common::failover_profile("app", 10, port, ["192.0.2.1", "192.0.2.2"]);
     format!(
         r#"
 profiles:
-  - name: app
-    properties:
-      trafficRoutingMethod: Priority
-      dnsConfig: {{ relativeName: app, ttl: 10 }}
-      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
-      endpoints:
-        - {{ name: primary, type: externalEndpoints, properties: {{ target: 192.0.2.1, probeTarget: 127.0.0.2, priority: 1 }} }}
-        - {{ name: secondary, type: externalEndpoints, properties: {{ target: 192.0.2.2, probeTarget: 127.0.0.3, priority: 2 }} }}
-  - name: named
+{app}  - name: named
     properties:
       trafficRoutingMethod: Priority
       dnsConfig: {{ relativeName: named, ttl: 30 }}

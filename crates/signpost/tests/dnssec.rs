@@ -32,28 +32,17 @@ secure    IN DS  12345 13 2 2DA73E97B38905A60C0FFCEE8CAFAA43182E54628B63FCD0C0E0
 ns.secure IN A   127.0.0.55
 ";
 
+/// `app` answers CNAMEs into the signed hosted zone; `direct` (the apex ALIAS's target) the
+/// same two addresses; both fail over when the primary's HTTP server stops.
 fn profiles(port: u16) -> String {
-    format!(
-        r#"
-profiles:
-  - name: app
-    properties:
-      trafficRoutingMethod: Priority
-      dnsConfig: {{ relativeName: app, ttl: 1 }}
-      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
-      endpoints:
-        - {{ name: primary, type: externalEndpoints, properties: {{ target: primary.contoso.test, probeTarget: 127.0.0.2 }} }}
-        - {{ name: secondary, type: externalEndpoints, properties: {{ target: secondary.contoso.test, probeTarget: 127.0.0.3 }} }}
-  - name: direct
-    properties:
-      trafficRoutingMethod: Priority
-      dnsConfig: {{ relativeName: direct, ttl: 1 }}
-      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
-      endpoints:
-        - {{ name: primary, type: externalEndpoints, properties: {{ target: 127.0.0.2 }} }}
-        - {{ name: secondary, type: externalEndpoints, properties: {{ target: 127.0.0.3 }} }}
-"#
-    )
+    let app = common::failover_profile(
+        "app",
+        1,
+        port,
+        ["primary.contoso.test", "secondary.contoso.test"],
+    );
+    let direct = common::failover_profile("direct", 1, port, ["127.0.0.2", "127.0.0.3"]);
+    format!("profiles:\n{app}{direct}")
 }
 
 fn start(dir: &Path, port: u16) -> Server {

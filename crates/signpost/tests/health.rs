@@ -10,18 +10,16 @@ use common::{BIN, Server, Stub, temp_dir, two_listeners, write};
 use domain::base::iana::Rtype;
 
 fn profiles(port: u16) -> String {
+    let app = common::failover_profile(
+        "app",
+        1,
+        port,
+        ["primary.example.com", "secondary.example.com"],
+    );
     format!(
         r#"
 profiles:
-  - name: app
-    properties:
-      trafficRoutingMethod: Priority
-      dnsConfig: {{ relativeName: app, ttl: 1 }}
-      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
-      endpoints:
-        - {{ name: primary, type: externalEndpoints, properties: {{ target: primary.example.com, probeTarget: 127.0.0.2 }} }}
-        - {{ name: secondary, type: externalEndpoints, properties: {{ target: secondary.example.com, probeTarget: 127.0.0.3 }} }}
-  - name: closed
+{app}  - name: closed
     properties:
       trafficRoutingMethod: Priority
       allDownPolicy: servFail

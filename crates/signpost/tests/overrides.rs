@@ -16,19 +16,13 @@ use serde_json::{Value, json};
 
 /// `app`: Priority, primary probed at 127.0.0.2, secondary at 127.0.0.3, one probe a second.
 fn profiles(port: u16, ttl: u32) -> String {
-    format!(
-        r#"
-profiles:
-  - name: app
-    properties:
-      trafficRoutingMethod: Priority
-      dnsConfig: {{ relativeName: app, ttl: {ttl} }}
-      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
-      endpoints:
-        - {{ name: primary, type: externalEndpoints, properties: {{ target: primary.example.com, probeTarget: 127.0.0.2 }} }}
-        - {{ name: secondary, type: externalEndpoints, properties: {{ target: secondary.example.com, probeTarget: 127.0.0.3 }} }}
-"#
-    )
+    let app = common::failover_profile(
+        "app",
+        ttl,
+        port,
+        ["primary.example.com", "secondary.example.com"],
+    );
+    format!("profiles:\n{app}")
 }
 
 const PRIMARY: &str = "CNAME primary.example.com.";

@@ -441,6 +441,25 @@ impl Stub {
     }
 }
 
+/// The tests' failover profile, as one item of a profiles file's `profiles:` list: Priority
+/// profile `name` (also its relative name) with endpoints `primary` and `secondary` answering
+/// `targets`, probed over HTTP at 127.0.0.2 and 127.0.0.3 on `port` (see [`two_listeners`])
+/// every second, Degraded at the first failure.
+pub fn failover_profile(name: &str, ttl: u32, port: u16, targets: [&str; 2]) -> String {
+    let [primary, secondary] = targets;
+    format!(
+        "  - name: {name}
+    properties:
+      trafficRoutingMethod: Priority
+      dnsConfig: {{ relativeName: {name}, ttl: {ttl} }}
+      monitorConfig: {{ protocol: HTTP, port: {port}, path: /health, intervalInSeconds: 1, timeoutInSeconds: 1, toleratedNumberOfFailures: 0 }}
+      endpoints:
+        - {{ name: primary, type: externalEndpoints, properties: {{ target: {primary}, probeTarget: 127.0.0.2, priority: 1 }} }}
+        - {{ name: secondary, type: externalEndpoints, properties: {{ target: {secondary}, probeTarget: 127.0.0.3, priority: 2 }} }}
+"
+    )
+}
+
 /// Listeners on 127.0.0.2 and 127.0.0.3 sharing one port (a profile has one probe port).
 pub fn two_listeners() -> (TcpListener, TcpListener, u16) {
     for _ in 0..50 {
