@@ -18,6 +18,7 @@ use signpost_dns::dnssec::{Algorithm, DNSKEY_TTL, KeyMaterial, ZoneKey, ZoneSign
 use signpost_store::{Store, StoreError};
 
 use crate::error::ApiError;
+use crate::ops::{OpError, blocking};
 use crate::profiles::JsonBody;
 use crate::routes::ApiState;
 
@@ -108,8 +109,8 @@ impl KeySet {
     }
 }
 
-/// The key set of `zone`, made with one new `algorithm` key when the store has none.
-pub fn ensure_keys(store: &Store, zone: &str, algorithm: Algorithm) -> Result<KeySet, String> {
+/// The key set of `zone` as stored, made with one new `algorithm` key when the store has none.
+pub fn ensure_keys(store: &Store, zone: &str, algorithm: Algorithm) -> Result<String, String> {
     let fresh = KeySet {
         keys: vec![KeySet::with_new_key(algorithm)?],
         roll_started: None,
@@ -117,8 +118,7 @@ pub fn ensure_keys(store: &Store, zone: &str, algorithm: Algorithm) -> Result<Ke
     let stored = store
         .update_dnssec_keys(zone, |stored| Ok(stored.is_none().then(|| fresh.text())))
         .map_err(|e| e.to_string())?;
-    let text = stored.ok_or_else(|| "the key set vanished".to_string())?;
-    KeySet::parse(&text)
+    stored.ok_or_else(|| "the key set vanished".to_string())
 }
 
 /// `GET /api/v1/dnssec`: every signed zone with its keys.
@@ -155,7 +155,7 @@ pub struct RollRequest {
 }
 
 /// `POST /api/v1/dnssec/{zone}/roll`: one step of a key roll (double signatures).
-#[utoipa::path(post, path = "/api/v1/dnssec/{zone}/roll", tag = "dnssec", params(("zone" = String, Path, description = "a signed zone")), request_body = RollRequest, responses((status = 200, description = "the zone's keys after the step"), (status = 400, description = "a step out of order, or too soon", body = crate::error::ErrorBody), (status = 409, description = "a concurrent roll step won", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/dnssec/{zone}/roll", tag = "dnssec", params(("zone" = String, Path, description = "a signed zone")), request_body = RollRequest, responses((status = 200, description = "the zone's keys after the step"), (status = 400, description = "a step out of order, or too soon", body = crate::error::ErrorBody), (status = 409, description = "a concurrent roll step won", body = crate::error::ErrorBody), (status = 503, description = "the store cannot be reached; nothing was changed", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn roll(
     State(s): State<ApiState>,
     Path(zone): Path<String>,
@@ -174,52 +174,29 @@ pub(crate) async fn roll(
     };
     let store = s.store.clone();
     let z = zone.clone();
-    let result = tokio::task::spawn_blocking(move || roll_step(&store, &z, &body, new_algorithm))
+    let set = tokio::task::spawn_blocking(move || roll_step(&store, &z, &body, new_algorithm))
         .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal",
-                e.to_string(),
-            )
-        })?;
-    match result {
-        Ok(set) => {
-            tracing::info!(zone = %zone, keys = set.keys.len(), "dnssec: key roll step done");
-            Ok(Json(set.describe(&zone).map_err(internal)?))
-        }
-        Err(RollError::Refused(why)) => Err(ApiError::bad_request(why)),
-        Err(RollError::Conflict) => Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "Conflict",
-            "another roll step changed the keys meanwhile: read them again and retry",
-        )),
-        Err(RollError::Failed(why)) => Err(internal(why)),
-    }
+        .map_err(|e| OpError::Internal(e.to_string()))??;
+    tracing::info!(zone = %zone, keys = set.keys.len(), "dnssec: key roll step done");
+    Ok(Json(set.describe(&zone).map_err(OpError::Internal)?))
 }
 
-enum RollError {
-    Refused(String),
-    /// Another roll step changed the key set meanwhile.
-    Conflict,
-    Failed(String),
-}
-
+/// One roll step on the stored key set of `zone`: a step out of order is a bad request, a key
+/// set another step changed meanwhile a conflict, store failures what they are everywhere.
 fn roll_step(
     store: &Store,
     zone: &str,
     body: &RollRequest,
     new_algorithm: Option<Algorithm>,
-) -> Result<KeySet, RollError> {
+) -> Result<KeySet, OpError> {
     let current = store
-        .dnssec_keys(zone)
-        .map_err(|e| RollError::Failed(e.to_string()))?
-        .ok_or_else(|| RollError::Refused(format!("{zone} has no keys yet")))?;
-    let mut set = KeySet::parse(&current).map_err(RollError::Failed)?;
+        .dnssec_keys(zone)?
+        .ok_or_else(|| OpError::BadRequest(format!("{zone} has no keys yet")))?;
+    let mut set = KeySet::parse(&current).map_err(OpError::Internal)?;
     match body.step.as_str() {
         "start" => {
             if set.roll_started.is_some() || set.keys.len() != 1 {
-                return Err(RollError::Refused(
+                return Err(OpError::BadRequest(
                     "step: a roll is already under way (finish it first)".into(),
                 ));
             }
@@ -230,21 +207,21 @@ fn roll_step(
                 }
             };
             set.keys
-                .push(KeySet::with_new_key(algorithm).map_err(RollError::Failed)?);
+                .push(KeySet::with_new_key(algorithm).map_err(OpError::Internal)?);
             set.roll_started = Some(jiff::Timestamp::now().to_string());
         }
         "finish" => {
             let Some(started) = set.roll_started.as_deref() else {
-                return Err(RollError::Refused(
+                return Err(OpError::BadRequest(
                     "step: no roll is under way (start one first)".into(),
                 ));
             };
             let started: jiff::Timestamp = started
                 .parse()
-                .map_err(|e| RollError::Failed(format!("rollStarted: {e}")))?;
+                .map_err(|e| OpError::Internal(format!("rollStarted: {e}")))?;
             let waited = jiff::Timestamp::now().as_second() - started.as_second();
             if waited < MIN_ROLL_SECS && !body.force {
-                return Err(RollError::Refused(format!(
+                return Err(OpError::BadRequest(format!(
                     "step: the new key was published {waited} s ago; wait until {MIN_ROLL_SECS} s \
                      (twice the DNSKEY TTL) and until the parent serves the new DS for its TTL, \
                      or pass force"
@@ -254,34 +231,22 @@ fn roll_step(
             set.roll_started = None;
         }
         other => {
-            return Err(RollError::Refused(format!(
+            return Err(OpError::BadRequest(format!(
                 "step: {other:?} is not a step (start or finish)"
             )));
         }
     }
     let text = set.text();
-    // Written only over the key set just read: a concurrent step makes this one fail.
-    let written = store
-        .update_dnssec_keys(zone, |stored| {
-            if stored != Some(current.as_str()) {
-                return Err(StoreError::Contended);
-            }
-            Ok(Some(text.clone()))
-        })
-        .map_err(|e| match e {
-            StoreError::Contended => RollError::Conflict,
-            e => RollError::Failed(e.to_string()),
-        })?;
-    debug_assert_eq!(written.as_deref(), Some(text.as_str()));
+    // Written only over the key set just read: a concurrent step makes this one a conflict.
+    store.update_dnssec_keys(zone, |stored| {
+        if stored != Some(current.as_str()) {
+            return Err(StoreError::Conflict(
+                "another roll step changed the keys meanwhile: read them again and retry".into(),
+            ));
+        }
+        Ok(Some(text.clone()))
+    })?;
     Ok(set)
-}
-
-fn internal(why: String) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal",
-        why,
-    )
 }
 
 /// `zone` as this server signs it (lower case), or 404.
@@ -299,12 +264,9 @@ fn signed_zone(s: &ApiState, zone: &str) -> Result<String, ApiError> {
 async fn zone_keys(s: &ApiState, zone: &str) -> Result<Value, ApiError> {
     let store = s.store.clone();
     let z = zone.to_string();
-    let stored = tokio::task::spawn_blocking(move || store.dnssec_keys(&z))
-        .await
-        .map_err(|e| internal(e.to_string()))?
-        .map_err(|e| internal(e.to_string()))?
+    let stored = blocking(move || store.dnssec_keys(&z))
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("{zone} has no keys yet")))?;
-    KeySet::parse(&stored)
-        .and_then(|set| set.describe(zone))
-        .map_err(internal)
+    let set = KeySet::parse(&stored).map_err(OpError::Internal)?;
+    Ok(set.describe(zone).map_err(OpError::Internal)?)
 }

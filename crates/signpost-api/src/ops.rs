@@ -608,7 +608,8 @@ fn endpoint_at(profile: Versioned<ProfileDoc>, i: usize) -> Versioned<EndpointDo
     }
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs a store call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, OpError> {
     tokio::task::spawn_blocking(f)

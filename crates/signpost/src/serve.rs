@@ -168,9 +168,8 @@ async fn serve(settings: Settings) -> Result<()> {
     )?;
     // DNSSEC: each signed zone's keys, from the store (made there on the first start).
     for zone in &settings.dnssec {
-        signpost_api::dnssec::ensure_keys(&store, &zone.name, zone.algorithm)
+        let text = signpost_api::dnssec::ensure_keys(&store, &zone.name, zone.algorithm)
             .map_err(|e| anyhow::anyhow!("dnssec: {}: {e}", zone.name))?;
-        let text = store.dnssec_keys(&zone.name)?.unwrap_or_default();
         if !publisher.set_key_set(&zone.name, &text) {
             anyhow::bail!("dnssec: {}: the stored keys do not load", zone.name);
         }
